@@ -1,0 +1,268 @@
+//! The command line, as data only: clap derive structs whose doc comments are the help
+//! text. Checks that need more than clap can say live in the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Examples:
+  handoff keygen -o teammate.key                      # the teammate, once
+  handoff create --to age1… -o bootstrap.age           # the account owner
+  handoff open bootstrap.age -i teammate.key --aws-profile myexample-bootstrap
+  handoff revoke --delete-user                         # when bootstrap is done
+
+Run `handoff COMMAND --help` for each command's examples.";
+
+/// Hand a freshly minted AWS credential to a teammate, sealed with age at birth.
+///
+/// Bundles are standard age files: `age -d` opens them too.
+#[derive(Debug, Parser)]
+#[command(name = "handoff", version, after_long_help = AFTER_HELP, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make a new age identity (X25519) and print its recipient.
+    #[command(
+        after_help = "Examples:\n  handoff keygen -o ~/.config/handoff/key.txt   # prints the age1… recipient to share\n  handoff keygen > key.txt                      # identity to a file, recipient on stderr"
+    )]
+    Keygen(KeygenArgs),
+    /// Ensure the bootstrap IAM user, mint its credential and seal it at once.
+    #[command(
+        after_help = "Examples:\n  handoff create --to teammate.pub -o bootstrap.age\n  handoff create --to age1… --console-password --expires 72h -o bootstrap.age\n  handoff create --dry-run --to age1…                 # print the plan, change nothing\n  handoff create --profile admin --region eu-west-1 --to team.txt -o b.age"
+    )]
+    Create(CreateArgs),
+    /// Seal a credential made elsewhere (an AWS console CSV, or typed at a hidden prompt).
+    #[command(
+        after_help = "Examples:\n  handoff seal --from-csv accessKeys.csv --shred --to age1… -o bootstrap.age\n  handoff seal --to ~/.ssh/teammate.pub -a > bootstrap.age   # asks for the key at hidden prompts\n  handoff seal --from-csv credentials.csv --passphrase -o bootstrap.age"
+    )]
+    Seal(SealArgs),
+    /// Decrypt a bundle and deliver the credential to exactly one place.
+    #[command(
+        after_help = "Examples:\n  handoff open bootstrap.age -i key.txt                          # summary only, no secret\n  handoff open bootstrap.age -i ~/.ssh/id_ed25519 --aws-profile myexample-bootstrap\n  eval \"$(handoff open bootstrap.age -i key.txt --env)\"\n  handoff open bootstrap.age -i key.txt --csv accessKeys.csv\n  handoff open bootstrap.age -i key.txt --reveal-password       # terminal only"
+    )]
+    Open(OpenArgs),
+    /// Show what can be known about a bundle without decrypting it.
+    #[command(
+        after_help = "Examples:\n  handoff inspect bootstrap.age\n  handoff inspect --json bootstrap.age"
+    )]
+    Inspect(InspectArgs),
+    /// Delete the bootstrap user's keys, password and policies (and the user).
+    #[command(
+        after_help = "Examples:\n  handoff revoke --access-key-id AKIA…         # one key\n  handoff revoke                                # keys, password, policies; keeps the user\n  handoff revoke --delete-user --yes            # everything, no question"
+    )]
+    Revoke(RevokeArgs),
+    /// Print shell completions.
+    #[command(
+        after_help = "Example:\n  handoff completions bash > ~/.local/share/bash-completion/completions/handoff"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  handoff man > handoff.1 && man ./handoff.1")]
+    Man,
+}
+
+/// `handoff keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write the identity to FILE (mode 0600; never replaces a file).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Who can open the bundle.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RecipientFlags {
+    /// A recipient: an age1… key, an ssh-ed25519/ssh-rsa public key, or a .pub or
+    /// recipients file ("-" reads stdin). Repeat for several.
+    #[arg(long = "to", value_name = "RECIPIENT")]
+    pub to: Vec<String>,
+    /// A recipient string (as age's -r).
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    pub recipient: Vec<String>,
+    /// A recipients file (as age's -R).
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_file: Vec<String>,
+    /// Seal with a passphrase (scrypt), asked twice at a hidden prompt.
+    #[arg(short = 'p', long, conflicts_with_all = ["to", "recipient", "recipients_file"])]
+    pub passphrase: bool,
+}
+
+/// Where the bundle goes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BundleOutputFlags {
+    /// Write the bundle to FILE (mode 0600, atomically). Default: standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// ASCII-armor the bundle (PEM-like text, safe to paste).
+    #[arg(short, long)]
+    pub armor: bool,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// AWS access: the SDK's default chain plus these.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AwsFlags {
+    /// The AWS profile to use (default: the SDK's default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The AWS region (IAM is global; this picks the partition and STS endpoint).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL), e.g. a local IAM server.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// `handoff create`.
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub recipients: RecipientFlags,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub out: BundleOutputFlags,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsFlags,
+    /// The bootstrap IAM user (created if missing, reused if present).
+    #[arg(long, default_value = "mgmt-org-admin", value_name = "NAME")]
+    pub user: String,
+    /// A managed policy to attach (repeatable). Default: AdministratorAccess.
+    #[arg(long = "policy", value_name = "ARN", conflicts_with = "no_policy")]
+    pub policies: Vec<String>,
+    /// Attach no policy.
+    #[arg(long)]
+    pub no_policy: bool,
+    /// Mint an access key (the default when neither kind is named).
+    #[arg(long)]
+    pub access_key: bool,
+    /// Mint a console password (PasswordResetRequired unless --no-password-reset).
+    #[arg(long)]
+    pub console_password: bool,
+    /// Do not require a new password at first sign-in.
+    #[arg(long, requires = "console_password")]
+    pub no_password_reset: bool,
+    /// Replace the user's existing console password.
+    #[arg(long, requires = "console_password")]
+    pub reset_password: bool,
+    /// Make AWS deny everything this user does after DURATION (e.g. 72h, 7d, 30m).
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// A note for the recipient, sealed in the bundle.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Print the plan (every API call with its parameters); change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a machine-readable summary (no secret) on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Print no progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `handoff seal`.
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub recipients: RecipientFlags,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub out: BundleOutputFlags,
+    /// The CSV the AWS console downloaded (access key, console user, or combined).
+    /// Without it, the access key id and secret are asked at hidden prompts.
+    #[arg(long, value_name = "FILE")]
+    pub from_csv: Option<PathBuf>,
+    /// After a successful seal, overwrite and remove the CSV (best effort on SSDs and
+    /// journaling file systems).
+    #[arg(long, requires = "from_csv")]
+    pub shred: bool,
+    /// The 12-digit account id, recorded in the bundle.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// The IAM user name, recorded in the bundle.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// A note for the recipient, sealed in the bundle.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+/// `handoff open`: exactly one output.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("deliver").multiple(false))]
+pub struct OpenArgs {
+    /// The bundle ("-" reads stdin).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: String,
+    /// An identity: an age identity file or an SSH private key (repeatable).
+    #[arg(short, long = "identity", value_name = "FILE")]
+    pub identities: Vec<String>,
+    /// Write the access key into this profile of the AWS shared credentials file.
+    #[arg(long, value_name = "NAME", group = "deliver")]
+    pub aws_profile: Option<String>,
+    /// Print AWS credential_process JSON (Version 1).
+    #[arg(long, group = "deliver")]
+    pub json: bool,
+    /// Print `export AWS_…=` lines for eval.
+    #[arg(long, group = "deliver")]
+    pub env: bool,
+    /// Write the console's access-key CSV to FILE ("-" for stdout).
+    #[arg(long, value_name = "FILE", group = "deliver")]
+    pub csv: Option<String>,
+    /// Print the console password (only to a terminal).
+    #[arg(long, group = "deliver")]
+    pub reveal_password: bool,
+    /// Replace an existing profile or file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `handoff inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle ("-" reads stdin).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `handoff revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsFlags,
+    /// The bootstrap IAM user.
+    #[arg(long, default_value = "mgmt-org-admin", value_name = "NAME")]
+    pub user: String,
+    /// Delete only this access key.
+    #[arg(long, value_name = "ID", conflicts_with = "delete_user")]
+    pub access_key_id: Option<String>,
+    /// Also delete the user itself.
+    #[arg(long)]
+    pub delete_user: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Print a machine-readable summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

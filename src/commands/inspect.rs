@@ -1,0 +1,49 @@
+//! `handoff inspect BUNDLE`: what is knowable without decrypting: armored or binary,
+//! size, and the recipient stanzas (types and count).
+
+use crate::age_header;
+use crate::cli::InspectArgs;
+use crate::error::Result;
+use crate::output::write_stdout;
+use crate::seal::is_armored;
+
+/// Runs `inspect`.
+pub fn run(args: &InspectArgs) -> Result<()> {
+    let bundle = super::read_bundle(&args.bundle)?;
+    let header = age_header::parse(&bundle)?;
+    let armored = is_armored(&bundle);
+    let passphrase = header.stanza_types.iter().any(|t| t == "scrypt");
+    let out = if args.json {
+        let v = serde_json::json!({
+            "format": "age-encryption.org/v1",
+            "armored": armored,
+            "size": bundle.len(),
+            "recipients": header.stanza_types.len(),
+            "stanza_types": header.stanza_types,
+            "passphrase": passphrase,
+        });
+        format!("{v}\n")
+    } else {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for t in &header.stanza_types {
+            match counts.iter_mut().find(|(k, _)| k == t) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((t.clone(), 1)),
+            }
+        }
+        let list: Vec<String> = counts.iter().map(|(t, n)| format!("{n} × {t}")).collect();
+        format!(
+            "age file (age-encryption.org/v1), {}, {} bytes\nrecipients: {} ({})\n{}",
+            if armored { "armored" } else { "binary" },
+            bundle.len(),
+            header.stanza_types.len(),
+            list.join(", "),
+            if passphrase {
+                "opens with a passphrase\n"
+            } else {
+                ""
+            }
+        )
+    };
+    write_stdout(out.as_bytes())
+}

@@ -1,0 +1,45 @@
+//! `handoff keygen [-o FILE]`: a new age X25519 identity in age-keygen's file format,
+//! written 0600 and never over an existing file; the recipient goes to stdout. Without
+//! `-o` the identity goes to stdout, but never to a terminal.
+
+use age::secrecy::ExposeSecret;
+
+use crate::cli::KeygenArgs;
+use crate::error::{Error, Result};
+use crate::output::{self, Clobber};
+use crate::secret::SecretBytes;
+
+/// The identity file, as age-keygen writes it.
+pub fn identity_file(identity: &age::x25519::Identity) -> SecretBytes {
+    let now = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let mut out = SecretBytes::new(Vec::with_capacity(256));
+    out.extend_from_slice(
+        format!("# created: {now}\n# public key: {}\n", identity.to_public()).as_bytes(),
+    );
+    out.extend_from_slice(identity.to_string().expose_secret().as_bytes());
+    out.push(b'\n');
+    out
+}
+
+/// Runs `keygen`.
+pub fn run(args: &KeygenArgs) -> Result<()> {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    match &args.output {
+        Some(path) => {
+            output::write_file(path, &identity_file(&identity), Clobber::Refuse)?;
+            output::write_stdout(format!("{recipient}\n").as_bytes())
+        }
+        None if output::stdout_is_terminal() => Err(Error::output(
+            "refusing to print a secret identity to the terminal",
+        )
+        .fix("pass -o FILE (or redirect: handoff keygen > key.txt)")),
+        None => {
+            output::write_stdout_secret(&identity_file(&identity))?;
+            eprintln!("Public key: {recipient}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! One module per subcommand; each orders its side effects in one place. This file
+//! holds what several commands share: recipients → sealer, and writing a bundle.
+
+pub mod create;
+pub mod docs;
+pub mod inspect;
+pub mod keygen;
+pub mod open;
+pub mod revoke;
+pub mod seal;
+
+use std::path::Path;
+
+use crate::cli::{BundleOutputFlags, RecipientFlags};
+use crate::error::{Error, Result};
+use crate::output::{self, Clobber};
+use crate::recipients::{self, RecipientArgs};
+use crate::seal::Sealer;
+
+/// Parses the recipients (or asks for the passphrase). Run before any side effect.
+pub fn sealer_from(flags: &RecipientFlags) -> Result<Sealer> {
+    if flags.passphrase {
+        return Ok(Sealer::Passphrase(crate::prompt::hidden_confirmed(
+            "passphrase",
+        )?));
+    }
+    let args = RecipientArgs {
+        to: flags.to.clone(),
+        strings: flags.recipient.clone(),
+        files: flags.recipients_file.clone(),
+    };
+    if args.is_empty() {
+        return Err(Error::new(
+            crate::error::ExitCode::Usage,
+            "no recipient: nobody could open the bundle",
+        )
+        .fix("pass --to with the recipient's age1… key or SSH public key, or --passphrase"));
+    }
+    Ok(Sealer::Recipients(recipients::parse(&args)?))
+}
+
+/// Checks that the bundle can be written where asked. Run before any side effect.
+pub fn check_bundle_output(out: &BundleOutputFlags) -> Result<()> {
+    match &out.output {
+        Some(path) => output::check_writable(path, Clobber::from_force(out.force)),
+        None if !out.armor && output::stdout_is_terminal() => Err(Error::output(
+            "refusing to print a binary bundle to the terminal",
+        )
+        .fix("pass -o FILE, or -a for an armored (text) bundle")),
+        None => Ok(()),
+    }
+}
+
+/// Writes the (non-secret) bundle to the file or stdout.
+pub fn write_bundle(out: &BundleOutputFlags, bundle: &[u8]) -> Result<()> {
+    match &out.output {
+        Some(path) => output::write_file(path, bundle, Clobber::from_force(out.force)),
+        None => output::write_stdout(bundle),
+    }
+}
+
+/// Reads a bundle from a path or stdin ("-"), capped.
+pub fn read_bundle(arg: &str) -> Result<Vec<u8>> {
+    if arg == "-" {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(crate::seal::MAX_BUNDLE_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| {
+                Error::input(format!("cannot read the bundle from standard input: {e}"))
+                    .fix("pipe the .age file in")
+            })?;
+        if buf.len() as u64 > crate::seal::MAX_BUNDLE_BYTES {
+            return Err(
+                Error::input("the bundle on standard input is larger than 1 MiB")
+                    .fix("this is not a handoff bundle"),
+            );
+        }
+        return Ok(buf);
+    }
+    let buf = output::read_capped(Path::new(arg), crate::seal::MAX_BUNDLE_BYTES, "bundle")?;
+    if buf.is_empty() {
+        return Err(
+            Error::decrypt(format!("bundle {} is empty", crate::error::shown(arg)))
+                .fix("pass the .age file the sender gave you"),
+        );
+    }
+    Ok(buf)
+}

@@ -1,0 +1,186 @@
+//! `handoff open BUNDLE -i ID`: decrypts and delivers to exactly one place: a summary
+//! without any secret (the default), a profile of the AWS credentials file,
+//! credential_process JSON, `export` lines, the console CSV, or the console password
+//! on a terminal. The bundle itself is never modified.
+
+use std::path::Path;
+
+use crate::bundle::Credential;
+use crate::cli::OpenArgs;
+use crate::error::{Error, Result, shown};
+use crate::output::{self, Clobber};
+use crate::seal::{self, Unlock};
+use crate::secret::{ExposeSecret, SecretBytes, SecretString};
+
+/// Decrypts and parses a bundle.
+pub fn decrypt(
+    bundle_arg: &str,
+    identities: &[String],
+    extra: Vec<Box<dyn age::Identity>>,
+) -> Result<Credential> {
+    let bundle = super::read_bundle(bundle_arg)?;
+    let ask = || crate::prompt::hidden("passphrase");
+    let plaintext = seal::open(
+        &bundle,
+        Unlock {
+            identity_files: identities.to_vec(),
+            extra,
+            ask_passphrase: &ask,
+        },
+    )?;
+    Credential::parse(&plaintext)
+}
+
+/// Runs `open`.
+pub fn run(args: &OpenArgs) -> Result<()> {
+    if args.reveal_password && !output::stdout_is_terminal() {
+        return Err(Error::output(
+            "--reveal-password prints only to a terminal, and standard output is not one",
+        )
+        .fix("run it in a terminal without redirecting its output"));
+    }
+    if args.bundle == "-" && args.identities.iter().any(|i| i == "-") {
+        return Err(Error::input(
+            "the bundle and an identity cannot both come from standard input",
+        )
+        .fix("pass one of them as a file"));
+    }
+    let credential = decrypt(&args.bundle, &args.identities, Vec::new())?;
+    if credential.is_expired(jiff::Timestamp::now()) {
+        eprintln!(
+            "warning: this credential expired at {}: AWS denies every request made with it.",
+            credential
+                .expires_at
+                .map(|t| t.to_string())
+                .unwrap_or_default()
+        );
+    }
+    deliver(args, &credential)
+}
+
+fn need_key(c: &Credential) -> Result<(&str, &SecretString)> {
+    match (&c.access_key_id, &c.secret_access_key) {
+        (Some(id), Some(secret)) => Ok((id, secret)),
+        _ => Err(
+            Error::input("this bundle holds no access key, only a console password")
+                .fix("use --reveal-password to see the password on a terminal"),
+        ),
+    }
+}
+
+fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
+    if let Some(profile) = &args.aws_profile {
+        let (id, secret) = need_key(c)?;
+        let path = crate::credentials_file::default_path()?;
+        crate::credentials_file::write_profile(&path, profile, id, secret, args.force)?;
+        eprintln!(
+            "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
+            shown(&path.display().to_string())
+        );
+        return Ok(());
+    }
+    if args.json {
+        let (id, secret) = need_key(c)?;
+        return output::write_stdout_secret(&credential_process_json(id, secret, c.expires_at));
+    }
+    if args.env {
+        let (id, secret) = need_key(c)?;
+        let mut out = SecretBytes::new(Vec::with_capacity(160));
+        out.extend_from_slice(
+            format!("export AWS_ACCESS_KEY_ID='{id}'\nexport AWS_SECRET_ACCESS_KEY='").as_bytes(),
+        );
+        out.extend_from_slice(secret.expose_secret().as_bytes());
+        out.extend_from_slice(b"'\nunset AWS_SESSION_TOKEN\n");
+        return output::write_stdout_secret(&out);
+    }
+    if let Some(target) = &args.csv {
+        let (id, secret) = need_key(c)?;
+        let csv = crate::console_csv::access_key_csv(id, secret);
+        if target == "-" {
+            return output::write_stdout_secret(&csv);
+        }
+        output::write_file(Path::new(target), &csv, Clobber::from_force(args.force))?;
+        eprintln!(
+            "Wrote {} (mode 0600). Delete it once it has been imported.",
+            shown(target)
+        );
+        return Ok(());
+    }
+    if args.reveal_password {
+        let password = c.console_password.as_ref().ok_or_else(|| {
+            Error::input("this bundle holds no console password")
+                .fix("deliver its access key with --aws-profile, --json, --env or --csv")
+        })?;
+        let mut out = SecretBytes::new(Vec::with_capacity(160));
+        out.extend_from_slice(b"Console password: ");
+        out.extend_from_slice(password.expose_secret().as_bytes());
+        out.push(b'\n');
+        if let Some(url) = &c.sign_in_url {
+            out.extend_from_slice(format!("Sign in at:       {}\n", shown(url)).as_bytes());
+        }
+        return output::write_stdout_secret(&out);
+    }
+    output::write_stdout(summary(c, &args.bundle).as_bytes())
+}
+
+/// The `credential_process` JSON (Version 1) for an access key.
+pub fn credential_process_json(
+    id: &str,
+    secret: &SecretString,
+    expires: Option<jiff::Timestamp>,
+) -> SecretBytes {
+    let mut out = SecretBytes::new(Vec::with_capacity(256));
+    out.extend_from_slice(
+        format!("{{\"Version\":1,\"AccessKeyId\":\"{id}\",\"SecretAccessKey\":\"").as_bytes(),
+    );
+    // A secret access key is base64 (A-Z a-z 0-9 / +): nothing to escape; validated
+    // when the payload was parsed.
+    out.extend_from_slice(secret.expose_secret().as_bytes());
+    out.push(b'"');
+    if let Some(t) = expires {
+        out.extend_from_slice(format!(",\"Expiration\":\"{t}\"").as_bytes());
+    }
+    out.extend_from_slice(b"}\n");
+    out
+}
+
+/// What the bundle holds, without any secret.
+pub fn summary(c: &Credential, bundle: &str) -> String {
+    let mut s = format!("This bundle holds: {}\n", c.contents());
+    let mut row = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            s.push_str(&format!("  {k:<12} {}\n", shown(v)));
+        }
+    };
+    row("account", &c.account_id);
+    row("user", &c.user_name);
+    row("user ARN", &c.user_arn);
+    row("access key", &c.access_key_id);
+    row("sign-in URL", &c.sign_in_url);
+    row("created", &c.created_at.map(|t| t.to_string()));
+    row("created by", &c.created_by);
+    row("expires", &c.expires_at.map(|t| t.to_string()));
+    row("note", &c.note);
+    let b = shown(bundle);
+    s.push_str("\nDeliver it to exactly one place (add the same -i):\n");
+    if c.has_access_key() {
+        s.push_str(&format!(
+            "  handoff open {b} --aws-profile NAME    # into ~/.aws/credentials\n"
+        ));
+        s.push_str(&format!(
+            "  handoff open {b} --json                # credential_process JSON\n"
+        ));
+        s.push_str(&format!(
+            "  handoff open {b} --env                 # export lines for eval\n"
+        ));
+        s.push_str(&format!(
+            "  handoff open {b} --csv FILE            # the console's access-key CSV\n"
+        ));
+    }
+    if c.console_password.is_some() {
+        s.push_str(&format!(
+            "  handoff open {b} --reveal-password     # the console password, on a terminal\n"
+        ));
+    }
+    s
+}

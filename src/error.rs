@@ -1,0 +1,204 @@
+//! Every user-facing failure: a documented exit code, one line saying what failed and
+//! one saying how to fix it. Messages never contain a secret; values from the user that
+//! are echoed back go through [`shown`], which escapes control and bidi characters.
+
+use std::fmt;
+
+/// The exit codes, documented in the README and in `handoff --help`. Stable: scripts
+/// may depend on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// Success.
+    Ok = 0,
+    /// An internal error (a bug): please report it.
+    Internal = 1,
+    /// Bad command line (clap's own code).
+    Usage = 2,
+    /// Bad input: a recipient, identity, CSV, payload or duration that cannot be used.
+    Input = 3,
+    /// The bundle could not be decrypted (no matching identity, wrong passphrase,
+    /// tampered or truncated bundle).
+    Decrypt = 4,
+    /// An output could not be written, or exists and `--force` was not given.
+    Output = 5,
+    /// An AWS call failed; anything this run created was rolled back.
+    Aws = 6,
+    /// An AWS call failed and the rollback failed too: something is left in AWS.
+    RollbackFailed = 7,
+    /// The OS keychain failed or is unavailable.
+    Keychain = 8,
+    /// A check refused the bundle (wrong account, signer or verification).
+    Refused = 9,
+    /// The user cancelled (a prompt was refused or interrupted).
+    Cancelled = 10,
+}
+
+impl ExitCode {
+    /// Every code, in order, for documentation and tests.
+    pub const ALL: [ExitCode; 11] = [
+        ExitCode::Ok,
+        ExitCode::Internal,
+        ExitCode::Usage,
+        ExitCode::Input,
+        ExitCode::Decrypt,
+        ExitCode::Output,
+        ExitCode::Aws,
+        ExitCode::RollbackFailed,
+        ExitCode::Keychain,
+        ExitCode::Refused,
+        ExitCode::Cancelled,
+    ];
+
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// One line for the help text and the README.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Ok => "success",
+            ExitCode::Internal => "internal error (a bug: please report it)",
+            ExitCode::Usage => "bad command line",
+            ExitCode::Input => "bad input (recipient, identity, CSV, payload, duration)",
+            ExitCode::Decrypt => {
+                "cannot decrypt the bundle (wrong identity or passphrase, tampered)"
+            }
+            ExitCode::Output => "cannot write the output, or it exists and --force was not given",
+            ExitCode::Aws => "an AWS call failed; what this run created was rolled back",
+            ExitCode::RollbackFailed => "an AWS call failed and the rollback failed too",
+            ExitCode::Keychain => "the OS keychain failed or is unavailable",
+            ExitCode::Refused => "a check refused the bundle (account, signer, verification)",
+            ExitCode::Cancelled => "cancelled at a prompt",
+        }
+    }
+
+    /// The table of exit codes, as shown after `handoff --help`.
+    pub fn table() -> String {
+        let mut out = String::from("Exit codes:\n");
+        for c in Self::ALL {
+            out.push_str(&format!("  {:>2}  {}\n", c.code(), c.meaning()));
+        }
+        out
+    }
+}
+
+/// A user-facing failure: what failed, and how to fix it.
+#[derive(Debug)]
+pub struct Error {
+    /// The exit code.
+    pub code: ExitCode,
+    /// One line: what failed.
+    pub what: String,
+    /// One line: how to fix it.
+    pub fix: Option<String>,
+}
+
+impl Error {
+    /// A failure with an exit code and a message.
+    pub fn new(code: ExitCode, what: impl Into<String>) -> Self {
+        Error {
+            code,
+            what: what.into(),
+            fix: None,
+        }
+    }
+
+    /// Adds the line that says how to fix it.
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    /// Shorthand for [`ExitCode::Input`].
+    pub fn input(what: impl Into<String>) -> Self {
+        Self::new(ExitCode::Input, what)
+    }
+
+    /// Shorthand for [`ExitCode::Output`].
+    pub fn output(what: impl Into<String>) -> Self {
+        Self::new(ExitCode::Output, what)
+    }
+
+    /// Shorthand for [`ExitCode::Decrypt`].
+    pub fn decrypt(what: impl Into<String>) -> Self {
+        Self::new(ExitCode::Decrypt, what)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.what)?;
+        if let Some(fix) = &self.fix {
+            write!(f, "\nhint: {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Result with our error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A user-supplied value made safe to print: control and bidi characters escaped,
+/// long values cut, and anything that looks like a secret key never echoed.
+pub fn shown(value: &str) -> String {
+    if value.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") || value.contains("PRIVATE KEY") {
+        return "<a secret key: not shown>".to_string();
+    }
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == 120 {
+            out.push('…');
+            break;
+        }
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct_and_in_order() {
+        for (i, c) in ExitCode::ALL.iter().enumerate() {
+            assert_eq!(c.code() as usize, i);
+            assert!(!c.meaning().is_empty());
+        }
+    }
+
+    #[test]
+    fn exit_code_table_lists_every_code() {
+        let t = ExitCode::table();
+        for c in ExitCode::ALL {
+            assert!(t.contains(c.meaning()));
+        }
+    }
+
+    #[test]
+    fn shown_escapes_control_and_bidi_characters() {
+        assert_eq!(shown("a\x1b[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(shown("x\u{202E}y"), "x\\u{202e}y");
+    }
+
+    #[test]
+    fn shown_never_echoes_a_secret_key() {
+        let s = shown("AGE-SECRET-KEY-1QQQ");
+        assert!(!s.contains("QQQ"));
+    }
+
+    #[test]
+    fn error_displays_what_and_fix_on_two_lines() {
+        let e = Error::input("bad thing").fix("do this");
+        assert_eq!(e.to_string(), "error: bad thing\nhint: do this");
+    }
+}

@@ -1,0 +1,38 @@
+//! handoff hands a freshly minted AWS credential from the person who can mint it to the
+//! person who will use it, sealed with age at birth. Bundles are standard age files.
+//!
+//! The binary is thin (`main.rs`); each subcommand lives in [`commands`]; secrets are
+//! [`secret`] types; the payload format is [`bundle`].
+#![deny(unsafe_code)]
+
+pub mod age_header;
+pub mod alloc;
+pub mod bundle;
+pub mod cli;
+pub mod commands;
+pub mod console_csv;
+pub mod credentials_file;
+pub mod error;
+pub mod harden;
+pub mod output;
+pub mod prompt;
+pub mod recipients;
+pub mod seal;
+pub mod secret;
+
+use cli::{Cli, Command};
+use error::Result;
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Keygen(a) => commands::keygen::run(&a),
+        Command::Create(a) => commands::create::run(&a),
+        Command::Seal(a) => commands::seal::run(&a),
+        Command::Open(a) => commands::open::run(&a),
+        Command::Inspect(a) => commands::inspect::run(&a),
+        Command::Revoke(a) => commands::revoke::run(&a),
+        Command::Completions { shell } => commands::docs::completions(shell),
+        Command::Man => commands::docs::man(),
+    }
+}

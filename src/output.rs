@@ -1,0 +1,251 @@
+//! Where bytes may go. Files: created 0600 in the target's directory, written, synced,
+//! then renamed into place, so a reader sees the old file or the whole new one, never a
+//! half; an existing target is never replaced without `--force`, and never followed if
+//! it is a symlink. Secrets to stdout: written straight to the file descriptor, so no
+//! buffer inside the process keeps a copy.
+
+use std::fs::{self, File};
+use std::io::{IsTerminal, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result, shown};
+
+/// Whether an existing file may be replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clobber {
+    /// Refuse if the target exists (the default).
+    Refuse,
+    /// Replace a regular file (`--force`).
+    Replace,
+}
+
+impl Clobber {
+    /// From the `--force` flag.
+    pub fn from_force(force: bool) -> Self {
+        if force {
+            Clobber::Replace
+        } else {
+            Clobber::Refuse
+        }
+    }
+}
+
+fn display(path: &Path) -> String {
+    shown(&path.display().to_string())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Checks, without writing anything, that `path` can be written: it is free (or a
+/// regular file with `--force`), and its directory exists and is writable. Run before
+/// any side effect, so a bad output path fails before AWS is touched.
+pub fn check_writable(path: &Path, clobber: Clobber) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => {
+            if meta.file_type().is_symlink() {
+                return Err(Error::output(format!(
+                    "{} is a symbolic link; handoff does not write through links",
+                    display(path)
+                ))
+                .fix("remove the link or choose another path"));
+            }
+            if !meta.is_file() {
+                return Err(Error::output(format!(
+                    "{} exists and is not a regular file",
+                    display(path)
+                ))
+                .fix("choose another path"));
+            }
+            if clobber == Clobber::Refuse {
+                return Err(Error::output(format!("{} already exists", display(path)))
+                    .fix("choose another path, or pass --force to replace it"));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(
+                Error::output(format!("cannot check {}: {e}", display(path)))
+                    .fix("check the path and its permissions"),
+            );
+        }
+    }
+    let dir = parent_of(path);
+    if !dir.is_dir() {
+        return Err(
+            Error::output(format!("directory {} does not exist", display(&dir)))
+                .fix("create it first, or choose another path"),
+        );
+    }
+    // The only reliable test of "can I create a file here" is to create one.
+    tempfile::Builder::new()
+        .prefix(".handoff-check-")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            Error::output(format!("cannot write in {}: {e}", display(&dir)))
+                .fix("choose a directory you can write to")
+        })?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600. On any failure nothing is left
+/// behind: neither a temporary file nor a half-written target.
+pub fn write_file(path: &Path, bytes: &[u8], clobber: Clobber) -> Result<()> {
+    check_writable(path, clobber)?;
+    let dir = parent_of(path);
+    let fail = |e: std::io::Error| {
+        Error::output(format!("cannot write {}: {e}", display(path)))
+            .fix("check free space and permissions, then run the command again")
+    };
+    // tempfile creates the file with O_EXCL and mode 0600.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".handoff-")
+        .tempfile_in(&dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    match clobber {
+        // link(2) + unlink: fails if anything appeared at `path` meanwhile.
+        Clobber::Refuse => tmp.persist_noclobber(path).map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::output(format!("{} already exists", display(path)))
+                    .fix("choose another path, or pass --force to replace it")
+            } else {
+                fail(e.error)
+            }
+        })?,
+        // rename(2) replaces the directory entry; it never follows a link.
+        Clobber::Replace => {
+            check_writable(path, clobber)?;
+            tmp.persist(path).map_err(|e| fail(e.error))?
+        }
+    };
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Writes secret bytes to stdout with no buffer in between.
+pub fn write_stdout_secret(bytes: &[u8]) -> Result<()> {
+    let fd = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(stdout_error)?;
+    let mut out = File::from(fd);
+    match out.write_all(bytes) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(stdout_error(e)),
+    }
+}
+
+/// Writes non-secret bytes (a bundle) to stdout.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(stdout_error(e)),
+    }
+}
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::output(format!("cannot write to standard output: {e}"))
+        .fix("check where standard output goes")
+}
+
+/// Whether stdout is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Reads a whole file, refusing one larger than `limit` bytes (without reading it all).
+pub fn read_capped(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let not_readable = |e: std::io::Error| {
+        Error::input(format!("cannot read {what} {}: {e}", display(path)))
+            .fix("check the path and its permissions")
+    };
+    if path.is_dir() {
+        return Err(
+            Error::input(format!("{what} {} is a directory", display(path))).fix("pass a file"),
+        );
+    }
+    let f = File::open(path).map_err(not_readable)?;
+    let mut buf = Vec::new();
+    f.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(not_readable)?;
+    if buf.len() as u64 > limit {
+        return Err(Error::input(format!(
+            "{what} {} is larger than {limit} bytes",
+            display(path)
+        ))
+        .fix(format!("pass the right file: a {what} is much smaller")));
+    }
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn writes_0600_and_refuses_to_clobber() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out");
+        write_file(&p, b"one", Clobber::Refuse).unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let e = write_file(&p, b"two", Clobber::Refuse).unwrap_err();
+        assert!(e.what.contains("already exists"));
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+        write_file(&p, b"two", Clobber::Replace).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn never_writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        for c in [Clobber::Refuse, Clobber::Replace] {
+            assert!(write_file(&link, b"x", c).is_err());
+        }
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn refuses_directories_and_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write_file(dir.path(), b"x", Clobber::Replace).is_err());
+        assert!(write_file(Path::new("/dev/null"), b"x", Clobber::Replace).is_err());
+        assert!(write_file(&dir.path().join("missing/out"), b"x", Clobber::Refuse).is_err());
+    }
+
+    #[test]
+    fn read_capped_refuses_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        fs::write(&p, vec![b'a'; 100]).unwrap();
+        assert!(read_capped(&p, 99, "file").is_err());
+        assert_eq!(read_capped(&p, 100, "file").unwrap().len(), 100);
+    }
+}

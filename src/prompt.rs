@@ -1,0 +1,40 @@
+//! Hidden prompts. They go through the age crate's `read_secret`: a `pinentry` program
+//! when one is installed (or named by `PINENTRY_PROGRAM`), else the terminal with echo
+//! off (rpassword). Never argv, never the environment, never stdin when stdin carries
+//! data.
+
+use crate::error::{Error, ExitCode, Result};
+use crate::secret::{SecretString, secrets_equal};
+
+fn prompt_error(what: &str, e: pinentry::Error) -> Error {
+    match e {
+        pinentry::Error::Cancelled => Error::new(
+            ExitCode::Cancelled,
+            format!("cancelled at the {what} prompt"),
+        ),
+        pinentry::Error::Timeout => {
+            Error::new(ExitCode::Cancelled, format!("the {what} prompt timed out"))
+        }
+        other => Error::input(format!("cannot ask for the {what}: {other}"))
+            .fix("run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)"),
+    }
+}
+
+/// Asks once for a secret, hidden. An empty answer is refused.
+pub fn hidden(what: &str) -> Result<SecretString> {
+    let s = age::cli_common::read_secret(&format!("Enter the {what}"), what, None)
+        .map_err(|e| prompt_error(what, e))?;
+    Ok(s)
+}
+
+/// Asks twice for a new secret (a passphrase), hidden, and checks both answers match.
+pub fn hidden_confirmed(what: &str) -> Result<SecretString> {
+    let first = hidden(what)?;
+    let second = age::cli_common::read_secret(&format!("Confirm the {what}"), what, None)
+        .map_err(|e| prompt_error(what, e))?;
+    if !secrets_equal(&first, &second) {
+        return Err(Error::input(format!("the two {what}s do not match"))
+            .fix("run the command again and type the same value twice"));
+    }
+    Ok(first)
+}

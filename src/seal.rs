@@ -1,0 +1,252 @@
+//! Sealing and opening: recipients or a passphrase → an age file (binary or armored),
+//! and identities or a passphrase → the plaintext payload. The age crate does all the
+//! cryptography; this module only wires it up, caps sizes and words the errors.
+
+use std::io::{BufReader, Read, Write};
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::cli_common::{StdinGuard, read_identities};
+use age::{DecryptError, Decryptor, EncryptError, Encryptor};
+
+use crate::bundle::MAX_PAYLOAD_BYTES;
+use crate::error::{Error, ExitCode, Result};
+use crate::recipients::{Recipient, read_error};
+use crate::secret::{SecretBytes, SecretString};
+
+/// Largest bundle accepted by `open` and `inspect`: a payload is at most 64 KiB, and
+/// a header with a few hundred recipients fits easily.
+pub const MAX_BUNDLE_BYTES: u64 = 1 << 20;
+
+/// Who can open what we seal.
+pub enum Sealer {
+    /// Public keys (age, SSH, plugins).
+    Recipients(Vec<Recipient>),
+    /// A passphrase (scrypt).
+    Passphrase(SecretString),
+}
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::new(ExitCode::Internal, format!("encryption failed: {e}"))
+}
+
+/// Encrypts `plaintext` into a complete age file, armored or binary. The result is
+/// ciphertext: not secret.
+pub fn seal(plaintext: &[u8], sealer: Sealer, armor: bool) -> Result<Vec<u8>> {
+    let encryptor = match sealer {
+        Sealer::Passphrase(p) => Encryptor::with_user_passphrase(p),
+        Sealer::Recipients(rs) => {
+            Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+                .map_err(|e| match e {
+                    EncryptError::IncompatibleRecipients { .. }
+                    | EncryptError::MixedRecipientAndPassphrase => Error::input(format!(
+                        "these recipients cannot be combined in one bundle: {e}"
+                    ))
+                    .fix("seal separately for each kind of recipient"),
+                    EncryptError::MissingRecipients => {
+                        Error::input("no recipients given").fix(crate::recipients::ACCEPTED)
+                    }
+                    other => internal(other),
+                })?
+        }
+    };
+    let format = if armor {
+        Format::AsciiArmor
+    } else {
+        Format::Binary
+    };
+    let mut out = Vec::with_capacity(plaintext.len() + 1024);
+    let armored = ArmoredWriter::wrap_output(&mut out, format).map_err(internal)?;
+    let mut writer = encryptor.wrap_output(armored).map_err(internal)?;
+    writer.write_all(plaintext).map_err(internal)?;
+    writer.finish().and_then(|a| a.finish()).map_err(internal)?;
+    Ok(out)
+}
+
+/// How `open` may unlock a bundle.
+pub struct Unlock<'a> {
+    /// `-i` files: age identities or SSH private keys.
+    pub identity_files: Vec<String>,
+    /// Identities from elsewhere (the OS keychain).
+    pub extra: Vec<Box<dyn age::Identity>>,
+    /// Asks for the passphrase of a passphrase-sealed bundle.
+    pub ask_passphrase: &'a dyn Fn() -> Result<SecretString>,
+}
+
+/// Whether bytes look like an armored age file (as opposed to the binary format).
+pub fn is_armored(bundle: &[u8]) -> bool {
+    let start = bundle
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    bundle[start..].starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+}
+
+/// Decrypts a bundle (armored or binary) into its plaintext payload.
+pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
+    let reader = ArmoredReader::new(BufReader::new(bundle));
+    let decryptor = Decryptor::new_buffered(reader).map_err(decrypt_error)?;
+    let mut identities: Vec<Box<dyn age::Identity>> = unlock.extra;
+    if decryptor.is_scrypt() {
+        let passphrase = (unlock.ask_passphrase)()?;
+        identities = vec![Box::new(age::scrypt::Identity::new(passphrase))];
+    } else {
+        if unlock.identity_files.is_empty() && identities.is_empty() {
+            return Err(Error::input("no identity given to open the bundle").fix(
+                "pass -i with your age identity file or SSH private key, e.g. -i ~/.ssh/id_ed25519",
+            ));
+        }
+        let mut guard = StdinGuard::new(false);
+        identities
+            .extend(read_identities(unlock.identity_files, None, &mut guard).map_err(read_error)?);
+    }
+    let mut stream = decryptor
+        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .map_err(decrypt_error)?;
+    let mut plaintext = SecretBytes::new(Vec::with_capacity(4096));
+    let mut limited = (&mut stream).take(MAX_PAYLOAD_BYTES as u64 + 1);
+    limited.read_to_end(&mut plaintext).map_err(|e| {
+        Error::decrypt(format!("the bundle is damaged or was tampered with ({e})"))
+            .fix("ask the sender for the bundle again; do not use this one")
+    })?;
+    if plaintext.len() > MAX_PAYLOAD_BYTES {
+        return Err(Error::input(format!(
+            "the bundle's payload is larger than {MAX_PAYLOAD_BYTES} bytes"
+        ))
+        .fix("this is not a handoff bundle; ask the sender for a bundle made with handoff"));
+    }
+    Ok(plaintext)
+}
+
+/// Words an age decryption error as what failed + how to fix.
+pub fn decrypt_error(e: DecryptError) -> Error {
+    match e {
+        DecryptError::NoMatchingKeys => Error::decrypt("none of the given identities can open this bundle")
+            .fix("it was sealed to other recipients: `handoff inspect BUNDLE` lists them; pass the matching -i"),
+        DecryptError::DecryptionFailed | DecryptError::InvalidMac | DecryptError::KeyDecryptionFailed => {
+            Error::decrypt("the bundle cannot be decrypted: wrong passphrase, or it was damaged or tampered with")
+                .fix("check the passphrase; otherwise ask the sender for the bundle again")
+        }
+        DecryptError::InvalidHeader | DecryptError::UnknownFormat => {
+            Error::decrypt("this is not an age file, or its header is damaged")
+                .fix("pass the .age bundle that `handoff create` or `handoff seal` wrote")
+        }
+        DecryptError::ExcessiveWork { required, target } => Error::decrypt(format!(
+            "the passphrase would take too long to check (work factor 2^{required}, limit 2^{target})"
+        ))
+        .fix("ask the sender to seal it again with a normal passphrase setting"),
+        DecryptError::Io(e) => Error::decrypt(format!("the bundle cannot be read: {e}"))
+            .fix("check it is a complete .age file (armored text must be unchanged)"),
+        DecryptError::PluginResolve(e) => Error::decrypt(format!("{e}"))
+            .fix("install the age plugin binary (age-plugin-NAME) on PATH"),
+        other => Error::decrypt(format!("the bundle cannot be decrypted: {other}"))
+            .fix("check the identity and the bundle"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use age::secrecy::ExposeSecret;
+
+    fn no_prompt() -> Result<SecretString> {
+        panic!("no prompt expected")
+    }
+
+    #[test]
+    fn seal_then_open_with_an_x25519_identity() {
+        let id = age::x25519::Identity::generate();
+        let sealed = seal(
+            b"hello",
+            Sealer::Recipients(vec![Box::new(id.to_public())]),
+            false,
+        )
+        .unwrap();
+        assert!(!is_armored(&sealed));
+        let dir = tempfile::tempdir().unwrap();
+        let idf = dir.path().join("id.txt");
+        std::fs::write(&idf, id.to_string().expose_secret()).unwrap();
+        let out = open(
+            &sealed,
+            Unlock {
+                identity_files: vec![idf.to_str().unwrap().into()],
+                extra: vec![],
+                ask_passphrase: &no_prompt,
+            },
+        )
+        .unwrap();
+        assert_eq!(&out[..], b"hello");
+    }
+
+    #[test]
+    fn armored_passphrase_bundle_asks_and_opens() {
+        let sealed = seal(
+            b"hi",
+            Sealer::Passphrase(SecretString::from("correct horse".to_string())),
+            true,
+        )
+        .unwrap();
+        assert!(is_armored(&sealed));
+        let ask = || Ok(SecretString::from("correct horse".to_string()));
+        let out = open(
+            &sealed,
+            Unlock {
+                identity_files: vec![],
+                extra: vec![],
+                ask_passphrase: &ask,
+            },
+        )
+        .unwrap();
+        assert_eq!(&out[..], b"hi");
+        let wrong = || Ok(SecretString::from("wrong".to_string()));
+        let e = open(
+            &sealed,
+            Unlock {
+                identity_files: vec![],
+                extra: vec![],
+                ask_passphrase: &wrong,
+            },
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.code, ExitCode::Decrypt);
+    }
+
+    #[test]
+    fn wrong_identity_is_a_decrypt_error() {
+        let id = age::x25519::Identity::generate();
+        let other = age::x25519::Identity::generate();
+        let sealed = seal(
+            b"x",
+            Sealer::Recipients(vec![Box::new(id.to_public())]),
+            false,
+        )
+        .unwrap();
+        let e = open(
+            &sealed,
+            Unlock {
+                identity_files: vec![],
+                extra: vec![Box::new(other)],
+                ask_passphrase: &no_prompt,
+            },
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.code, ExitCode::Decrypt);
+        assert!(e.what.contains("none of the given identities"));
+    }
+
+    #[test]
+    fn garbage_is_not_an_age_file() {
+        let e = open(
+            b"hello world",
+            Unlock {
+                identity_files: vec![],
+                extra: vec![],
+                ask_passphrase: &no_prompt,
+            },
+        )
+        .err()
+        .unwrap();
+        assert_eq!(e.code, ExitCode::Decrypt);
+    }
+}
