@@ -14,8 +14,11 @@ const MAX_HEADER_BYTES: u64 = 256 * 1024;
 /// What the header of an age file says.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Header {
-    /// The type of each recipient stanza, in order.
+    /// The type of each recipient stanza, in order (grease stanzas left out).
     pub stanza_types: Vec<String>,
+    /// How many grease stanzas (random `*-grease` stanzas that age adds so that
+    /// parsers stay tolerant; they are nobody's).
+    pub grease: usize,
 }
 
 fn not_age() -> Error {
@@ -43,6 +46,7 @@ pub fn parse(bundle: &[u8]) -> Result<Header> {
         return Err(not_age());
     }
     let mut stanza_types = Vec::new();
+    let mut grease = 0;
     for line in lines {
         if let Some(rest) = line.strip_prefix(b"-> ") {
             let kind = rest.split(|&b| b == b' ').next().unwrap_or_default();
@@ -50,12 +54,19 @@ pub fn parse(bundle: &[u8]) -> Result<Header> {
             if kind.is_empty() || !kind.chars().all(|c| c.is_ascii_graphic()) {
                 return Err(not_age());
             }
-            stanza_types.push(kind.to_string());
+            if kind.ends_with("-grease") {
+                grease += 1;
+            } else {
+                stanza_types.push(kind.to_string());
+            }
         } else if line.starts_with(b"---") {
             if stanza_types.is_empty() {
                 return Err(not_age());
             }
-            return Ok(Header { stanza_types });
+            return Ok(Header {
+                stanza_types,
+                grease,
+            });
         }
     }
     Err(not_age())

@@ -11,9 +11,11 @@ fn prompt_error(what: &str, e: pinentry::Error) -> Error {
         pinentry::Error::Cancelled => Error::new(
             ExitCode::Cancelled,
             format!("cancelled at the {what} prompt"),
-        ),
+        )
+        .fix("run the command again and answer the prompt"),
         pinentry::Error::Timeout => {
             Error::new(ExitCode::Cancelled, format!("the {what} prompt timed out"))
+                .fix("run the command again and answer within 30 seconds")
         }
         other => Error::input(format!("cannot ask for the {what}: {other}"))
             .fix("run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)"),

@@ -21,6 +21,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             "recipients": header.stanza_types.len(),
             "stanza_types": header.stanza_types,
             "passphrase": passphrase,
+            "grease_stanzas": header.grease,
         });
         format!("{v}\n")
     } else {

@@ -16,6 +16,7 @@ use crate::secret::{ExposeSecret, Zeroizing};
 /// Runs `seal`.
 pub fn run(args: &SealArgs) -> Result<()> {
     super::check_bundle_output(&args.out)?;
+    let sealer = super::sealer_from(&args.recipients)?;
     let mut credential = match &args.from_csv {
         Some(path) => {
             let bytes = Zeroizing::new(crate::output::read_capped(
@@ -42,7 +43,6 @@ pub fn run(args: &SealArgs) -> Result<()> {
                 .fix("pass the 12 digits, e.g. 123456789012"),
             false => e,
         })?;
-    let sealer = super::sealer_from(&args.recipients)?;
     let plaintext = credential.encode()?;
     let bundle = crate::seal::seal(&plaintext, sealer, args.out.armor)?;
     drop(plaintext);

@@ -1,0 +1,7 @@
+//! handoff's CLI integration tests: one binary, one small harness (`support`), one
+//! module per area. Real parts only: the real `age`, `ssh-keygen` binaries, moto's IAM
+//! server on 127.0.0.1, a private gnome-keyring. A test needing a missing tool skips
+//! locally with a printed reason, and fails under CI=true.
+
+mod bundles;
+mod support;

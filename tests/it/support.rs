@@ -1,0 +1,271 @@
+//! The test harness: a temp dir per test, `handoff` runs with a clean environment
+//! pointed at that dir, a fake pinentry that answers hidden prompts from a file, and
+//! helpers for the external tools.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// A sample access key: AWS's documented example values.
+pub const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// A temp dir and a way to run handoff in it.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+/// What a run printed, and how it ended.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub raw_stdout: Vec<u8>,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            raw_stdout: out.stdout,
+        }
+    }
+
+    /// Asserts success and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    /// Asserts the exit code, an `error:` line and a `hint:` line, no panic.
+    #[track_caller]
+    pub fn fails(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "wrong exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        if code != 2 {
+            assert!(
+                self.stderr.contains("error: "),
+                "no error line: {}",
+                self.stderr
+            );
+            assert!(
+                self.stderr.contains("hint: "),
+                "no hint line: {}",
+                self.stderr
+            );
+        }
+        self
+    }
+
+    /// Asserts that neither stream holds the secret.
+    #[track_caller]
+    pub fn no_secret(self, secret: &str) -> Run {
+        assert!(
+            !self.stdout.contains(secret),
+            "secret on stdout: {}",
+            self.stdout
+        );
+        assert!(
+            !self.stderr.contains(secret),
+            "secret on stderr: {}",
+            self.stderr
+        );
+        self
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn p(&self, name: &str) -> String {
+        self.path(name).to_str().unwrap().to_string()
+    }
+
+    pub fn write(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        std::fs::write(self.path(name), contents).unwrap();
+        self.p(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap()
+    }
+
+    /// A handoff command with a clean, contained environment.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("handoff").unwrap();
+        c.current_dir(self.dir.path());
+        c.env_clear();
+        c.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        c.env("HOME", self.dir.path());
+        c.env("AWS_SHARED_CREDENTIALS_FILE", self.path("aws-credentials"));
+        c.env("AWS_CONFIG_FILE", self.path("aws-config"));
+        c.env("PINENTRY_PROGRAM", self.fake_pinentry());
+        c.env("FAKE_PIN_FILE", self.path("answers"));
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Runs handoff with these arguments.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd().args(args).output().unwrap())
+    }
+
+    /// Runs handoff with stdin.
+    pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .cmd()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    /// Queues answers for hidden prompts, one per line, in order.
+    pub fn answers(&self, answers: &[&str]) {
+        let mut s = String::new();
+        for a in answers {
+            s.push_str(a);
+            s.push('\n');
+        }
+        std::fs::write(self.path("answers"), s).unwrap();
+    }
+
+    /// A pinentry speaking just enough Assuan for age's prompts: each GETPIN pops the
+    /// next line of $FAKE_PIN_FILE; an empty file means the user cancelled.
+    fn fake_pinentry(&self) -> PathBuf {
+        let p = self.path("fake-pinentry");
+        if !p.exists() {
+            std::fs::write(
+                &p,
+                r#"#!/bin/sh
+echo "OK Pleased to meet you"
+while read -r line; do
+  case "$line" in
+    GETPIN*)
+      pin=$(head -n 1 "$FAKE_PIN_FILE" 2>/dev/null)
+      if [ -z "$pin" ]; then echo "ERR 83886179 Operation cancelled <Pinentry>"; continue; fi
+      sed -i 1d "$FAKE_PIN_FILE"
+      printf 'D %s\nOK\n' "$pin";;
+    BYE*) echo OK; exit 0;;
+    *) echo OK;;
+  esac
+done
+"#,
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        p
+    }
+
+    /// Makes an age identity with handoff keygen; returns (identity path, recipient).
+    pub fn keygen(&self, name: &str) -> (String, String) {
+        let r = self.run(&["keygen", "-o", &self.p(name)]).ok();
+        (self.p(name), r.stdout.trim().to_string())
+    }
+
+    /// Writes the console's access-key CSV.
+    pub fn access_key_csv(&self, name: &str) -> String {
+        self.write(
+            name,
+            format!("\u{feff}Access key ID,Secret access key\r\n{KEY_ID},{SECRET}\r\n"),
+        )
+    }
+}
+
+/// Whether an external tool is there. Missing: skip locally (printing why), fail in CI.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{tool} is required under CI=true: scripts/test installs it");
+        }
+        eprintln!("SKIPPED: {tool} is not installed (scripts/test installs it)");
+    }
+    found
+}
+
+/// Runs an external command, asserting success.
+#[track_caller]
+pub fn sh(program: &str, args: &[&str], dir: &Path) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a program on a pseudo-terminal and types `lines` at its prompts (for `age -p`,
+/// which reads passphrases from the terminal only). Returns its exit code.
+pub fn on_tty(program: &str, args: &[&str], lines: &[&str], dir: &Path) -> i32 {
+    let script = r#"
+import os, pty, sys, time, select
+argv = sys.argv[1:]
+n = int(argv[0]); answers = argv[1:1+n]; cmd = argv[1+n:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(cmd[0], cmd)
+out = b""
+for a in answers:
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try: chunk = os.read(fd, 1024)
+            except OSError: break
+            out += chunk
+            if b":" in chunk: break
+    time.sleep(0.2)
+    os.write(fd, a.encode() + b"\r")
+while True:
+    try:
+        if not os.read(fd, 1024): break
+    except OSError: break
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+    let mut c = Command::new("python3");
+    c.arg("-c").arg(script).arg(lines.len().to_string());
+    c.args(lines).arg(program).args(args).current_dir(dir);
+    c.status().unwrap().code().unwrap_or(-1)
+}
