@@ -7,6 +7,7 @@
 
 pub mod age_header;
 pub mod alloc;
+pub mod aws;
 pub mod bundle;
 pub mod cli;
 pub mod commands;

@@ -1,0 +1,114 @@
+//! IAM and STS, behind the small [`Iam`] trait that the commands use; SDK types end in
+//! `sdk.rs`. Errors say which action failed and whether its outcome is known: a create
+//! whose reply was lost may have happened, and is never retried blindly.
+
+pub mod password;
+pub mod sdk;
+
+use crate::secret::SecretString;
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The 12-digit account id.
+    pub account: String,
+    /// The caller's ARN.
+    pub arn: String,
+}
+
+impl Caller {
+    /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
+    pub fn partition(&self) -> &str {
+        self.arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
+    }
+}
+
+/// An access key's public facts.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    /// The access key id.
+    pub id: String,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    /// When it was created.
+    pub created: Option<jiff::Timestamp>,
+}
+
+/// The account's password policy (the parts a generated password must meet).
+#[derive(Debug, Clone, Default)]
+pub struct PasswordPolicy {
+    /// Minimum length.
+    pub min_length: usize,
+}
+
+/// A failed AWS call.
+#[derive(Debug, Clone)]
+pub struct AwsError {
+    /// The API action, e.g. `CreateAccessKey`.
+    pub action: &'static str,
+    /// AWS's error code, when it sent one (`NoSuchEntity`, `LimitExceeded`, …).
+    pub code: Option<String>,
+    /// AWS's message or the transport's.
+    pub message: String,
+    /// Whether the request may have been carried out anyway (no answer, a 5xx, an
+    /// unreadable answer).
+    pub outcome_unknown: bool,
+}
+
+impl AwsError {
+    /// Whether AWS said the entity does not exist.
+    pub fn is_no_such_entity(&self) -> bool {
+        self.code.as_deref() == Some("NoSuchEntity")
+    }
+
+    /// One line for the user.
+    pub fn describe(&self) -> String {
+        let code = self.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default();
+        format!("{} failed: {code}{}", self.action, crate::error::shown(&self.message))
+    }
+}
+
+/// The result of an AWS call.
+pub type AwsResult<T> = Result<T, AwsError>;
+
+/// The IAM and STS calls handoff makes.
+pub trait Iam {
+    /// STS GetCallerIdentity.
+    fn caller(&self) -> AwsResult<Caller>;
+    /// GetUser: the user's ARN, or None if there is no such user.
+    fn user_arn(&self, user: &str) -> AwsResult<Option<String>>;
+    /// CreateUser with tags; returns the ARN.
+    fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String>;
+    /// DeleteUser.
+    fn delete_user(&self, user: &str) -> AwsResult<()>;
+    /// ListAttachedUserPolicies: policy ARNs.
+    fn attached_policies(&self, user: &str) -> AwsResult<Vec<String>>;
+    /// AttachUserPolicy.
+    fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()>;
+    /// DetachUserPolicy.
+    fn detach_policy(&self, user: &str, arn: &str) -> AwsResult<()>;
+    /// ListUserPolicies: inline policy names.
+    fn inline_policies(&self, user: &str) -> AwsResult<Vec<String>>;
+    /// PutUserPolicy.
+    fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()>;
+    /// DeleteUserPolicy.
+    fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()>;
+    /// ListAccessKeys.
+    fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>>;
+    /// CreateAccessKey: the id and the secret.
+    fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)>;
+    /// DeleteAccessKey.
+    fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()>;
+    /// GetLoginProfile: whether the user has a console password.
+    fn has_login_profile(&self, user: &str) -> AwsResult<bool>;
+    /// CreateLoginProfile.
+    fn create_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()>;
+    /// UpdateLoginProfile.
+    fn update_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()>;
+    /// DeleteLoginProfile.
+    fn delete_login_profile(&self, user: &str) -> AwsResult<()>;
+    /// GetAccountPasswordPolicy (None when the account has none).
+    fn password_policy(&self) -> AwsResult<Option<PasswordPolicy>>;
+    /// ListAccountAliases: the first alias.
+    fn account_alias(&self) -> AwsResult<Option<String>>;
+}

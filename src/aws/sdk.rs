@@ -1,0 +1,308 @@
+//! The [`Iam`] trait over the AWS SDK for Rust. Credentials and region come from the
+//! SDK's default chain (environment, profiles with SSO and credential_process,
+//! container credentials as in CloudShell, instance metadata) plus `--profile`,
+//! `--region` and `--endpoint-url`/`AWS_ENDPOINT_URL`.
+//!
+//! The SDK's own retries are off: a create whose reply is lost must not be sent again.
+//! Reads and deletes (idempotent) are retried here, a few times, with backoff.
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use tokio::runtime::Runtime;
+
+use super::{AwsError, AwsResult, Caller, Iam, KeyInfo, PasswordPolicy};
+use crate::cli::AwsFlags;
+use crate::error::{Error, ExitCode, Result};
+use crate::secret::{ExposeSecret, SecretString, from_foreign};
+
+/// IAM and STS clients on a current-thread runtime.
+pub struct SdkIam {
+    rt: Runtime,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+}
+
+impl SdkIam {
+    /// Loads the configuration (no network call yet).
+    pub fn new(flags: &AwsFlags) -> Result<SdkIam> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ExitCode::Internal, format!("cannot start the async runtime: {e}")))?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::disabled())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .operation_timeout(Duration::from_secs(30))
+                    .build(),
+            );
+        if let Some(p) = &flags.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(r) = &flags.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(u) = &flags.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        let mut config = rt.block_on(loader.load());
+        if config.region().is_none() {
+            // IAM is global; STS needs a region to sign. us-east-1 is the default partition's.
+            config = config.into_builder().region(aws_config::Region::new("us-east-1")).build();
+        }
+        if config.credentials_provider().is_none() {
+            return Err(Error::new(ExitCode::Aws, "no AWS credentials found")
+                .fix("run `aws configure`, `aws sso login`, pass --profile, or run in AWS CloudShell"));
+        }
+        Ok(SdkIam {
+            iam: aws_sdk_iam::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            rt,
+        })
+    }
+
+    /// Runs an idempotent call up to three times when the failure may be passing.
+    fn idempotent<T>(&self, mut call: impl FnMut() -> AwsResult<T>) -> AwsResult<T> {
+        let mut last = None;
+        for attempt in 0..3u32 {
+            match call() {
+                Ok(v) => return Ok(v),
+                Err(e) if e.outcome_unknown || e.code.as_deref().is_some_and(is_throttling) => {
+                    last = Some(e);
+                    std::thread::sleep(Duration::from_millis(200 * 2u64.pow(attempt)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("three attempts"))
+    }
+}
+
+fn is_throttling(code: &str) -> bool {
+    matches!(code, "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" | "ServiceUnavailable")
+}
+
+/// Turns an SDK error into ours, deciding whether the call may have happened.
+fn aws_error<E>(action: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = e.code().map(str::to_string);
+    let message = match &e {
+        SdkError::ServiceError(s) => s.err().message().unwrap_or("no message").to_string(),
+        SdkError::DispatchFailure(_) => "the request could not be sent, or the connection broke (network error)".to_string(),
+        SdkError::TimeoutError(_) => "no answer in time".to_string(),
+        SdkError::ResponseError(_) => "the answer could not be read".to_string(),
+        SdkError::ConstructionFailure(_) => format!("the request could not be built: {}", aws_sdk_iam::error::DisplayErrorContext(&e)),
+        _ => format!("{}", aws_sdk_iam::error::DisplayErrorContext(&e)),
+    };
+    let outcome_unknown = match &e {
+        SdkError::ConstructionFailure(_) => false,
+        // AWS answered: a 4xx (throttling included) means it did nothing; a 5xx
+        // may have come after the change was made.
+        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
+        _ => true,
+    };
+    AwsError { action, code, message, outcome_unknown }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {
+    t.and_then(|t| jiff::Timestamp::from_second(t.secs()).ok())
+}
+
+impl Iam for SdkIam {
+    fn caller(&self) -> AwsResult<Caller> {
+        self.idempotent(|| {
+            let out = self.rt.block_on(self.sts.get_caller_identity().send()).map_err(|e| aws_error("GetCallerIdentity", e))?;
+            Ok(Caller {
+                account: out.account().unwrap_or_default().to_string(),
+                arn: out.arn().unwrap_or_default().to_string(),
+            })
+        })
+    }
+
+    fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
+        self.idempotent(|| match self.rt.block_on(self.iam.get_user().user_name(user).send()) {
+            Ok(out) => Ok(out.user().map(|u| u.arn().to_string())),
+            Err(e) => {
+                let e = aws_error("GetUser", e);
+                if e.is_no_such_entity() { Ok(None) } else { Err(e) }
+            }
+        })
+    }
+
+    fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
+        let mut req = self.iam.create_user().user_name(user);
+        for (k, v) in tags {
+            req = req.tags(aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build().expect("key and value set"));
+        }
+        let out = self.rt.block_on(req.send()).map_err(|e| aws_error("CreateUser", e))?;
+        Ok(out.user().map(|u| u.arn().to_string()).unwrap_or_default())
+    }
+
+    fn delete_user(&self, user: &str) -> AwsResult<()> {
+        self.idempotent(|| self.rt.block_on(self.iam.delete_user().user_name(user).send()).map(|_| ()).map_err(|e| aws_error("DeleteUser", e)))
+    }
+
+    fn attached_policies(&self, user: &str) -> AwsResult<Vec<String>> {
+        self.idempotent(|| {
+            let out = self
+                .rt
+                .block_on(self.iam.list_attached_user_policies().user_name(user).max_items(1000).send())
+                .map_err(|e| aws_error("ListAttachedUserPolicies", e))?;
+            Ok(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect())
+        })
+    }
+
+    fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
+        self.rt
+            .block_on(self.iam.attach_user_policy().user_name(user).policy_arn(arn).send())
+            .map(|_| ())
+            .map_err(|e| aws_error("AttachUserPolicy", e))
+    }
+
+    fn detach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
+        self.idempotent(|| {
+            self.rt
+                .block_on(self.iam.detach_user_policy().user_name(user).policy_arn(arn).send())
+                .map(|_| ())
+                .map_err(|e| aws_error("DetachUserPolicy", e))
+        })
+    }
+
+    fn inline_policies(&self, user: &str) -> AwsResult<Vec<String>> {
+        self.idempotent(|| {
+            let out = self
+                .rt
+                .block_on(self.iam.list_user_policies().user_name(user).max_items(1000).send())
+                .map_err(|e| aws_error("ListUserPolicies", e))?;
+            Ok(out.policy_names().to_vec())
+        })
+    }
+
+    fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()> {
+        self.rt
+            .block_on(self.iam.put_user_policy().user_name(user).policy_name(name).policy_document(document).send())
+            .map(|_| ())
+            .map_err(|e| aws_error("PutUserPolicy", e))
+    }
+
+    fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()> {
+        self.idempotent(|| {
+            self.rt
+                .block_on(self.iam.delete_user_policy().user_name(user).policy_name(name).send())
+                .map(|_| ())
+                .map_err(|e| aws_error("DeleteUserPolicy", e))
+        })
+    }
+
+    fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
+        self.idempotent(|| {
+            let out = self.rt.block_on(self.iam.list_access_keys().user_name(user).send()).map_err(|e| aws_error("ListAccessKeys", e))?;
+            Ok(out
+                .access_key_metadata()
+                .iter()
+                .map(|k| KeyInfo {
+                    id: k.access_key_id().unwrap_or_default().to_string(),
+                    status: k.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    created: time(k.create_date()),
+                })
+                .collect())
+        })
+    }
+
+    fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)> {
+        // Never retried: a lost reply may mean a key exists (the caller checks).
+        let out = self.rt.block_on(self.iam.create_access_key().user_name(user).send()).map_err(|e| aws_error("CreateAccessKey", e))?;
+        let key = out.access_key.ok_or_else(|| AwsError {
+            action: "CreateAccessKey",
+            code: None,
+            message: "the answer held no access key".into(),
+            outcome_unknown: true,
+        })?;
+        // The boundary: the SDK's String becomes our secret type here and only here.
+        Ok((key.access_key_id, from_foreign(key.secret_access_key)))
+    }
+
+    fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()> {
+        self.idempotent(|| {
+            self.rt
+                .block_on(self.iam.delete_access_key().user_name(user).access_key_id(id).send())
+                .map(|_| ())
+                .map_err(|e| aws_error("DeleteAccessKey", e))
+        })
+    }
+
+    fn has_login_profile(&self, user: &str) -> AwsResult<bool> {
+        self.idempotent(|| match self.rt.block_on(self.iam.get_login_profile().user_name(user).send()) {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = aws_error("GetLoginProfile", e);
+                if e.is_no_such_entity() { Ok(false) } else { Err(e) }
+            }
+        })
+    }
+
+    fn create_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()> {
+        self.rt
+            .block_on(
+                self.iam
+                    .create_login_profile()
+                    .user_name(user)
+                    .password(password.expose_secret())
+                    .password_reset_required(reset_required)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| aws_error("CreateLoginProfile", e))
+    }
+
+    fn update_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()> {
+        self.rt
+            .block_on(
+                self.iam
+                    .update_login_profile()
+                    .user_name(user)
+                    .password(password.expose_secret())
+                    .password_reset_required(reset_required)
+                    .send(),
+            )
+            .map(|_| ())
+            .map_err(|e| aws_error("UpdateLoginProfile", e))
+    }
+
+    fn delete_login_profile(&self, user: &str) -> AwsResult<()> {
+        self.idempotent(|| {
+            self.rt
+                .block_on(self.iam.delete_login_profile().user_name(user).send())
+                .map(|_| ())
+                .map_err(|e| aws_error("DeleteLoginProfile", e))
+        })
+    }
+
+    fn password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
+        self.idempotent(|| match self.rt.block_on(self.iam.get_account_password_policy().send()) {
+            Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
+                min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
+            })),
+            Err(e) => {
+                let e = aws_error("GetAccountPasswordPolicy", e);
+                if e.is_no_such_entity() { Ok(None) } else { Err(e) }
+            }
+        })
+    }
+
+    fn account_alias(&self) -> AwsResult<Option<String>> {
+        self.idempotent(|| {
+            let out = self.rt.block_on(self.iam.list_account_aliases().send()).map_err(|e| aws_error("ListAccountAliases", e))?;
+            Ok(out.account_aliases().first().cloned())
+        })
+    }
+}
