@@ -19,7 +19,11 @@ pub struct Caller {
 impl Caller {
     /// The ARN partition (`aws`, `aws-cn`, `aws-us-gov`).
     pub fn partition(&self) -> &str {
-        self.arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
+        self.arn
+            .split(':')
+            .nth(1)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("aws")
     }
 }
 
@@ -63,8 +67,16 @@ impl AwsError {
 
     /// One line for the user.
     pub fn describe(&self) -> String {
-        let code = self.code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default();
-        format!("{} failed: {code}{}", self.action, crate::error::shown(&self.message))
+        let code = self
+            .code
+            .as_deref()
+            .map(|c| format!("{c}: "))
+            .unwrap_or_default();
+        format!(
+            "{} failed: {code}{}",
+            self.action,
+            crate::error::shown(&self.message)
+        )
     }
 }
 
@@ -102,9 +114,19 @@ pub trait Iam {
     /// GetLoginProfile: whether the user has a console password.
     fn has_login_profile(&self, user: &str) -> AwsResult<bool>;
     /// CreateLoginProfile.
-    fn create_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()>;
+    fn create_login_profile(
+        &self,
+        user: &str,
+        password: &SecretString,
+        reset_required: bool,
+    ) -> AwsResult<()>;
     /// UpdateLoginProfile.
-    fn update_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()>;
+    fn update_login_profile(
+        &self,
+        user: &str,
+        password: &SecretString,
+        reset_required: bool,
+    ) -> AwsResult<()>;
     /// DeleteLoginProfile.
     fn delete_login_profile(&self, user: &str) -> AwsResult<()>;
     /// GetAccountPasswordPolicy (None when the account has none).

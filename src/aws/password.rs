@@ -3,8 +3,8 @@
 //! the length is the policy's minimum or 24, whichever is longer.
 
 use rand::Rng;
-use rand::rngs::OsRng;
 use rand::TryRngCore;
+use rand::rngs::OsRng;
 
 use crate::secret::{SecretString, Zeroizing};
 
@@ -57,6 +57,9 @@ mod tests {
 
     #[test]
     fn two_passwords_differ() {
-        assert_ne!(generate(None).expose_secret(), generate(None).expose_secret());
+        assert_ne!(
+            generate(None).expose_secret(),
+            generate(None).expose_secret()
+        );
     }
 }

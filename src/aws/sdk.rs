@@ -33,7 +33,12 @@ impl SdkIam {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::new(ExitCode::Internal, format!("cannot start the async runtime: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ExitCode::Internal,
+                    format!("cannot start the async runtime: {e}"),
+                )
+            })?;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::disabled())
             .timeout_config(
@@ -55,11 +60,15 @@ impl SdkIam {
         let mut config = rt.block_on(loader.load());
         if config.region().is_none() {
             // IAM is global; STS needs a region to sign. us-east-1 is the default partition's.
-            config = config.into_builder().region(aws_config::Region::new("us-east-1")).build();
+            config = config
+                .into_builder()
+                .region(aws_config::Region::new("us-east-1"))
+                .build();
         }
         if config.credentials_provider().is_none() {
-            return Err(Error::new(ExitCode::Aws, "no AWS credentials found")
-                .fix("run `aws configure`, `aws sso login`, pass --profile, or run in AWS CloudShell"));
+            return Err(Error::new(ExitCode::Aws, "no AWS credentials found").fix(
+                "run `aws configure`, `aws sso login`, pass --profile, or run in AWS CloudShell",
+            ));
         }
         Ok(SdkIam {
             iam: aws_sdk_iam::Client::new(&config),
@@ -86,7 +95,14 @@ impl SdkIam {
 }
 
 fn is_throttling(code: &str) -> bool {
-    matches!(code, "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" | "ServiceUnavailable")
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "ServiceUnavailable"
+    )
 }
 
 /// Turns an SDK error into ours, deciding whether the call may have happened.
@@ -97,10 +113,15 @@ where
     let code = e.code().map(str::to_string);
     let message = match &e {
         SdkError::ServiceError(s) => s.err().message().unwrap_or("no message").to_string(),
-        SdkError::DispatchFailure(_) => "the request could not be sent, or the connection broke (network error)".to_string(),
+        SdkError::DispatchFailure(_) => {
+            "the request could not be sent, or the connection broke (network error)".to_string()
+        }
         SdkError::TimeoutError(_) => "no answer in time".to_string(),
         SdkError::ResponseError(_) => "the answer could not be read".to_string(),
-        SdkError::ConstructionFailure(_) => format!("the request could not be built: {}", aws_sdk_iam::error::DisplayErrorContext(&e)),
+        SdkError::ConstructionFailure(_) => format!(
+            "the request could not be built: {}",
+            aws_sdk_iam::error::DisplayErrorContext(&e)
+        ),
         _ => format!("{}", aws_sdk_iam::error::DisplayErrorContext(&e)),
     };
     let outcome_unknown = match &e {
@@ -110,7 +131,12 @@ where
         SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
         _ => true,
     };
-    AwsError { action, code, message, outcome_unknown }
+    AwsError {
+        action,
+        code,
+        message,
+        outcome_unknown,
+    }
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {
@@ -120,7 +146,10 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {
 impl Iam for SdkIam {
     fn caller(&self) -> AwsResult<Caller> {
         self.idempotent(|| {
-            let out = self.rt.block_on(self.sts.get_caller_identity().send()).map_err(|e| aws_error("GetCallerIdentity", e))?;
+            let out = self
+                .rt
+                .block_on(self.sts.get_caller_identity().send())
+                .map_err(|e| aws_error("GetCallerIdentity", e))?;
             Ok(Caller {
                 account: out.account().unwrap_or_default().to_string(),
                 arn: out.arn().unwrap_or_default().to_string(),
@@ -129,41 +158,77 @@ impl Iam for SdkIam {
     }
 
     fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        self.idempotent(|| match self.rt.block_on(self.iam.get_user().user_name(user).send()) {
-            Ok(out) => Ok(out.user().map(|u| u.arn().to_string())),
-            Err(e) => {
-                let e = aws_error("GetUser", e);
-                if e.is_no_such_entity() { Ok(None) } else { Err(e) }
-            }
-        })
+        self.idempotent(
+            || match self.rt.block_on(self.iam.get_user().user_name(user).send()) {
+                Ok(out) => Ok(out.user().map(|u| u.arn().to_string())),
+                Err(e) => {
+                    let e = aws_error("GetUser", e);
+                    if e.is_no_such_entity() {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
+            },
+        )
     }
 
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
         let mut req = self.iam.create_user().user_name(user);
         for (k, v) in tags {
-            req = req.tags(aws_sdk_iam::types::Tag::builder().key(*k).value(*v).build().expect("key and value set"));
+            req = req.tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+                    .expect("key and value set"),
+            );
         }
-        let out = self.rt.block_on(req.send()).map_err(|e| aws_error("CreateUser", e))?;
+        let out = self
+            .rt
+            .block_on(req.send())
+            .map_err(|e| aws_error("CreateUser", e))?;
         Ok(out.user().map(|u| u.arn().to_string()).unwrap_or_default())
     }
 
     fn delete_user(&self, user: &str) -> AwsResult<()> {
-        self.idempotent(|| self.rt.block_on(self.iam.delete_user().user_name(user).send()).map(|_| ()).map_err(|e| aws_error("DeleteUser", e)))
+        self.idempotent(|| {
+            self.rt
+                .block_on(self.iam.delete_user().user_name(user).send())
+                .map(|_| ())
+                .map_err(|e| aws_error("DeleteUser", e))
+        })
     }
 
     fn attached_policies(&self, user: &str) -> AwsResult<Vec<String>> {
         self.idempotent(|| {
             let out = self
                 .rt
-                .block_on(self.iam.list_attached_user_policies().user_name(user).max_items(1000).send())
+                .block_on(
+                    self.iam
+                        .list_attached_user_policies()
+                        .user_name(user)
+                        .max_items(1000)
+                        .send(),
+                )
                 .map_err(|e| aws_error("ListAttachedUserPolicies", e))?;
-            Ok(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect())
+            Ok(out
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_string))
+                .collect())
         })
     }
 
     fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
         self.rt
-            .block_on(self.iam.attach_user_policy().user_name(user).policy_arn(arn).send())
+            .block_on(
+                self.iam
+                    .attach_user_policy()
+                    .user_name(user)
+                    .policy_arn(arn)
+                    .send(),
+            )
             .map(|_| ())
             .map_err(|e| aws_error("AttachUserPolicy", e))
     }
@@ -171,7 +236,13 @@ impl Iam for SdkIam {
     fn detach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
         self.idempotent(|| {
             self.rt
-                .block_on(self.iam.detach_user_policy().user_name(user).policy_arn(arn).send())
+                .block_on(
+                    self.iam
+                        .detach_user_policy()
+                        .user_name(user)
+                        .policy_arn(arn)
+                        .send(),
+                )
                 .map(|_| ())
                 .map_err(|e| aws_error("DetachUserPolicy", e))
         })
@@ -181,7 +252,13 @@ impl Iam for SdkIam {
         self.idempotent(|| {
             let out = self
                 .rt
-                .block_on(self.iam.list_user_policies().user_name(user).max_items(1000).send())
+                .block_on(
+                    self.iam
+                        .list_user_policies()
+                        .user_name(user)
+                        .max_items(1000)
+                        .send(),
+                )
                 .map_err(|e| aws_error("ListUserPolicies", e))?;
             Ok(out.policy_names().to_vec())
         })
@@ -189,7 +266,14 @@ impl Iam for SdkIam {
 
     fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()> {
         self.rt
-            .block_on(self.iam.put_user_policy().user_name(user).policy_name(name).policy_document(document).send())
+            .block_on(
+                self.iam
+                    .put_user_policy()
+                    .user_name(user)
+                    .policy_name(name)
+                    .policy_document(document)
+                    .send(),
+            )
             .map(|_| ())
             .map_err(|e| aws_error("PutUserPolicy", e))
     }
@@ -197,7 +281,13 @@ impl Iam for SdkIam {
     fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()> {
         self.idempotent(|| {
             self.rt
-                .block_on(self.iam.delete_user_policy().user_name(user).policy_name(name).send())
+                .block_on(
+                    self.iam
+                        .delete_user_policy()
+                        .user_name(user)
+                        .policy_name(name)
+                        .send(),
+                )
                 .map(|_| ())
                 .map_err(|e| aws_error("DeleteUserPolicy", e))
         })
@@ -205,13 +295,19 @@ impl Iam for SdkIam {
 
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
         self.idempotent(|| {
-            let out = self.rt.block_on(self.iam.list_access_keys().user_name(user).send()).map_err(|e| aws_error("ListAccessKeys", e))?;
+            let out = self
+                .rt
+                .block_on(self.iam.list_access_keys().user_name(user).send())
+                .map_err(|e| aws_error("ListAccessKeys", e))?;
             Ok(out
                 .access_key_metadata()
                 .iter()
                 .map(|k| KeyInfo {
                     id: k.access_key_id().unwrap_or_default().to_string(),
-                    status: k.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    status: k
+                        .status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
                     created: time(k.create_date()),
                 })
                 .collect())
@@ -220,7 +316,10 @@ impl Iam for SdkIam {
 
     fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)> {
         // Never retried: a lost reply may mean a key exists (the caller checks).
-        let out = self.rt.block_on(self.iam.create_access_key().user_name(user).send()).map_err(|e| aws_error("CreateAccessKey", e))?;
+        let out = self
+            .rt
+            .block_on(self.iam.create_access_key().user_name(user).send())
+            .map_err(|e| aws_error("CreateAccessKey", e))?;
         let key = out.access_key.ok_or_else(|| AwsError {
             action: "CreateAccessKey",
             code: None,
@@ -234,23 +333,43 @@ impl Iam for SdkIam {
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()> {
         self.idempotent(|| {
             self.rt
-                .block_on(self.iam.delete_access_key().user_name(user).access_key_id(id).send())
+                .block_on(
+                    self.iam
+                        .delete_access_key()
+                        .user_name(user)
+                        .access_key_id(id)
+                        .send(),
+                )
                 .map(|_| ())
                 .map_err(|e| aws_error("DeleteAccessKey", e))
         })
     }
 
     fn has_login_profile(&self, user: &str) -> AwsResult<bool> {
-        self.idempotent(|| match self.rt.block_on(self.iam.get_login_profile().user_name(user).send()) {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let e = aws_error("GetLoginProfile", e);
-                if e.is_no_such_entity() { Ok(false) } else { Err(e) }
+        self.idempotent(|| {
+            match self
+                .rt
+                .block_on(self.iam.get_login_profile().user_name(user).send())
+            {
+                Ok(_) => Ok(true),
+                Err(e) => {
+                    let e = aws_error("GetLoginProfile", e);
+                    if e.is_no_such_entity() {
+                        Ok(false)
+                    } else {
+                        Err(e)
+                    }
+                }
             }
         })
     }
 
-    fn create_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()> {
+    fn create_login_profile(
+        &self,
+        user: &str,
+        password: &SecretString,
+        reset_required: bool,
+    ) -> AwsResult<()> {
         self.rt
             .block_on(
                 self.iam
@@ -264,7 +383,12 @@ impl Iam for SdkIam {
             .map_err(|e| aws_error("CreateLoginProfile", e))
     }
 
-    fn update_login_profile(&self, user: &str, password: &SecretString, reset_required: bool) -> AwsResult<()> {
+    fn update_login_profile(
+        &self,
+        user: &str,
+        password: &SecretString,
+        reset_required: bool,
+    ) -> AwsResult<()> {
         self.rt
             .block_on(
                 self.iam
@@ -288,20 +412,32 @@ impl Iam for SdkIam {
     }
 
     fn password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
-        self.idempotent(|| match self.rt.block_on(self.iam.get_account_password_policy().send()) {
-            Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
-                min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
-            })),
-            Err(e) => {
-                let e = aws_error("GetAccountPasswordPolicy", e);
-                if e.is_no_such_entity() { Ok(None) } else { Err(e) }
+        self.idempotent(|| {
+            match self
+                .rt
+                .block_on(self.iam.get_account_password_policy().send())
+            {
+                Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
+                    min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
+                })),
+                Err(e) => {
+                    let e = aws_error("GetAccountPasswordPolicy", e);
+                    if e.is_no_such_entity() {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                }
             }
         })
     }
 
     fn account_alias(&self) -> AwsResult<Option<String>> {
         self.idempotent(|| {
-            let out = self.rt.block_on(self.iam.list_account_aliases().send()).map_err(|e| aws_error("ListAccountAliases", e))?;
+            let out = self
+                .rt
+                .block_on(self.iam.list_account_aliases().send())
+                .map_err(|e| aws_error("ListAccountAliases", e))?;
             Ok(out.account_aliases().first().cloned())
         })
     }

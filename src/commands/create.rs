@@ -28,7 +28,8 @@ pub const CREATED_BY_TAG: &str = "created-by";
 /// Parses `72h`, `7d`, `30m`, `2w` into a duration (1 minute to 366 days).
 pub fn parse_duration(s: &str) -> Result<SignedDuration> {
     let bad = || {
-        Error::input(format!("--expires {} is not a duration", shown(s))).fix("write a number and a unit: 30m, 72h, 7d, 2w (1 minute to 366 days)")
+        Error::input(format!("--expires {} is not a duration", shown(s)))
+            .fix("write a number and a unit: 30m, 72h, 7d, 2w (1 minute to 366 days)")
     };
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -73,7 +74,9 @@ pub fn sign_in_url(caller: &Caller, alias: Option<&str>) -> String {
 }
 
 fn valid_user_name(u: &str) -> bool {
-    (1..=64).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+    (1..=64).contains(&u.len())
+        && u.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// One change made in AWS, and how to undo it.
@@ -147,8 +150,12 @@ struct Plan {
 
 fn aws_failed(e: &AwsError) -> Error {
     let fix = match e.code.as_deref() {
-        Some("AccessDenied") | Some("AccessDeniedException") => "use an identity allowed to manage IAM users (--profile), e.g. an administrator",
-        Some("InvalidClientTokenId") | Some("ExpiredToken") | Some("SignatureDoesNotMatch") => "refresh your AWS credentials (aws sso login, aws configure)",
+        Some("AccessDenied") | Some("AccessDeniedException") => {
+            "use an identity allowed to manage IAM users (--profile), e.g. an administrator"
+        }
+        Some("InvalidClientTokenId") | Some("ExpiredToken") | Some("SignatureDoesNotMatch") => {
+            "refresh your AWS credentials (aws sso login, aws configure)"
+        }
         _ if e.outcome_unknown => "check your network and the endpoint, then run the command again",
         _ => "check the message above, then run the command again",
     };
@@ -159,16 +166,26 @@ fn aws_failed(e: &AwsError) -> Error {
 pub fn run(args: &CreateArgs) -> Result<()> {
     // Pre-flight: nothing here talks to AWS.
     if !valid_user_name(&args.user) {
-        return Err(Error::input(format!("--user {} is not a valid IAM user name", shown(&args.user)))
-            .fix("use 1-64 letters, digits and + = , . @ _ -"));
+        return Err(Error::input(format!(
+            "--user {} is not a valid IAM user name",
+            shown(&args.user)
+        ))
+        .fix("use 1-64 letters, digits and + = , . @ _ -"));
     }
     for p in &args.policies {
         if !p.starts_with("arn:") {
-            return Err(Error::input(format!("--policy {} is not a policy ARN", shown(p))).fix("pass an ARN such as arn:aws:iam::aws:policy/AdministratorAccess"));
+            return Err(
+                Error::input(format!("--policy {} is not a policy ARN", shown(p)))
+                    .fix("pass an ARN such as arn:aws:iam::aws:policy/AdministratorAccess"),
+            );
         }
     }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
-    let sealer = if args.dry_run { None } else { Some(super::sealer_from(&args.recipients)?) };
+    let sealer = if args.dry_run {
+        None
+    } else {
+        Some(super::sealer_from(&args.recipients)?)
+    };
     if args.dry_run && !args.recipients.passphrase {
         // Still check the recipients parse, without prompting.
         super::sealer_from(&args.recipients)?;
@@ -181,8 +198,15 @@ pub fn run(args: &CreateArgs) -> Result<()> {
 }
 
 /// The body of `create`, against any [`Iam`].
-pub fn create(iam: &dyn Iam, args: &CreateArgs, expires: Option<SignedDuration>, sealer: Option<crate::seal::Sealer>) -> Result<()> {
-    let progress = Progress { quiet: args.quiet || args.json };
+pub fn create(
+    iam: &dyn Iam,
+    args: &CreateArgs,
+    expires: Option<SignedDuration>,
+    sealer: Option<crate::seal::Sealer>,
+) -> Result<()> {
+    let progress = Progress {
+        quiet: args.quiet || args.json,
+    };
     let plan = plan(iam, args, expires, &progress)?;
     if args.dry_run {
         return print_plan(args, &plan);
@@ -200,12 +224,25 @@ pub fn create(iam: &dyn Iam, args: &CreateArgs, expires: Option<SignedDuration>,
     }
 }
 
-fn plan(iam: &dyn Iam, args: &CreateArgs, expires: Option<SignedDuration>, progress: &Progress) -> Result<Plan> {
+fn plan(
+    iam: &dyn Iam,
+    args: &CreateArgs,
+    expires: Option<SignedDuration>,
+    progress: &Progress,
+) -> Result<Plan> {
     let caller = iam.caller().map_err(|e| aws_failed(&e))?;
-    progress.step(format!("GetCallerIdentity: account {}, caller {}", caller.account, shown(&caller.arn)));
+    progress.step(format!(
+        "GetCallerIdentity: account {}, caller {}",
+        caller.account,
+        shown(&caller.arn)
+    ));
     let user_arn = iam.user_arn(&args.user).map_err(|e| aws_failed(&e))?;
     let user_exists = user_arn.is_some();
-    progress.step(if user_exists { format!("GetUser: {} exists, reusing it", args.user) } else { format!("GetUser: {} does not exist yet", args.user) });
+    progress.step(if user_exists {
+        format!("GetUser: {} exists, reusing it", args.user)
+    } else {
+        format!("GetUser: {} does not exist yet", args.user)
+    });
     let console_password = args.console_password;
     let access_key = args.access_key || !args.console_password;
     let wanted: Vec<String> = if args.no_policy {
@@ -217,9 +254,15 @@ fn plan(iam: &dyn Iam, args: &CreateArgs, expires: Option<SignedDuration>, progr
     };
     let (attached, keys_before, has_password) = if user_exists {
         (
-            iam.attached_policies(&args.user).map_err(|e| aws_failed(&e))?,
+            iam.attached_policies(&args.user)
+                .map_err(|e| aws_failed(&e))?,
             iam.access_keys(&args.user).map_err(|e| aws_failed(&e))?,
-            if console_password { iam.has_login_profile(&args.user).map_err(|e| aws_failed(&e))? } else { false },
+            if console_password {
+                iam.has_login_profile(&args.user)
+                    .map_err(|e| aws_failed(&e))?
+            } else {
+                false
+            },
         )
     } else {
         (vec![], vec![], false)
@@ -228,24 +271,51 @@ fn plan(iam: &dyn Iam, args: &CreateArgs, expires: Option<SignedDuration>, progr
         let now = Timestamp::now();
         let mut list = String::new();
         for k in &keys_before {
-            let age = k.created.map(|c| format!("{} days old", (now - c).get_days().max(0))).unwrap_or_else(|| "age unknown".into());
+            let age = k
+                .created
+                .map(|c| format!("{} days old", (now - c).get_days().max(0)))
+                .unwrap_or_else(|| "age unknown".into());
             let _ = write!(list, "{} ({}, {age}); ", k.id, k.status);
         }
-        return Err(Error::new(ExitCode::Aws, format!("{} already has two access keys, the most IAM allows: {}", args.user, list.trim_end_matches("; ")))
-            .fix(format!("delete one first: handoff revoke --user {} --access-key-id ID", args.user)));
+        return Err(Error::new(
+            ExitCode::Aws,
+            format!(
+                "{} already has two access keys, the most IAM allows: {}",
+                args.user,
+                list.trim_end_matches("; ")
+            ),
+        )
+        .fix(format!(
+            "delete one first: handoff revoke --user {} --access-key-id ID",
+            args.user
+        )));
     }
     if has_password && !args.reset_password {
-        return Err(Error::new(ExitCode::Aws, format!("{} already has a console password", args.user))
-            .fix("pass --reset-password to replace it, or leave out --console-password"));
+        return Err(Error::new(
+            ExitCode::Aws,
+            format!("{} already has a console password", args.user),
+        )
+        .fix("pass --reset-password to replace it, or leave out --console-password"));
     }
     let (password_policy, alias) = if console_password {
-        (iam.password_policy().map_err(|e| aws_failed(&e))?, iam.account_alias().map_err(|e| aws_failed(&e))?)
+        (
+            iam.password_policy().map_err(|e| aws_failed(&e))?,
+            iam.account_alias().map_err(|e| aws_failed(&e))?,
+        )
     } else {
         (None, None)
     };
     Ok(Plan {
-        attach: wanted.into_iter().filter(|p| !attached.contains(p)).collect(),
-        expires_at: expires.map(|d| Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| Timestamp::now()) + d),
+        attach: wanted
+            .into_iter()
+            .filter(|p| !attached.contains(p))
+            .collect(),
+        expires_at: expires.map(|d| {
+            Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_else(|_| Timestamp::now())
+                + d
+        }),
         caller,
         user_exists,
         user_arn,
@@ -262,22 +332,45 @@ fn print_plan(args: &CreateArgs, plan: &Plan) -> Result<()> {
     let u = &args.user;
     let mut s = String::from("Plan (dry run: nothing was changed):\n");
     if !plan.user_exists {
-        let _ = writeln!(s, "  iam:CreateUser UserName={u} Tags=[{CREATED_BY_TAG}=handoff]");
+        let _ = writeln!(
+            s,
+            "  iam:CreateUser UserName={u} Tags=[{CREATED_BY_TAG}=handoff]"
+        );
     }
     for p in &plan.attach {
         let _ = writeln!(s, "  iam:AttachUserPolicy UserName={u} PolicyArn={p}");
     }
     if let Some(at) = plan.expires_at {
-        let _ = writeln!(s, "  iam:PutUserPolicy UserName={u} PolicyName={EXPIRY_POLICY} PolicyDocument={}", expiry_policy(at));
+        let _ = writeln!(
+            s,
+            "  iam:PutUserPolicy UserName={u} PolicyName={EXPIRY_POLICY} PolicyDocument={}",
+            expiry_policy(at)
+        );
     }
     if plan.access_key {
         let _ = writeln!(s, "  iam:CreateAccessKey UserName={u}");
     }
     if plan.console_password {
-        let verb = if plan.replace_password { "UpdateLoginProfile" } else { "CreateLoginProfile" };
-        let _ = writeln!(s, "  iam:{verb} UserName={u} Password=<generated> PasswordResetRequired={}", !args.no_password_reset);
+        let verb = if plan.replace_password {
+            "UpdateLoginProfile"
+        } else {
+            "CreateLoginProfile"
+        };
+        let _ = writeln!(
+            s,
+            "  iam:{verb} UserName={u} Password=<generated> PasswordResetRequired={}",
+            !args.no_password_reset
+        );
     }
-    let _ = writeln!(s, "  seal the credential → {}", args.out.output.as_ref().map(|p| shown(&p.display().to_string())).unwrap_or_else(|| "standard output".into()));
+    let _ = writeln!(
+        s,
+        "  seal the credential → {}",
+        args.out
+            .output
+            .as_ref()
+            .map(|p| shown(&p.display().to_string()))
+            .unwrap_or_else(|| "standard output".into())
+    );
     crate::output::write_stdout(s.as_bytes())
 }
 
@@ -288,7 +381,10 @@ struct Failure {
 }
 
 fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
-    move |error| Failure { step: step.to_string(), error }
+    move |error| Failure {
+        step: step.to_string(),
+        error,
+    }
 }
 
 fn mint_and_seal(
@@ -300,7 +396,10 @@ fn mint_and_seal(
     progress: &Progress,
 ) -> std::result::Result<String, Failure> {
     let user = args.user.as_str();
-    let aws = |e: AwsError| Failure { step: e.action.to_string(), error: aws_failed(&e) };
+    let aws = |e: AwsError| Failure {
+        step: e.action.to_string(),
+        error: aws_failed(&e),
+    };
     let user_arn = if plan.user_exists {
         plan.user_arn.clone().unwrap_or_default()
     } else {
@@ -330,19 +429,53 @@ fn mint_and_seal(
         journal.push(Change::Policy(policy.clone()));
         progress.step(format!("AttachUserPolicy: {policy}"));
     }
+    // An answer that cannot be read may still look like success to the SDK (these
+    // calls return no data): check that the changes took effect before minting.
+    let unconfirmed = |action: &'static str, what: String| AwsError {
+        action,
+        code: None,
+        message: format!("AWS answered, but {what} is not in place"),
+        outcome_unknown: true,
+    };
+    if !plan.attach.is_empty() {
+        let now = iam.attached_policies(user).map_err(aws)?;
+        if let Some(missing) = plan.attach.iter().find(|p| !now.contains(p)) {
+            return Err(aws(unconfirmed(
+                "AttachUserPolicy",
+                format!("policy {missing}"),
+            )));
+        }
+    }
     if let Some(at) = plan.expires_at {
         if let Err(e) = iam.put_inline_policy(user, EXPIRY_POLICY, &expiry_policy(at)) {
             journal.push(Change::Expiry);
             return Err(aws(e));
         }
         journal.push(Change::Expiry);
-        progress.step(format!("PutUserPolicy: {EXPIRY_POLICY}, AWS denies everything after {at}"));
+        if !iam
+            .inline_policies(user)
+            .map_err(aws)?
+            .iter()
+            .any(|p| p == EXPIRY_POLICY)
+        {
+            return Err(aws(unconfirmed(
+                "PutUserPolicy",
+                format!("the {EXPIRY_POLICY} policy"),
+            )));
+        }
+        progress.step(format!(
+            "PutUserPolicy: {EXPIRY_POLICY}, AWS denies everything after {at}"
+        ));
     }
     let mut credential = Credential {
         account_id: Some(plan.caller.account.clone()).filter(|a| a.len() == 12),
         user_name: Some(user.to_string()),
         user_arn: Some(user_arn).filter(|a| !a.is_empty()),
-        created_at: Some(Timestamp::now().round(jiff::Unit::Second).unwrap_or_else(|_| Timestamp::now())),
+        created_at: Some(
+            Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_else(|_| Timestamp::now()),
+        ),
         expires_at: plan.expires_at,
         created_by: Some(plan.caller.arn.clone()).filter(|a| !a.is_empty()),
         note: args.note.clone(),
@@ -361,7 +494,10 @@ fn mint_and_seal(
                     // The key may exist although its secret never reached us: find it
                     // by listing, so that the rollback deletes it. Never create again.
                     if let Ok(now) = iam.access_keys(user) {
-                        for k in now.iter().filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id)) {
+                        for k in now
+                            .iter()
+                            .filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id))
+                        {
                             journal.push(Change::Key(k.id.clone()));
                         }
                     }
@@ -384,8 +520,16 @@ fn mint_and_seal(
         result.map_err(aws)?;
         progress.step(format!(
             "{}: console password set{}",
-            if plan.replace_password { "UpdateLoginProfile" } else { "CreateLoginProfile" },
-            if reset { ", new password required at first sign-in" } else { "" }
+            if plan.replace_password {
+                "UpdateLoginProfile"
+            } else {
+                "CreateLoginProfile"
+            },
+            if reset {
+                ", new password required at first sign-in"
+            } else {
+                ""
+            }
         ));
         credential.console_password = Some(password);
         credential.sign_in_url = Some(sign_in_url(&plan.caller, plan.alias.as_deref()));
@@ -394,8 +538,17 @@ fn mint_and_seal(
     let bundle = crate::seal::seal(&plaintext, sealer, args.out.armor).map_err(at("seal"))?;
     drop(plaintext);
     super::write_bundle(&args.out, &bundle).map_err(at("write the bundle"))?;
-    let whereto = args.out.output.as_ref().map(|p| shown(&p.display().to_string())).unwrap_or_else(|| "standard output".into());
-    progress.step(format!("Sealed {} for {} into {whereto}", credential.contents(), user));
+    let whereto = args
+        .out
+        .output
+        .as_ref()
+        .map(|p| shown(&p.display().to_string()))
+        .unwrap_or_else(|| "standard output".into());
+    progress.step(format!(
+        "Sealed {} for {} into {whereto}",
+        credential.contents(),
+        user
+    ));
     let summary = serde_json::json!({
         "account_id": plan.caller.account,
         "user_name": user,
@@ -411,7 +564,13 @@ fn mint_and_seal(
     Ok(summary.to_string())
 }
 
-fn roll_back(iam: &dyn Iam, user: &str, journal: Vec<Change>, failure: Failure, progress: &Progress) -> Error {
+fn roll_back(
+    iam: &dyn Iam,
+    user: &str,
+    journal: Vec<Change>,
+    failure: Failure,
+    progress: &Progress,
+) -> Error {
     let mut undone = Vec::new();
     let mut left = Vec::new();
     for change in journal.iter().rev() {
@@ -426,8 +585,15 @@ fn roll_back(iam: &dyn Iam, user: &str, journal: Vec<Change>, failure: Failure, 
     let step = failure.step;
     let cause = failure.error.what;
     if left.is_empty() {
-        let rolled = if undone.is_empty() { "nothing had been changed".to_string() } else { format!("rolled back: {}", undone.join(", ")) };
-        let mut e = Error::new(failure.error.code, format!("{step} failed ({cause}); {rolled}"));
+        let rolled = if undone.is_empty() {
+            "nothing had been changed".to_string()
+        } else {
+            format!("rolled back: {}", undone.join(", "))
+        };
+        let mut e = Error::new(
+            failure.error.code,
+            format!("{step} failed ({cause}); {rolled}"),
+        );
         e.fix = failure.error.fix;
         return e;
     }
@@ -449,7 +615,10 @@ fn roll_back(iam: &dyn Iam, user: &str, journal: Vec<Change>, failure: Failure, 
         .collect();
     Error::new(
         ExitCode::RollbackFailed,
-        format!("{step} failed ({cause}), and the rollback failed too: left in AWS: {}", what_left.join("; ")),
+        format!(
+            "{step} failed ({cause}), and the rollback failed too: left in AWS: {}",
+            what_left.join("; ")
+        ),
     )
     .fix(format!("finish the clean-up with: {command} --yes"))
 }
@@ -460,30 +629,68 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("72h").unwrap(), SignedDuration::from_hours(72));
-        assert_eq!(parse_duration("7d").unwrap(), SignedDuration::from_hours(168));
-        assert_eq!(parse_duration("30m").unwrap(), SignedDuration::from_mins(30));
-        assert_eq!(parse_duration("2w").unwrap(), SignedDuration::from_hours(336));
-        for bad in ["", "h", "0h", "-1h", "5", "5y", "400d", "99999999999999999999d", "1.5h"] {
+        assert_eq!(
+            parse_duration("72h").unwrap(),
+            SignedDuration::from_hours(72)
+        );
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            SignedDuration::from_hours(168)
+        );
+        assert_eq!(
+            parse_duration("30m").unwrap(),
+            SignedDuration::from_mins(30)
+        );
+        assert_eq!(
+            parse_duration("2w").unwrap(),
+            SignedDuration::from_hours(336)
+        );
+        for bad in [
+            "",
+            "h",
+            "0h",
+            "-1h",
+            "5",
+            "5y",
+            "400d",
+            "99999999999999999999d",
+            "1.5h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn expiry_policy_denies_everything_after_the_instant() {
-        let doc: serde_json::Value = serde_json::from_str(&expiry_policy("2026-11-26T10:00:00Z".parse().unwrap())).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_str(&expiry_policy("2026-11-26T10:00:00Z".parse().unwrap())).unwrap();
         let st = &doc["Statement"][0];
         assert_eq!(st["Effect"], "Deny");
         assert_eq!(st["Action"], "*");
-        assert_eq!(st["Condition"]["DateGreaterThan"]["aws:CurrentTime"], "2026-11-26T10:00:00Z");
+        assert_eq!(
+            st["Condition"]["DateGreaterThan"]["aws:CurrentTime"],
+            "2026-11-26T10:00:00Z"
+        );
     }
 
     #[test]
     fn sign_in_urls_follow_alias_and_partition() {
-        let c = Caller { account: "123456789012".into(), arn: "arn:aws:iam::123456789012:root".into() };
-        assert_eq!(sign_in_url(&c, None), "https://123456789012.signin.aws.amazon.com/console");
-        assert_eq!(sign_in_url(&c, Some("myexample")), "https://myexample.signin.aws.amazon.com/console");
-        let cn = Caller { account: "123456789012".into(), arn: "arn:aws-cn:iam::123456789012:root".into() };
+        let c = Caller {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:root".into(),
+        };
+        assert_eq!(
+            sign_in_url(&c, None),
+            "https://123456789012.signin.aws.amazon.com/console"
+        );
+        assert_eq!(
+            sign_in_url(&c, Some("myexample")),
+            "https://myexample.signin.aws.amazon.com/console"
+        );
+        let cn = Caller {
+            account: "123456789012".into(),
+            arn: "arn:aws-cn:iam::123456789012:root".into(),
+        };
         assert!(sign_in_url(&cn, None).ends_with(".signin.amazonaws.cn/console"));
     }
 

@@ -20,7 +20,11 @@ struct Report {
 }
 
 fn failed(e: &AwsError, report: &Report) -> Error {
-    let so_far = if report.done.is_empty() { "nothing was deleted".to_string() } else { format!("already deleted: {}", report.done.join(", ")) };
+    let so_far = if report.done.is_empty() {
+        "nothing was deleted".to_string()
+    } else {
+        format!("already deleted: {}", report.done.join(", "))
+    };
     Error::new(ExitCode::Aws, format!("{} ({so_far})", e.describe()))
         .fix("fix the cause and run the same command again: revoke is safe to repeat")
 }
@@ -28,7 +32,8 @@ fn failed(e: &AwsError, report: &Report) -> Error {
 /// Runs `revoke`.
 pub fn run(args: &RevokeArgs) -> Result<()> {
     if args.user.is_empty() {
-        return Err(Error::input("--user is empty").fix("name the bootstrap user, e.g. --user mgmt-org-admin"));
+        return Err(Error::input("--user is empty")
+            .fix("name the bootstrap user, e.g. --user mgmt-org-admin"));
     }
     let iam = crate::aws::sdk::SdkIam::new(&args.aws)?;
     revoke(&iam, args, &confirm_on_terminal)
@@ -36,27 +41,42 @@ pub fn run(args: &RevokeArgs) -> Result<()> {
 
 fn confirm_on_terminal(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::new(ExitCode::Usage, "revoke needs a confirmation and there is no terminal to ask on")
-            .fix("pass --yes to delete without asking"));
+        return Err(Error::new(
+            ExitCode::Usage,
+            "revoke needs a confirmation and there is no terminal to ask on",
+        )
+        .fix("pass --yes to delete without asking"));
     }
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::input(format!("cannot read the answer: {e}")).fix("pass --yes"))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::input(format!("cannot read the answer: {e}")).fix("pass --yes"))?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
 /// The body of `revoke`, against any [`Iam`].
-pub fn revoke(iam: &dyn Iam, args: &RevokeArgs, confirm: &dyn Fn(&str) -> Result<bool>) -> Result<()> {
+pub fn revoke(
+    iam: &dyn Iam,
+    args: &RevokeArgs,
+    confirm: &dyn Fn(&str) -> Result<bool>,
+) -> Result<()> {
     let user = args.user.as_str();
     let mut report = Report::default();
-    if iam.user_arn(user).map_err(|e| failed(&e, &report))?.is_none() {
+    if iam
+        .user_arn(user)
+        .map_err(|e| failed(&e, &report))?
+        .is_none()
+    {
         report.gone.push(format!("user {user}"));
         return finish(args, report);
     }
     if let Some(id) = &args.access_key_id {
         if !args.yes && !confirm(&format!("Delete access key {} of {user}?", shown(id)))? {
-            return Err(Error::new(ExitCode::Cancelled, "nothing was deleted").fix("answer y to delete, or pass --yes"));
+            return Err(Error::new(ExitCode::Cancelled, "nothing was deleted")
+                .fix("answer y to delete, or pass --yes"));
         }
         match iam.delete_access_key(user, id) {
             Ok(()) => report.done.push(format!("access key {id}")),
@@ -66,11 +86,18 @@ pub fn revoke(iam: &dyn Iam, args: &RevokeArgs, confirm: &dyn Fn(&str) -> Result
         return finish(args, report);
     }
     let keys = iam.access_keys(user).map_err(|e| failed(&e, &report))?;
-    let policies = iam.attached_policies(user).map_err(|e| failed(&e, &report))?;
+    let policies = iam
+        .attached_policies(user)
+        .map_err(|e| failed(&e, &report))?;
     let inline = iam.inline_policies(user).map_err(|e| failed(&e, &report))?;
-    let has_password = iam.has_login_profile(user).map_err(|e| failed(&e, &report))?;
+    let has_password = iam
+        .has_login_profile(user)
+        .map_err(|e| failed(&e, &report))?;
     if !args.yes {
-        let mut what: Vec<String> = keys.iter().map(|k| format!("access key {}", k.id)).collect();
+        let mut what: Vec<String> = keys
+            .iter()
+            .map(|k| format!("access key {}", k.id))
+            .collect();
         if has_password {
             what.push("the console password".into());
         }
@@ -85,31 +112,49 @@ pub fn revoke(iam: &dyn Iam, args: &RevokeArgs, confirm: &dyn Fn(&str) -> Result
             what.push("nothing (all already gone)".into());
         }
         if !confirm(&format!("Delete from {user}: {}?", what.join(", ")))? {
-            return Err(Error::new(ExitCode::Cancelled, "nothing was deleted").fix("answer y to delete, or pass --yes"));
+            return Err(Error::new(ExitCode::Cancelled, "nothing was deleted")
+                .fix("answer y to delete, or pass --yes"));
         }
     }
-    let mut step = |r: std::result::Result<(), AwsError>, what: String, report: &mut Report| -> Result<()> {
-        match r {
-            Ok(()) => report.done.push(what),
-            Err(e) if e.is_no_such_entity() => report.gone.push(what),
-            Err(e) => return Err(failed(&e, report)),
-        }
-        Ok(())
-    };
+    let step =
+        |r: std::result::Result<(), AwsError>, what: String, report: &mut Report| -> Result<()> {
+            match r {
+                Ok(()) => report.done.push(what),
+                Err(e) if e.is_no_such_entity() => report.gone.push(what),
+                Err(e) => return Err(failed(&e, report)),
+            }
+            Ok(())
+        };
     for k in &keys {
-        step(iam.delete_access_key(user, &k.id), format!("access key {}", k.id), &mut report)?;
+        step(
+            iam.delete_access_key(user, &k.id),
+            format!("access key {}", k.id),
+            &mut report,
+        )?;
     }
     if has_password {
-        step(iam.delete_login_profile(user), "console password".into(), &mut report)?;
+        step(
+            iam.delete_login_profile(user),
+            "console password".into(),
+            &mut report,
+        )?;
     } else {
         report.gone.push("console password".into());
     }
     for p in &policies {
-        step(iam.detach_policy(user, p), format!("attachment of {p}"), &mut report)?;
+        step(
+            iam.detach_policy(user, p),
+            format!("attachment of {p}"),
+            &mut report,
+        )?;
     }
     for p in &inline {
         if args.delete_user || p == EXPIRY_POLICY {
-            step(iam.delete_inline_policy(user, p), format!("inline policy {p}"), &mut report)?;
+            step(
+                iam.delete_inline_policy(user, p),
+                format!("inline policy {p}"),
+                &mut report,
+            )?;
         }
     }
     if args.delete_user {

@@ -4,4 +4,6 @@
 //! locally with a printed reason, and fails under CI=true.
 
 mod bundles;
+mod iam;
+mod moto;
 mod support;

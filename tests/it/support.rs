@@ -27,7 +27,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from_output(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -129,7 +129,7 @@ impl TestEnv {
 
     /// Runs handoff with these arguments.
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.cmd().args(args).output().unwrap())
+        Run::from_output(self.cmd().args(args).output().unwrap())
     }
 
     /// Runs handoff with stdin.
@@ -144,7 +144,7 @@ impl TestEnv {
             .spawn()
             .unwrap();
         child.stdin.take().unwrap().write_all(stdin).unwrap();
-        Run::from(child.wait_with_output().unwrap())
+        Run::from_output(child.wait_with_output().unwrap())
     }
 
     /// Queues answers for hidden prompts, one per line, in order.

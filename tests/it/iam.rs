@@ -1,0 +1,604 @@
+//! create and revoke against a real IAM-compatible server (moto on 127.0.0.1), with a
+//! fault-injecting proxy for every step. State is checked with raw IAM queries, never
+//! by trusting handoff's own output.
+
+use crate::moto::*;
+use crate::support::*;
+
+fn setup() -> Option<(TestEnv, Moto, String, String)> {
+    let moto = Moto::start()?;
+    let env = TestEnv::new();
+    let (id, recipient) = env.keygen("key.txt");
+    Some((env, moto, id, recipient))
+}
+
+#[test]
+fn create_open_use_revoke_round_trip_leaves_nothing() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    let out = env
+        .run_aws(
+            moto.port,
+            &[
+                "create",
+                "--to",
+                &r,
+                "-o",
+                &env.p("b.age"),
+                "--json",
+                "--note",
+                "for the first deployment",
+            ],
+        )
+        .ok();
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let key_id = summary["access_key_id"].as_str().unwrap().to_string();
+    assert_eq!(summary["user_name"], "mgmt-org-admin");
+    assert_eq!(summary["created_user"], true);
+    assert_eq!(summary["account_id"], "123456789012");
+    // IAM holds the user, the policy and exactly that key
+    assert!(moto.user_exists("mgmt-org-admin"));
+    assert_eq!(moto.access_key_ids("mgmt-org-admin"), vec![key_id.clone()]);
+    let (_, attached) = moto.iam(
+        "ListAttachedUserPolicies",
+        &[("UserName", "mgmt-org-admin")],
+    );
+    assert!(attached.contains("arn:aws:iam::aws:policy/AdministratorAccess"));
+    let (_, tags) = moto.iam("ListUserTags", &[("UserName", "mgmt-org-admin")]);
+    assert!(tags.contains("handoff"), "{tags}");
+    // the bundle opens with plain age too, and holds that key
+    let json = env
+        .run(&["open", &env.p("b.age"), "-i", &id, "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["AccessKeyId"], key_id.as_str());
+    let secret = v["SecretAccessKey"].as_str().unwrap().to_string();
+    out.no_secret(&secret);
+    let summary_text = env
+        .run(&["open", &env.p("b.age"), "-i", &id])
+        .ok()
+        .no_secret(&secret);
+    assert!(summary_text.stdout.contains("for the first deployment"));
+    // the received key works: the AWS CLI lists the user's keys with it
+    if have_aws_cli() {
+        env.run(&["open", &env.p("b.age"), "-i", &id, "--aws-profile", "boot"])
+            .ok();
+        let o = std::process::Command::new(aws_cli())
+            .args([
+                "iam",
+                "list-access-keys",
+                "--user-name",
+                "mgmt-org-admin",
+                "--profile",
+                "boot",
+                "--endpoint-url",
+                &moto.url(),
+                "--region",
+                "us-east-1",
+                "--output",
+                "json",
+            ])
+            .env("AWS_SHARED_CREDENTIALS_FILE", env.path("aws-credentials"))
+            .env("AWS_CONFIG_FILE", env.path("aws-config"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stdout).contains(&key_id));
+    }
+    // revoke everything, then nothing is left; a second revoke is a no-op
+    env.run_aws(moto.port, &["revoke", "--delete-user", "--yes"])
+        .ok();
+    assert!(!moto.user_exists("mgmt-org-admin"));
+    assert!(!moto.state().contains(&key_id));
+    let again = env
+        .run_aws(moto.port, &["revoke", "--delete-user", "--yes"])
+        .ok();
+    assert!(again.stderr.contains("already gone"), "{}", again.stderr);
+}
+
+fn aws_cli() -> String {
+    let local = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/aws");
+    if std::path::Path::new(local).exists() {
+        local.into()
+    } else {
+        "aws".into()
+    }
+}
+
+fn have_aws_cli() -> bool {
+    std::path::Path::new(&aws_cli()).exists() || have("aws")
+}
+
+#[test]
+fn console_password_with_reset_and_sign_in_url() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    moto.iam("CreateAccountAlias", &[("AccountAlias", "myexample")]);
+    env.run_aws(
+        moto.port,
+        &[
+            "create",
+            "--to",
+            &r,
+            "--console-password",
+            "--no-policy",
+            "-o",
+            &env.p("b.age"),
+        ],
+    )
+    .ok();
+    assert!(moto.has_login_profile("mgmt-org-admin"));
+    assert!(
+        moto.access_key_ids("mgmt-org-admin").is_empty(),
+        "--console-password alone mints no key"
+    );
+    let out = sh("age", &["-d", "-i", &id, &env.p("b.age")], env.dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pw = v["console_password"].as_str().unwrap();
+    assert!(pw.len() >= 24);
+    assert_eq!(
+        v["sign_in_url"],
+        "https://myexample.signin.aws.amazon.com/console"
+    );
+    // an existing login profile is met head-on
+    let e = env
+        .run_aws(
+            moto.port,
+            &[
+                "create",
+                "--to",
+                &r,
+                "--console-password",
+                "-o",
+                &env.p("c.age"),
+            ],
+        )
+        .fails(6);
+    assert!(e.stderr.contains("--reset-password"));
+    assert!(!env.path("c.age").exists());
+    env.run_aws(
+        moto.port,
+        &[
+            "create",
+            "--to",
+            &r,
+            "--console-password",
+            "--reset-password",
+            "-o",
+            &env.p("c.age"),
+        ],
+    )
+    .ok();
+}
+
+#[test]
+fn the_two_key_limit_is_an_error_before_anything_is_minted() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    env.run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("1.age")])
+        .ok();
+    env.run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("2.age")])
+        .ok();
+    let keys = moto.access_key_ids("mgmt-org-admin");
+    assert_eq!(keys.len(), 2);
+    let e = env
+        .run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("3.age")])
+        .fails(6);
+    for k in &keys {
+        assert!(e.stderr.contains(k.as_str()), "{}", e.stderr);
+    }
+    assert!(e.stderr.contains("Active") && e.stderr.contains("days old"));
+    assert!(
+        e.stderr
+            .contains("handoff revoke --user mgmt-org-admin --access-key-id")
+    );
+    assert_eq!(moto.access_key_ids("mgmt-org-admin"), keys);
+    // revoke one key, then create works again
+    env.run_aws(moto.port, &["revoke", "--access-key-id", &keys[0], "--yes"])
+        .ok();
+    assert_eq!(moto.access_key_ids("mgmt-org-admin").len(), 1);
+    env.run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("3.age")])
+        .ok();
+}
+
+#[test]
+fn expires_attaches_a_deny_after_policy_and_records_it() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    env.run_aws(
+        moto.port,
+        &[
+            "create",
+            "--to",
+            &r,
+            "--expires",
+            "72h",
+            "-o",
+            &env.p("b.age"),
+        ],
+    )
+    .ok();
+    let (status, body) = moto.iam(
+        "GetUserPolicy",
+        &[
+            ("UserName", "mgmt-org-admin"),
+            ("PolicyName", "handoff-expiry"),
+        ],
+    );
+    let body = percent_decode(&body);
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("DateGreaterThan")
+            && body.contains("aws:CurrentTime")
+            && body.contains("Deny"),
+        "{body}"
+    );
+    let out = sh("age", &["-d", "-i", &id, &env.p("b.age")], env.dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let at: jiff::Timestamp = v["expires_at"].as_str().unwrap().parse().unwrap();
+    let hours = at.duration_since(jiff::Timestamp::now()).as_secs() / 3600;
+    assert!((71..=72).contains(&hours), "{hours}");
+    assert!(
+        body.contains(&at.to_string()),
+        "the policy names the same instant"
+    );
+    env.run_aws(
+        moto.port,
+        &[
+            "create",
+            "--to",
+            &r,
+            "--expires",
+            "soon",
+            "-o",
+            &env.p("x.age"),
+        ],
+    )
+    .fails(3);
+}
+
+#[test]
+fn dry_run_prints_every_call_and_changes_nothing() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let users = |m: &Moto| {
+        m.iam("ListUsers", &[])
+            .1
+            .split("<RequestId>")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let before = users(&moto);
+    let out = env
+        .run_aws(
+            moto.port,
+            &[
+                "create",
+                "--to",
+                &r,
+                "--access-key",
+                "--console-password",
+                "--expires",
+                "7d",
+                "--dry-run",
+            ],
+        )
+        .ok();
+    for call in [
+        "iam:CreateUser",
+        "iam:AttachUserPolicy",
+        "AdministratorAccess",
+        "iam:PutUserPolicy",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+    ] {
+        assert!(out.stdout.contains(call), "{call}: {}", out.stdout);
+    }
+    assert!(!moto.user_exists("mgmt-org-admin"));
+    assert!(users(&moto) == before, "users changed");
+    assert!(
+        moto.state().contains("\"AccessKey\": []"),
+        "an access key exists"
+    );
+}
+
+#[test]
+fn an_existing_user_is_reused_and_pre_flight_failures_touch_nothing() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    moto.iam("CreateUser", &[("UserName", "mgmt-org-admin")]);
+    let out = env
+        .run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("b.age")])
+        .ok();
+    assert!(out.stderr.contains("reusing"), "{}", out.stderr);
+    // pre-flight: a bad recipient or a taken output path stops before any AWS call
+    let proxy = Proxy::start(moto.port);
+    env.run_aws(
+        proxy.port,
+        &[
+            "create",
+            "--user",
+            "u2",
+            "--to",
+            "nobody",
+            "-o",
+            &env.p("c.age"),
+        ],
+    )
+    .fails(3);
+    env.run_aws(
+        proxy.port,
+        &["create", "--user", "u2", "--to", &r, "-o", &env.p("b.age")],
+    )
+    .fails(5);
+    env.run_aws(
+        proxy.port,
+        &[
+            "create",
+            "--user",
+            "u2",
+            "--to",
+            &r,
+            "-o",
+            &env.p("missing/c.age"),
+        ],
+    )
+    .fails(5);
+    env.run_aws(
+        proxy.port,
+        &[
+            "create",
+            "--user",
+            "bad name",
+            "--to",
+            &r,
+            "-o",
+            &env.p("c.age"),
+        ],
+    )
+    .fails(3);
+    assert_eq!(
+        proxy.count("GetCallerIdentity") + proxy.count("GetUser"),
+        0,
+        "no AWS call before pre-flight passes"
+    );
+}
+
+#[test]
+fn every_failing_step_is_rolled_back_and_nothing_is_orphaned() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port);
+    let steps = [
+        "CreateUser",
+        "AttachUserPolicy",
+        "PutUserPolicy",
+        "CreateAccessKey",
+        "CreateLoginProfile",
+    ];
+    let mut case = 0;
+    for step in steps {
+        for fault in ALL_FAULTS {
+            case += 1;
+            let user = format!("boot{case}");
+            let out = env.p(&format!("{user}.age"));
+            proxy.clear();
+            proxy.fail(step, fault);
+            let run = env.run_aws(
+                proxy.port,
+                &[
+                    "create",
+                    "--user",
+                    &user,
+                    "--to",
+                    &r,
+                    "--access-key",
+                    "--console-password",
+                    "--expires",
+                    "1d",
+                    "-o",
+                    &out,
+                ],
+            );
+            let run = run.fails(6);
+            assert!(
+                run.stderr.contains(step),
+                "{step} {fault:?}: {}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains("rolled back")
+                    || run.stderr.contains("nothing had been changed"),
+                "{step} {fault:?}: {}",
+                run.stderr
+            );
+            assert!(
+                !std::path::Path::new(&out).exists(),
+                "{step} {fault:?}: bundle left behind"
+            );
+            assert!(
+                !moto.user_exists(&user),
+                "{step} {fault:?}: user left in IAM"
+            );
+            assert!(
+                proxy.count("CreateAccessKey") <= 1,
+                "{step} {fault:?}: CreateAccessKey sent twice"
+            );
+            assert!(
+                proxy.count("CreateUser") <= 1,
+                "{step} {fault:?}: CreateUser sent twice"
+            );
+        }
+    }
+    // nothing of any case is left in moto's state
+    let (_, users) = moto.iam("ListUsers", &[]);
+    assert!(!users.contains("<UserName>"), "users left in IAM: {users}");
+}
+
+#[test]
+fn a_failed_bundle_write_after_minting_rolls_back() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 0; exec {} create --to {r} -o {}",
+            bin.display(),
+            env.p("b.age")
+        ))
+        .current_dir(env.dir.path());
+    Moto::env_for(&mut c, moto.port);
+    let run = Run::from_output(c.output().unwrap()).fails(5);
+    assert!(
+        run.stderr.contains("write the bundle") && run.stderr.contains("rolled back"),
+        "{}",
+        run.stderr
+    );
+    assert!(!moto.user_exists("mgmt-org-admin"));
+    assert!(!env.path("b.age").exists());
+    assert_eq!(
+        std::fs::read_dir(env.dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".handoff"))
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_failed_rollback_names_the_key_and_the_revoke_command() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    moto.iam("CreateUser", &[("UserName", "mgmt-org-admin")]);
+    let proxy = Proxy::start(moto.port);
+    proxy.fail("CreateLoginProfile", Fault::ServerError);
+    proxy.fail("DeleteAccessKey", Fault::ServerError);
+    let run = env
+        .run_aws(
+            proxy.port,
+            &[
+                "create",
+                "--to",
+                &r,
+                "--access-key",
+                "--console-password",
+                "--no-policy",
+                "-o",
+                &env.p("b.age"),
+            ],
+        )
+        .fails(7);
+    let keys = moto.access_key_ids("mgmt-org-admin");
+    assert_eq!(keys.len(), 1);
+    assert!(run.stderr.contains(&keys[0]), "{}", run.stderr);
+    let cmd = format!(
+        "handoff revoke --user mgmt-org-admin --access-key-id {}",
+        keys[0]
+    );
+    assert!(run.stderr.contains(&cmd), "{}", run.stderr);
+    assert!(!env.path("b.age").exists());
+    // the command it names finishes the clean-up
+    env.run_aws(moto.port, &["revoke", "--access-key-id", &keys[0], "--yes"])
+        .ok();
+    assert!(moto.access_key_ids("mgmt-org-admin").is_empty());
+}
+
+#[test]
+fn revoke_asks_unless_yes_and_reports_what_was_gone() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    env.run_aws(
+        moto.port,
+        &[
+            "create",
+            "--to",
+            &r,
+            "--access-key",
+            "--console-password",
+            "--expires",
+            "1d",
+            "-o",
+            &env.p("b.age"),
+        ],
+    )
+    .ok();
+    env.run_aws(moto.port, &["revoke"]).fails(2);
+    assert!(moto.user_exists("mgmt-org-admin"));
+    let out = env.run_aws(moto.port, &["revoke", "--yes", "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let deleted = v["deleted"].to_string();
+    for what in [
+        "access key",
+        "console password",
+        "AdministratorAccess",
+        "handoff-expiry",
+    ] {
+        assert!(deleted.contains(what), "{what}: {deleted}");
+    }
+    assert!(
+        moto.user_exists("mgmt-org-admin"),
+        "without --delete-user the user stays"
+    );
+    assert!(moto.access_key_ids("mgmt-org-admin").is_empty());
+    assert!(!moto.has_login_profile("mgmt-org-admin"));
+    env.run_aws(moto.port, &["revoke", "--delete-user", "--yes"])
+        .ok();
+    assert!(!moto.user_exists("mgmt-org-admin"));
+}
+
+#[test]
+fn no_credentials_or_an_unreachable_endpoint_fail_clearly() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let mut c = env.cmd();
+    c.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1");
+    let run = Run::from_output(
+        c.args(["create", "--to", &r, "-o", &env.p("b.age")])
+            .output()
+            .unwrap(),
+    );
+    let run = run.fails(6);
+    assert!(!env.path("b.age").exists());
+    drop(run);
+    let run = env
+        .run_aws(9, &["create", "--to", &r, "-o", &env.p("b.age")])
+        .fails(6);
+    assert!(run.stderr.contains("GetCallerIdentity"), "{}", run.stderr);
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
