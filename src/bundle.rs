@@ -125,11 +125,10 @@ impl Credential {
                 "it holds neither an access key nor a console password",
             ));
         }
-        if let Some(id) = &self.account_id {
-            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+        if let Some(id) = &self.account_id
+            && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit())) {
                 return Err(malformed("account_id is not a 12-digit AWS account id"));
             }
-        }
         if let Some(id) = &self.access_key_id {
             let ok = (16..=128).contains(&id.len())
                 && id
@@ -178,11 +177,10 @@ impl Credential {
                 }
             }
         }
-        if let Some(url) = &self.sign_in_url {
-            if !url.starts_with("https://") {
+        if let Some(url) = &self.sign_in_url
+            && !url.starts_with("https://") {
                 return Err(malformed("sign_in_url is not an https:// URL"));
             }
-        }
         Ok(())
     }
 
