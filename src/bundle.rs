@@ -126,9 +126,10 @@ impl Credential {
             ));
         }
         if let Some(id) = &self.account_id
-            && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit())) {
-                return Err(malformed("account_id is not a 12-digit AWS account id"));
-            }
+            && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(malformed("account_id is not a 12-digit AWS account id"));
+        }
         if let Some(id) = &self.access_key_id {
             let ok = (16..=128).contains(&id.len())
                 && id
@@ -178,9 +179,10 @@ impl Credential {
             }
         }
         if let Some(url) = &self.sign_in_url
-            && !url.starts_with("https://") {
-                return Err(malformed("sign_in_url is not an https:// URL"));
-            }
+            && !url.starts_with("https://")
+        {
+            return Err(malformed("sign_in_url is not an https:// URL"));
+        }
         Ok(())
     }
 

@@ -58,6 +58,17 @@ pub enum Command {
         after_help = "Examples:\n  handoff revoke --access-key-id AKIA…         # one key\n  handoff revoke                                # keys, password, policies; keeps the user\n  handoff revoke --delete-user --yes            # everything, no question"
     )]
     Revoke(RevokeArgs),
+    /// Print AWS credential_process JSON for a credential in the OS keychain.
+    #[command(
+        after_help = "Example, in ~/.aws/config:\n  [profile myexample-bootstrap]\n  credential_process = handoff credential-process myexample-bootstrap"
+    )]
+    CredentialProcess {
+        /// The keychain name given to `open --keychain` or `create --keychain`.
+        name: String,
+    },
+    /// List, delete, or show the recipient of what handoff keeps in the OS keychain.
+    #[command(subcommand)]
+    Keychain(KeychainCommand),
     /// Print shell completions.
     #[command(
         after_help = "Example:\n  handoff completions bash > ~/.local/share/bash-completion/completions/handoff"
@@ -77,6 +88,36 @@ pub struct KeygenArgs {
     /// Write the identity to FILE (mode 0600; never replaces a file).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Keep the identity only in the OS keychain, under NAME.
+    #[arg(long, value_name = "NAME", conflicts_with = "output")]
+    pub keychain: Option<String>,
+}
+
+/// `handoff keychain …`.
+#[derive(Debug, Subcommand)]
+pub enum KeychainCommand {
+    /// List stored credentials and identities (names and non-secret facts only).
+    #[command(after_help = "Examples:\n  handoff keychain list\n  handoff keychain list --json")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a stored credential (or, with --identity, an identity).
+    #[command(after_help = "Example:\n  handoff keychain delete myexample-bootstrap")]
+    Delete {
+        /// The name.
+        name: String,
+        /// Delete the identity of that name instead of the credential.
+        #[arg(long)]
+        identity: bool,
+    },
+    /// Print the age recipient of an identity kept in the keychain.
+    #[command(after_help = "Example:\n  handoff keychain recipient me")]
+    Recipient {
+        /// The identity's name (from `handoff keygen --keychain NAME`).
+        name: String,
+    },
 }
 
 /// Who can open the bundle.
@@ -164,6 +205,9 @@ pub struct CreateArgs {
     /// A note for the recipient, sealed in the bundle.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Also (or, without --to, only) keep the credential in your own OS keychain.
+    #[arg(long, value_name = "NAME")]
+    pub keychain: Option<String>,
     /// Print the plan (every API call with its parameters); change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -228,6 +272,13 @@ pub struct OpenArgs {
     /// Print the console password (only to a terminal).
     #[arg(long, group = "deliver")]
     pub reveal_password: bool,
+    /// Store the credential in the OS keychain under NAME (serve it with
+    /// `handoff credential-process NAME`).
+    #[arg(long, value_name = "NAME", group = "deliver")]
+    pub keychain: Option<String>,
+    /// Use the age identity kept in the OS keychain under NAME.
+    #[arg(long, value_name = "NAME")]
+    pub identity_keychain: Vec<String>,
     /// Replace an existing profile or file.
     #[arg(long)]
     pub force: bool,

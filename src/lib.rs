@@ -15,6 +15,7 @@ pub mod console_csv;
 pub mod credentials_file;
 pub mod error;
 pub mod harden;
+pub mod keychain;
 pub mod output;
 pub mod prompt;
 pub mod recipients;
@@ -33,6 +34,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Open(a) => commands::open::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Revoke(a) => commands::revoke::run(&a),
+        Command::CredentialProcess { name } => {
+            commands::keychain::credential_process(&keychain::OsKeychain, &name)
+        }
+        Command::Keychain(c) => commands::keychain::run(&keychain::OsKeychain, &c),
         Command::Completions { shell } => commands::docs::completions(shell),
         Command::Man => commands::docs::man(),
     }

@@ -17,6 +17,9 @@ use crate::secret::{SecretBytes, SecretString};
 /// a header with a few hundred recipients fits easily.
 pub const MAX_BUNDLE_BYTES: u64 = 1 << 20;
 
+/// The largest scrypt work factor (log2 N) a passphrase bundle may use.
+pub const MAX_SCRYPT_WORK_FACTOR: u8 = 20;
+
 /// Who can open what we seal.
 pub enum Sealer {
     /// Public keys (age, SSH, plugins).
@@ -88,7 +91,12 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
     let mut identities: Vec<Box<dyn age::Identity>> = unlock.extra;
     if decryptor.is_scrypt() {
         let passphrase = (unlock.ask_passphrase)()?;
-        identities = vec![Box::new(age::scrypt::Identity::new(passphrase))];
+        let mut identity = age::scrypt::Identity::new(passphrase);
+        // A fixed ceiling, not the age crate's timing-based one: that one shrinks on a
+        // busy machine and then refuses age's own default (2^18). 2^20 is 1 GiB of scrypt
+        // memory, the most a bundle may ask of the recipient.
+        identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
+        identities = vec![Box::new(identity)];
     } else {
         if unlock.identity_files.is_empty() && identities.is_empty() {
             return Err(Error::input("no identity given to open the bundle").fix(

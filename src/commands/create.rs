@@ -16,6 +16,7 @@ use crate::aws::{AwsError, Caller, Iam, KeyInfo, password};
 use crate::bundle::Credential;
 use crate::cli::CreateArgs;
 use crate::error::{Error, ExitCode, Result, shown};
+use crate::keychain::{Keychain, Kind, OsKeychain};
 use crate::secret::SecretString;
 
 /// The policy every run attaches unless told otherwise.
@@ -92,10 +93,28 @@ pub enum Change {
     Key(String),
     /// CreateLoginProfile / UpdateLoginProfile.
     LoginProfile,
+    /// The credential stored in the creator's OS keychain.
+    Keychain(String),
 }
 
 impl Change {
-    fn undo(&self, iam: &dyn Iam, user: &str) -> std::result::Result<(), AwsError> {
+    fn undo(
+        &self,
+        iam: &dyn Iam,
+        user: &str,
+        keychain: &dyn Keychain,
+    ) -> std::result::Result<(), AwsError> {
+        if let Change::Keychain(name) = self {
+            return keychain
+                .delete(Kind::Credential, name)
+                .map(|_| ())
+                .map_err(|e| AwsError {
+                    action: "keychain delete",
+                    code: None,
+                    message: e.what,
+                    outcome_unknown: false,
+                });
+        }
         let gone_is_fine = |r: std::result::Result<(), AwsError>| match r {
             Err(e) if e.is_no_such_entity() => Ok(()),
             other => other,
@@ -106,6 +125,7 @@ impl Change {
             Change::Expiry => iam.delete_inline_policy(user, EXPIRY_POLICY),
             Change::Key(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
+            Change::Keychain(_) => Ok(()),
         })
     }
 
@@ -116,6 +136,7 @@ impl Change {
             Change::Expiry => format!("deleted the {EXPIRY_POLICY} policy"),
             Change::Key(id) => format!("deleted access key {id}"),
             Change::LoginProfile => "deleted the console password".into(),
+            Change::Keychain(name) => format!("removed {name} from the keychain"),
         }
     }
 }
@@ -181,25 +202,53 @@ pub fn run(args: &CreateArgs) -> Result<()> {
         }
     }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
-    let sealer = if args.dry_run {
+    let to_keychain_only =
+        args.keychain.is_some() && !args.recipients.passphrase && no_recipients(args);
+    if to_keychain_only && args.out.output.is_some() {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "-o names a bundle file, but no recipient was given",
+        )
+        .fix("add --to RECIPIENT, or drop -o to keep the credential in the keychain only"));
+    }
+    let sealer = if to_keychain_only || (args.dry_run && args.recipients.passphrase) {
         None
     } else {
+        // In a dry run this still checks that the recipients parse.
         Some(super::sealer_from(&args.recipients)?)
     };
-    if args.dry_run && !args.recipients.passphrase {
-        // Still check the recipients parse, without prompting.
-        super::sealer_from(&args.recipients)?;
-    }
-    if !args.dry_run {
+    if !args.dry_run && sealer.is_some() {
         super::check_bundle_output(&args.out)?;
     }
+    if let Some(name) = &args.keychain {
+        crate::keychain::check_name(name)?;
+        if !args.out.force && OsKeychain.exists(Kind::Credential, name)? {
+            return Err(Error::output(format!(
+                "the keychain already has a credential named {}",
+                shown(name)
+            ))
+            .fix("choose another --keychain name, or pass --force to replace it"));
+        }
+    }
     let iam = crate::aws::sdk::SdkIam::new(&args.aws)?;
-    create(&iam, args, expires, sealer)
+    create(
+        &iam,
+        &OsKeychain,
+        args,
+        expires,
+        if args.dry_run { None } else { sealer },
+    )
 }
 
-/// The body of `create`, against any [`Iam`].
+fn no_recipients(args: &CreateArgs) -> bool {
+    let r = &args.recipients;
+    r.to.is_empty() && r.recipient.is_empty() && r.recipients_file.is_empty()
+}
+
+/// The body of `create`, against any [`Iam`] and [`Keychain`].
 pub fn create(
     iam: &dyn Iam,
+    keychain: &dyn Keychain,
     args: &CreateArgs,
     expires: Option<SignedDuration>,
     sealer: Option<crate::seal::Sealer>,
@@ -211,16 +260,17 @@ pub fn create(
     if args.dry_run {
         return print_plan(args, &plan);
     }
-    let sealer = sealer.expect("sealer checked in pre-flight");
     let mut journal: Vec<Change> = Vec::new();
-    match mint_and_seal(iam, args, &plan, sealer, &mut journal, &progress) {
+    match mint_and_seal(iam, keychain, args, &plan, sealer, &mut journal, &progress) {
         Ok(summary) => {
             if args.json {
                 crate::output::write_stdout(format!("{summary}\n").as_bytes())?;
             }
             Ok(())
         }
-        Err(failure) => Err(roll_back(iam, &args.user, journal, failure, &progress)),
+        Err(failure) => Err(roll_back(
+            iam, keychain, &args.user, journal, failure, &progress,
+        )),
     }
 }
 
@@ -389,9 +439,10 @@ fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
 
 fn mint_and_seal(
     iam: &dyn Iam,
+    keychain: &dyn Keychain,
     args: &CreateArgs,
     plan: &Plan,
-    sealer: crate::seal::Sealer,
+    sealer: Option<crate::seal::Sealer>,
     journal: &mut Vec<Change>,
     progress: &Progress,
 ) -> std::result::Result<String, Failure> {
@@ -534,6 +585,15 @@ fn mint_and_seal(
         credential.console_password = Some(password);
         credential.sign_in_url = Some(sign_in_url(&plan.caller, plan.alias.as_deref()));
     }
+    if let Some(name) = &args.keychain {
+        super::keychain::store_credential(keychain, name, &credential, args.out.force)
+            .map_err(at("store in the keychain"))?;
+        journal.push(Change::Keychain(name.clone()));
+        progress.step(format!("Stored {} in the OS keychain as {name} (credential_process = handoff credential-process {name})", credential.contents()));
+    }
+    let Some(sealer) = sealer else {
+        return Ok(summary_json(args, plan, &credential, journal));
+    };
     let plaintext = credential.encode().map_err(at("encode the payload"))?;
     let bundle = crate::seal::seal(&plaintext, sealer, args.out.armor).map_err(at("seal"))?;
     drop(plaintext);
@@ -549,9 +609,18 @@ fn mint_and_seal(
         credential.contents(),
         user
     ));
+    Ok(summary_json(args, plan, &credential, journal))
+}
+
+fn summary_json(
+    args: &CreateArgs,
+    plan: &Plan,
+    credential: &Credential,
+    journal: &[Change],
+) -> String {
     let summary = serde_json::json!({
         "account_id": plan.caller.account,
-        "user_name": user,
+        "user_name": args.user,
         "user_arn": credential.user_arn,
         "created_user": journal.contains(&Change::User),
         "attached_policies": plan.attach,
@@ -560,12 +629,14 @@ fn mint_and_seal(
         "sign_in_url": credential.sign_in_url,
         "expires_at": plan.expires_at.map(|t| t.to_string()),
         "bundle": args.out.output.as_ref().map(|p| p.display().to_string()),
+        "keychain": args.keychain,
     });
-    Ok(summary.to_string())
+    summary.to_string()
 }
 
 fn roll_back(
     iam: &dyn Iam,
+    keychain: &dyn Keychain,
     user: &str,
     journal: Vec<Change>,
     failure: Failure,
@@ -574,7 +645,7 @@ fn roll_back(
     let mut undone = Vec::new();
     let mut left = Vec::new();
     for change in journal.iter().rev() {
-        match change.undo(iam, user) {
+        match change.undo(iam, user, keychain) {
             Ok(()) => {
                 progress.step(format!("rolled back: {}", change.undo_words()));
                 undone.push(change.undo_words());
@@ -611,6 +682,10 @@ fn roll_back(
             Change::Policy(p) => format!("policy attachment {p} ({})", e.describe()),
             Change::Expiry => format!("inline policy {EXPIRY_POLICY} ({})", e.describe()),
             Change::LoginProfile => format!("console password ({})", e.describe()),
+            Change::Keychain(name) => format!(
+                "keychain item {name} ({}); delete it with: handoff keychain delete {name}",
+                e.describe()
+            ),
         })
         .collect();
     Error::new(

@@ -27,6 +27,22 @@ pub fn identity_file(identity: &age::x25519::Identity) -> SecretBytes {
 pub fn run(args: &KeygenArgs) -> Result<()> {
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
+    if let Some(name) = &args.keychain {
+        let kc = crate::keychain::OsKeychain;
+        let secret = identity.to_string();
+        crate::keychain::Keychain::put(
+            &kc,
+            crate::keychain::Kind::Identity,
+            name,
+            secret.expose_secret().as_bytes(),
+            &[("recipient", recipient.clone())],
+            false,
+        )?;
+        eprintln!(
+            "Stored the identity in the OS keychain as {name}; open bundles with --identity-keychain {name}."
+        );
+        return output::write_stdout(format!("{recipient}\n").as_bytes());
+    }
     match &args.output {
         Some(path) => {
             output::write_file(path, &identity_file(&identity), Clobber::Refuse)?;

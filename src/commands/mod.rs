@@ -4,6 +4,7 @@
 pub mod create;
 pub mod docs;
 pub mod inspect;
+pub mod keychain;
 pub mod keygen;
 pub mod open;
 pub mod revoke;

@@ -45,7 +45,17 @@ pub fn run(args: &OpenArgs) -> Result<()> {
         )
         .fix("pass one of them as a file"));
     }
-    let credential = decrypt(&args.bundle, &args.identities, Vec::new())?;
+    if let Some(name) = &args.keychain {
+        crate::keychain::check_name(name)?;
+    }
+    let mut extra: Vec<Box<dyn age::Identity>> = Vec::new();
+    for name in &args.identity_keychain {
+        extra.push(Box::new(super::keychain::identity(
+            &crate::keychain::OsKeychain,
+            name,
+        )?));
+    }
+    let credential = decrypt(&args.bundle, &args.identities, extra)?;
     if credential.is_expired(jiff::Timestamp::now()) {
         eprintln!(
             "warning: this credential expired at {}: AWS denies every request made with it.",
@@ -76,6 +86,13 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
         eprintln!(
             "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
             shown(&path.display().to_string())
+        );
+        return Ok(());
+    }
+    if let Some(name) = &args.keychain {
+        super::keychain::store_credential(&crate::keychain::OsKeychain, name, c, args.force)?;
+        eprintln!(
+            "Stored the credential in the OS keychain as {name}. In ~/.aws/config:\n  credential_process = handoff credential-process {name}"
         );
         return Ok(());
     }

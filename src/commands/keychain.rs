@@ -1,0 +1,152 @@
+//! `handoff credential-process NAME` and `handoff keychain list|delete|recipient`: what
+//! handoff keeps in the OS keychain. Also the helpers `open` and `create` use to store
+//! a credential there.
+
+use crate::bundle::Credential;
+use crate::cli::KeychainCommand;
+use crate::error::{Error, ExitCode, Result, shown};
+use crate::keychain::{Keychain, Kind};
+use crate::output::{write_stdout, write_stdout_secret};
+use crate::secret::{ExposeSecret, SecretString};
+
+/// Stores a credential under `name`, with its non-secret facts as attributes.
+pub fn store_credential(
+    keychain: &dyn Keychain,
+    name: &str,
+    c: &Credential,
+    replace: bool,
+) -> Result<()> {
+    let payload = c.encode()?;
+    let mut attrs: Vec<(&str, String)> = vec![
+        ("handoff-format", crate::bundle::FORMAT_V1.into()),
+        ("contents", c.contents().into()),
+    ];
+    let mut add = |k: &'static str, v: Option<String>| {
+        if let Some(v) = v {
+            attrs.push((k, v));
+        }
+    };
+    add("access-key-id", c.access_key_id.clone());
+    add("user-name", c.user_name.clone());
+    add("account-id", c.account_id.clone());
+    add("created-at", c.created_at.map(|t| t.to_string()));
+    add("expires-at", c.expires_at.map(|t| t.to_string()));
+    keychain.put(Kind::Credential, name, &payload, &attrs, replace)
+}
+
+/// Reads an age identity kept in the keychain.
+pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Identity> {
+    let secret = keychain.get(Kind::Identity, name)?;
+    let text = std::str::from_utf8(&secret)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .map(crate::secret::from_foreign);
+    text.as_ref()
+        .and_then(|t: &SecretString| t.expose_secret().parse::<age::x25519::Identity>().ok())
+        .ok_or_else(|| {
+            Error::new(
+                ExitCode::Keychain,
+                format!("the keychain item {} is not an age identity", shown(name)),
+            )
+            .fix("make one with `handoff keygen --keychain NAME`")
+        })
+}
+
+/// `handoff credential-process NAME`.
+pub fn credential_process(keychain: &dyn Keychain, name: &str) -> Result<()> {
+    let payload = keychain.get(Kind::Credential, name)?;
+    let c = Credential::parse(&payload).map_err(|e| {
+        Error::new(
+            ExitCode::Keychain,
+            format!(
+                "the keychain item {} does not hold a handoff credential ({})",
+                shown(name),
+                e.what
+            ),
+        )
+        .fix("store it again with `handoff open BUNDLE -i ID --keychain NAME --force`")
+    })?;
+    let (Some(id), Some(secret)) = (&c.access_key_id, &c.secret_access_key) else {
+        return Err(Error::input(format!(
+            "the credential {} holds no access key",
+            shown(name)
+        ))
+        .fix("credential_process serves access keys only"));
+    };
+    if c.is_expired(jiff::Timestamp::now()) {
+        eprintln!(
+            "warning: the credential {} expired; AWS denies every request made with it.",
+            shown(name)
+        );
+    }
+    write_stdout_secret(&super::open::credential_process_json(
+        id,
+        secret,
+        c.expires_at,
+    ))
+}
+
+/// `handoff keychain …`.
+pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
+    match cmd {
+        KeychainCommand::List { json } => {
+            let items = keychain.list()?;
+            if *json {
+                let v: Vec<serde_json::Value> = items
+                    .iter()
+                    .map(|i| serde_json::json!({"name": i.name, "kind": if i.kind == Kind::Credential { "credential" } else { "identity" }, "attributes": i.attributes}))
+                    .collect();
+                return write_stdout(format!("{}\n", serde_json::Value::from(v)).as_bytes());
+            }
+            if items.is_empty() {
+                eprintln!("The keychain holds nothing of handoff's.");
+                return Ok(());
+            }
+            let mut out = String::new();
+            for i in &items {
+                let facts: Vec<String> = [
+                    "access-key-id",
+                    "user-name",
+                    "account-id",
+                    "expires-at",
+                    "recipient",
+                ]
+                .iter()
+                .filter_map(|k| i.attributes.get(*k).map(|v| format!("{k}={}", shown(v))))
+                .collect();
+                let kind = if i.kind == Kind::Credential {
+                    "credential"
+                } else {
+                    "identity"
+                };
+                out.push_str(&format!(
+                    "{:<24} {kind:<10} {}\n",
+                    shown(&i.name),
+                    facts.join(" ")
+                ));
+            }
+            write_stdout(out.as_bytes())
+        }
+        KeychainCommand::Delete { name, identity } => {
+            let kind = if *identity {
+                Kind::Identity
+            } else {
+                Kind::Credential
+            };
+            if keychain.delete(kind, name)? {
+                eprintln!("Deleted {} from the keychain.", shown(name));
+                Ok(())
+            } else {
+                Err(Error::new(
+                    ExitCode::Keychain,
+                    format!("the keychain has nothing named {}", shown(name)),
+                )
+                .fix("`handoff keychain list` shows what is stored"))
+            }
+        }
+        KeychainCommand::Recipient { name } => {
+            let id = identity(keychain, name)?;
+            write_stdout(format!("{}\n", id.to_public()).as_bytes())
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! The OS keychain (Secret Service on Linux; Apple Keychain and Windows Credential
+//! Manager are not built yet), behind the small [`Keychain`] trait. Credentials live
+//! under service `handoff`, age identities under `handoff-identity`, each under the
+//! name the user gives; non-secret facts (key id, user, account, expiry) are item
+//! attributes, so listing never reads a secret.
+//!
+//! The zbus store has no call timeout of its own: every call runs on its own thread
+//! and is abandoned after [`CALL_TIMEOUT`], so a stuck daemon is an error, not a hang.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::error::{Error, ExitCode, Result, shown};
+use crate::secret::SecretBytes;
+
+/// How long one keychain call may take.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What an item holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A credential payload (handoff/v1 JSON).
+    Credential,
+    /// An age identity (AGE-SECRET-KEY-1…).
+    Identity,
+}
+
+impl Kind {
+    /// The Secret Service `service` attribute.
+    pub fn service(self) -> &'static str {
+        match self {
+            Kind::Credential => "handoff",
+            Kind::Identity => "handoff-identity",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Kind::Credential => "credential",
+            Kind::Identity => "identity",
+        }
+    }
+}
+
+/// An item's name and its non-secret attributes.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The name given by the user.
+    pub name: String,
+    /// What it holds.
+    pub kind: Kind,
+    /// Non-secret attributes (access-key-id, user-name, account-id, expires-at, recipient).
+    pub attributes: HashMap<String, String>,
+}
+
+/// An OS keychain.
+pub trait Keychain {
+    /// Stores a secret under `name`; refuses to replace unless `replace`.
+    fn put(
+        &self,
+        kind: Kind,
+        name: &str,
+        secret: &[u8],
+        attributes: &[(&str, String)],
+        replace: bool,
+    ) -> Result<()>;
+    /// Reads the secret stored under `name`.
+    fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes>;
+    /// Whether an item exists.
+    fn exists(&self, kind: Kind, name: &str) -> Result<bool>;
+    /// Deletes an item; Ok(false) if there was none.
+    fn delete(&self, kind: Kind, name: &str) -> Result<bool>;
+    /// Lists every handoff item.
+    fn list(&self) -> Result<Vec<Item>>;
+}
+
+/// A valid keychain name: what a profile name may be.
+pub fn check_name(name: &str) -> Result<()> {
+    if crate::credentials_file::valid_profile_name(name) {
+        Ok(())
+    } else {
+        Err(
+            Error::input(format!("{} is not a usable keychain name", shown(name)))
+                .fix("use letters, digits and - _ . @ + = , (at most 64)"),
+        )
+    }
+}
+
+fn keychain_error(e: keyring_core::Error) -> Error {
+    use keyring_core::Error as K;
+    let fix = "start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS";
+    match e {
+        // These variants carry the secret's bytes: never print them.
+        K::BadEncoding(_) | K::BadDataFormat(..) => Error::new(
+            ExitCode::Keychain,
+            "the keychain item is not in handoff's format",
+        )
+        .fix("delete it with `handoff keychain delete NAME` and store it again"),
+        K::NoStorageAccess(p) => {
+            let text = p.to_string();
+            if text.to_lowercase().contains("locked")
+                || text.to_lowercase().contains("dismissed")
+                || text.to_lowercase().contains("prompt")
+            {
+                Error::new(ExitCode::Keychain, format!("the keychain is locked, or its unlock prompt was refused ({})", shown(&text)))
+                    .fix("unlock your keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and run again")
+            } else {
+                Error::new(
+                    ExitCode::Keychain,
+                    format!("the OS keychain cannot be reached ({})", shown(&text)),
+                )
+                .fix(fix)
+            }
+        }
+        K::PlatformFailure(p) => Error::new(
+            ExitCode::Keychain,
+            format!("the OS keychain failed ({})", shown(&p.to_string())),
+        )
+        .fix(fix),
+        K::Ambiguous(_) => Error::new(ExitCode::Keychain, "several keychain items have this name")
+            .fix("remove the duplicates with your keyring manager (seahorse, secret-tool clear)"),
+        other => Error::new(
+            ExitCode::Keychain,
+            format!("the OS keychain failed ({})", shown(&other.to_string())),
+        )
+        .fix(fix),
+    }
+}
+
+/// Runs `f` on its own thread; gives up after [`CALL_TIMEOUT`].
+fn with_timeout<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("keychain".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| Error::new(ExitCode::Internal, format!("cannot start a thread: {e}")))?;
+    rx.recv_timeout(CALL_TIMEOUT).unwrap_or_else(|_| {
+        Err(Error::new(ExitCode::Keychain, format!("the OS keychain did not answer within {} s ({what})", CALL_TIMEOUT.as_secs()))
+            .fix("the Secret Service daemon may be stuck or waiting on a prompt: restart it, or unlock it, and run again"))
+    })
+}
+
+/// The platform keychain.
+pub struct OsKeychain;
+
+#[cfg(target_os = "linux")]
+fn entry(kind: Kind, name: &str) -> Result<keyring_core::Entry> {
+    if keyring_core::get_default_store().is_none() {
+        let store = zbus_secret_service_keyring_store::Store::new().map_err(keychain_error)?;
+        keyring_core::set_default_store(store);
+    }
+    keyring_core::Entry::new(kind.service(), name).map_err(keychain_error)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn entry(_kind: Kind, _name: &str) -> Result<keyring_core::Entry> {
+    Err(Error::new(
+        ExitCode::Keychain,
+        "the OS keychain is supported on Linux only in this version",
+    )
+    .fix("seal to an age or SSH key with --to instead"))
+}
+
+impl Keychain for OsKeychain {
+    fn put(
+        &self,
+        kind: Kind,
+        name: &str,
+        secret: &[u8],
+        attributes: &[(&str, String)],
+        replace: bool,
+    ) -> Result<()> {
+        check_name(name)?;
+        if !replace && self.exists(kind, name)? {
+            return Err(Error::output(format!(
+                "the keychain already has a {} named {}",
+                kind.words(),
+                shown(name)
+            ))
+            .fix("choose another name, or pass --force to replace it"));
+        }
+        let (name, secret) = (name.to_string(), SecretBytes::new(secret.to_vec()));
+        let attributes: Vec<(String, String)> = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        with_timeout("storing", move || {
+            let e = entry(kind, &name)?;
+            e.set_secret(&secret).map_err(keychain_error)?;
+            let attrs: HashMap<&str, &str> = attributes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if !attrs.is_empty() {
+                e.update_attributes(&attrs).map_err(keychain_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes> {
+        check_name(name)?;
+        let owned = name.to_string();
+        let secret = with_timeout("reading", move || match entry(kind, &owned)?.get_secret() {
+            // The boundary: the store's Vec becomes our wiped type here.
+            Ok(bytes) => Ok(Some(SecretBytes::new(bytes))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        })?;
+        secret.ok_or_else(|| {
+            Error::new(
+                ExitCode::Keychain,
+                format!("the keychain has no {} named {}", kind.words(), shown(name)),
+            )
+            .fix("`handoff keychain list` shows what is stored")
+        })
+    }
+
+    fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
+        let owned = name.to_string();
+        with_timeout("looking up", move || {
+            match entry(kind, &owned)?.get_attributes() {
+                Ok(_) => Ok(true),
+                Err(keyring_core::Error::NoEntry) => Ok(false),
+                Err(e) => Err(keychain_error(e)),
+            }
+        })
+    }
+
+    fn delete(&self, kind: Kind, name: &str) -> Result<bool> {
+        check_name(name)?;
+        let owned = name.to_string();
+        with_timeout("deleting", move || {
+            match entry(kind, &owned)?.delete_credential() {
+                Ok(()) => Ok(true),
+                Err(keyring_core::Error::NoEntry) => Ok(false),
+                Err(e) => Err(keychain_error(e)),
+            }
+        })
+    }
+
+    fn list(&self) -> Result<Vec<Item>> {
+        with_timeout("listing", move || {
+            entry(Kind::Credential, "probe")?;
+            let mut items = Vec::new();
+            for kind in [Kind::Credential, Kind::Identity] {
+                let spec = HashMap::from([("service", kind.service())]);
+                for e in keyring_core::Entry::search(&spec).map_err(keychain_error)? {
+                    let mut attributes = e.get_attributes().map_err(keychain_error)?;
+                    let name = attributes
+                        .remove("username")
+                        .or_else(|| e.get_specifiers().map(|(_, u)| u))
+                        .unwrap_or_default();
+                    attributes
+                        .retain(|k, _| !matches!(k.as_str(), "service" | "target" | "xdg:schema"));
+                    items.push(Item {
+                        name,
+                        kind,
+                        attributes,
+                    });
+                }
+            }
+            items.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(items)
+        })
+    }
+}
