@@ -150,3 +150,145 @@ pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use crate::keychain::Item;
+    use crate::secret::SecretBytes;
+
+    /// An in-memory keychain for unit tests.
+    #[derive(Default)]
+    struct MemKeychain(
+        RefCell<HashMap<(&'static str, String), (Vec<u8>, HashMap<String, String>)>>,
+    );
+
+    impl Keychain for MemKeychain {
+        fn put(
+            &self,
+            kind: Kind,
+            name: &str,
+            secret: &[u8],
+            attributes: &[(&str, String)],
+            replace: bool,
+        ) -> Result<()> {
+            let key = (kind.service(), name.to_string());
+            if !replace && self.0.borrow().contains_key(&key) {
+                return Err(Error::output("exists"));
+            }
+            let attrs = attributes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            self.0.borrow_mut().insert(key, (secret.to_vec(), attrs));
+            Ok(())
+        }
+        fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes> {
+            self.0
+                .borrow()
+                .get(&(kind.service(), name.to_string()))
+                .map(|(s, _)| SecretBytes::new(s.clone()))
+                .ok_or_else(|| Error::new(ExitCode::Keychain, "none"))
+        }
+        fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
+            Ok(self
+                .0
+                .borrow()
+                .contains_key(&(kind.service(), name.to_string())))
+        }
+        fn delete(&self, kind: Kind, name: &str) -> Result<bool> {
+            Ok(self
+                .0
+                .borrow_mut()
+                .remove(&(kind.service(), name.to_string()))
+                .is_some())
+        }
+        fn list(&self) -> Result<Vec<Item>> {
+            Ok(self
+                .0
+                .borrow()
+                .iter()
+                .map(|((service, name), (_, attributes))| Item {
+                    name: name.clone(),
+                    kind: if *service == "handoff" {
+                        Kind::Credential
+                    } else {
+                        Kind::Identity
+                    },
+                    attributes: attributes.clone(),
+                })
+                .collect())
+        }
+    }
+
+    fn credential() -> Credential {
+        Credential {
+            access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
+            secret_access_key: Some(crate::secret::from_foreign(
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            )),
+            user_name: Some("mgmt-org-admin".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn stored_credentials_keep_facts_as_attributes_and_refuse_to_clobber() {
+        let kc = MemKeychain::default();
+        store_credential(&kc, "boot", &credential(), false).unwrap();
+        assert!(store_credential(&kc, "boot", &credential(), false).is_err());
+        store_credential(&kc, "boot", &credential(), true).unwrap();
+        let items = kc.list().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].attributes["access-key-id"], "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(items[0].attributes["user-name"], "mgmt-org-admin");
+        assert!(!items[0].attributes.values().any(|v| v.contains("wJalr")));
+        let back = Credential::parse(&kc.get(Kind::Credential, "boot").unwrap()).unwrap();
+        assert!(back.has_access_key());
+    }
+
+    #[test]
+    fn identities_round_trip_and_junk_is_refused() {
+        let kc = MemKeychain::default();
+        let id = age::x25519::Identity::generate();
+        kc.put(
+            Kind::Identity,
+            "me",
+            id.to_string().expose_secret().as_bytes(),
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            identity(&kc, "me").unwrap().to_public().to_string(),
+            id.to_public().to_string()
+        );
+        kc.put(Kind::Identity, "junk", b"not a key", &[], false)
+            .unwrap();
+        let e = identity(&kc, "junk").err().unwrap();
+        assert_eq!(e.code, ExitCode::Keychain);
+        assert!(!e.what.contains("not a key"));
+    }
+
+    #[test]
+    fn a_missing_entry_is_a_keychain_error() {
+        let kc = MemKeychain::default();
+        assert_eq!(
+            credential_process(&kc, "nope").unwrap_err().code,
+            ExitCode::Keychain
+        );
+        assert!(
+            run(
+                &kc,
+                &KeychainCommand::Delete {
+                    name: "nope".into(),
+                    identity: false
+                }
+            )
+            .is_err()
+        );
+    }
+}

@@ -5,5 +5,6 @@
 
 mod bundles;
 mod iam;
+mod keyring;
 mod moto;
 mod support;
