@@ -160,10 +160,12 @@ mod tests {
     use crate::keychain::Item;
     use crate::secret::SecretBytes;
 
+    type Items = HashMap<(&'static str, String), (Vec<u8>, HashMap<String, String>)>;
+
     /// An in-memory keychain for unit tests.
     #[derive(Default)]
     struct MemKeychain(
-        RefCell<HashMap<(&'static str, String), (Vec<u8>, HashMap<String, String>)>>,
+        RefCell<Items>,
     );
 
     impl Keychain for MemKeychain {
