@@ -1,5 +1,5 @@
-//! The OS keychain (Secret Service on Linux; Apple Keychain and Windows Credential
-//! Manager are not built yet), behind the small [`Keychain`] trait. Credentials live
+//! The OS keychain (Secret Service on Linux, tested; the macOS login Keychain behind
+//! `cfg`, not built here; Windows not supported yet), behind the small [`Keychain`] trait. Credentials live
 //! under service `handoff`, age identities under `handoff-identity`, each under the
 //! name the user gives; non-secret facts (key id, user, account, expiry) are item
 //! attributes, so listing never reads a secret.
@@ -158,11 +158,20 @@ fn entry(kind: Kind, name: &str) -> Result<keyring_core::Entry> {
     keyring_core::Entry::new(kind.service(), name).map_err(keychain_error)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "macos")]
+fn entry(kind: Kind, name: &str) -> Result<keyring_core::Entry> {
+    if keyring_core::get_default_store().is_none() {
+        let store = apple_native_keyring_store::keychain::Store::new().map_err(keychain_error)?;
+        keyring_core::set_default_store(store);
+    }
+    keyring_core::Entry::new(kind.service(), name).map_err(keychain_error)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn entry(_kind: Kind, _name: &str) -> Result<keyring_core::Entry> {
     Err(Error::new(
         ExitCode::Keychain,
-        "the OS keychain is supported on Linux only in this version",
+        "the OS keychain is not supported on this system yet",
     )
     .fix("seal to an age or SSH key with --to instead"))
 }

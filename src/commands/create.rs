@@ -141,15 +141,43 @@ impl Change {
     }
 }
 
-/// Reports progress on stderr (nothing with --quiet).
+/// Reports progress on stderr: a spinner with a line per finished step on a terminal,
+/// plain lines otherwise, nothing with --quiet.
 struct Progress {
     quiet: bool,
+    spinner: Option<indicatif::ProgressBar>,
 }
 
 impl Progress {
+    fn new(quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg}") {
+                pb.set_style(style);
+            }
+            pb.set_message("talking to AWS…");
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            pb
+        });
+        Progress { quiet, spinner }
+    }
+
     fn step(&self, line: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("• {}", line.as_ref());
+        if self.quiet {
+            return;
+        }
+        match &self.spinner {
+            Some(pb) => pb.println(format!("• {}", line.as_ref())),
+            None => eprintln!("• {}", line.as_ref()),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(pb) = &self.spinner {
+            pb.finish_and_clear();
         }
     }
 }
@@ -253,9 +281,7 @@ pub fn create(
     expires: Option<SignedDuration>,
     sealer: Option<crate::seal::Sealer>,
 ) -> Result<()> {
-    let progress = Progress {
-        quiet: args.quiet || args.json,
-    };
+    let progress = Progress::new(args.quiet || args.json);
     let plan = plan(iam, args, expires, &progress)?;
     if args.dry_run {
         return print_plan(args, &plan);

@@ -164,9 +164,7 @@ mod tests {
 
     /// An in-memory keychain for unit tests.
     #[derive(Default)]
-    struct MemKeychain(
-        RefCell<Items>,
-    );
+    struct MemKeychain(RefCell<Items>);
 
     impl Keychain for MemKeychain {
         fn put(

@@ -798,3 +798,32 @@ fn completions_and_man_page_are_generated() {
     let m = env.run(&["man"]).ok();
     assert!(m.stdout.contains(".TH handoff"));
 }
+
+#[test]
+fn a_failed_replacement_leaves_the_old_file_intact() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("accessKeys.csv");
+    env.write("b.age", "the old bundle");
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    // RLIMIT_FSIZE 0: every write of a byte fails (EFBIG), as on a full disk
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 0; exec {} seal --from-csv {csv} --to {r} -o {} --force",
+            bin.display(),
+            env.p("b.age")
+        ))
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    let run = Run::from_output(out).fails(5);
+    assert!(run.stderr.contains("b.age"), "{}", run.stderr);
+    assert_eq!(env.read("b.age"), "the old bundle");
+    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".handoff"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}

@@ -603,3 +603,67 @@ fn percent_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[test]
+fn progress_is_a_spinner_on_a_terminal_plain_lines_otherwise_and_nothing_when_quiet() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    if !have("script") {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let cmd = format!(
+        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_ENDPOINT_URL={} AWS_EC2_METADATA_DISABLED=true {} create --user tty --to {r} -o {}",
+        moto.url(),
+        bin.display(),
+        env.p("tty.age")
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("• CreateAccessKey"), "{screen}");
+    assert!(
+        screen.contains("\u{1b}["),
+        "a terminal gets the spinner's redraws: {screen}"
+    );
+    let plain = env
+        .run_aws(
+            moto.port,
+            &[
+                "create",
+                "--user",
+                "plain",
+                "--to",
+                &r,
+                "-o",
+                &env.p("plain.age"),
+            ],
+        )
+        .ok();
+    assert!(
+        plain.stderr.lines().all(|l| l.starts_with("• ")),
+        "{}",
+        plain.stderr
+    );
+    assert!(!plain.stderr.contains('\u{1b}'));
+    let quiet = env
+        .run_aws(
+            moto.port,
+            &[
+                "create",
+                "--user",
+                "quiet",
+                "--to",
+                &r,
+                "-o",
+                &env.p("quiet.age"),
+                "--quiet",
+            ],
+        )
+        .ok();
+    assert_eq!(quiet.stderr, "");
+}
