@@ -14,6 +14,7 @@ pub mod commands;
 pub mod console_csv;
 pub mod credentials_file;
 pub mod error;
+pub mod exit_hooks;
 pub mod harden;
 pub mod keychain;
 pub mod output;

@@ -8,12 +8,15 @@ static ALLOCATOR: handoff::alloc::ZeroOnFree = handoff::alloc::ZeroOnFree;
 
 fn main() -> std::process::ExitCode {
     handoff::harden::harden_process();
+    handoff::exit_hooks::at_start();
     let cli = handoff::cli::Cli::parse();
-    match handoff::run(cli) {
+    let code = match handoff::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("handoff: {e}");
             std::process::ExitCode::from(e.code.code())
         }
-    }
+    };
+    handoff::exit_hooks::before_exit();
+    code
 }

@@ -6,5 +6,6 @@
 mod bundles;
 mod iam;
 mod keyring;
+mod memory;
 mod moto;
 mod support;

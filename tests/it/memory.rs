@@ -1,0 +1,291 @@
+//! The memory claim, measured: real handoff processes (create against moto, seal, every
+//! open output, the keychain, credential-process) are stopped just before they exit
+//! (a debug-build-only SIGSTOP hook), their whole memory is read through /proc/PID/mem,
+//! and copies of the secret access key and console password are counted: raw,
+//! URL-encoded, JSON-escaped, UTF-16, and any 24-character window of them.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::keyring::Keyring;
+use crate::moto::Moto;
+use crate::support::*;
+
+/// Every readable mapping of a stopped process.
+struct Image(Vec<Vec<u8>>);
+
+fn snapshot(pid: u32) -> Image {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut regions = Vec::new();
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let range = parts.next().unwrap();
+        let perms = parts.next().unwrap();
+        if !perms.starts_with('r') || line.contains("[vvar") || line.contains("[vsyscall]") {
+            continue;
+        }
+        let (a, b) = range.split_once('-').unwrap();
+        let (a, b) = (
+            u64::from_str_radix(a, 16).unwrap(),
+            u64::from_str_radix(b, 16).unwrap(),
+        );
+        let mut buf = vec![0u8; (b - a) as usize];
+        if mem.seek(SeekFrom::Start(a)).is_ok() && mem.read_exact(&mut buf).is_ok() {
+            regions.push(buf);
+        }
+    }
+    Image(regions)
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn json_escape(s: &str) -> String {
+    serde_json::to_string(s)
+        .unwrap()
+        .trim_matches('"')
+        .replace('/', "\\/")
+}
+
+fn utf16(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
+    memchr::memmem::find_iter(hay, needle).collect()
+}
+
+impl Image {
+    /// Copies of `secret`, in any of its forms or any 24-character window of them.
+    fn copies(&self, secret: &str) -> usize {
+        let mut forms: Vec<Vec<u8>> = vec![
+            secret.as_bytes().to_vec(),
+            url_encode(secret).into_bytes(),
+            json_escape(secret).into_bytes(),
+            utf16(secret),
+        ];
+        forms.dedup();
+        let mut total = 0;
+        for region in &self.0 {
+            for form in &forms {
+                // a copy counts once, wherever a window of it matches
+                let window = 24.min(form.len());
+                let mut starts = std::collections::BTreeSet::new();
+                for off in 0..=form.len() - window {
+                    for at in find_all(region, &form[off..off + window]) {
+                        starts.insert(at as i64 - off as i64);
+                    }
+                }
+                total += starts.len();
+            }
+        }
+        total
+    }
+}
+
+/// Runs handoff with the stop hook; returns its memory image and its output.
+fn stopped(mut cmd: Command) -> (Image, Run) {
+    cmd.env("HANDOFF_TEST_STOP_BEFORE_EXIT", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
+        if state == Some('T') {
+            break;
+        }
+        assert!(
+            state != Some('Z') && Instant::now() < deadline,
+            "the process exited without stopping: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let image = snapshot(pid);
+    Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (image, Run::from_output(out))
+}
+
+fn scan_all(no_wipe: bool) -> Vec<(String, usize, usize)> {
+    let Some(moto) = Moto::start() else {
+        return vec![];
+    };
+    let keyring = Keyring::start();
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let with = |args: &[&str], aws: bool| {
+        let mut c = env.cmd();
+        if aws {
+            Moto::env_for(&mut c, moto.port);
+        }
+        if let Some(k) = &keyring {
+            c.envs(k.env());
+        }
+        if no_wipe {
+            c.env("HANDOFF_TEST_NO_WIPE", "1");
+        }
+        c.args(args);
+        c
+    };
+    let mut images: Vec<(String, Image)> = Vec::new();
+    let create_args = [
+        "create",
+        "--to",
+        &r,
+        "--access-key",
+        "--console-password",
+        "-o",
+        &env.p("b.age"),
+    ];
+    let mut create_args: Vec<&str> = create_args.to_vec();
+    if keyring.is_some() {
+        create_args.extend(["--keychain", "mine"]);
+    }
+    let (img, run) = stopped(with(&create_args, true));
+    run.ok();
+    images.push(("create (key + password + keychain)".into(), img));
+    // learn the secrets (a normal run)
+    let out = sh("age", &["-d", "-i", &id, &env.p("b.age")], env.dir.path());
+    let payload: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let secret = payload["secret_access_key"].as_str().unwrap().to_string();
+    let password = payload["console_password"].as_str().unwrap().to_string();
+    // seal from a CSV holding the same key
+    env.write(
+        "k.csv",
+        format!(
+            "Access key ID,Secret access key\n{},{secret}\n",
+            payload["access_key_id"].as_str().unwrap()
+        ),
+    );
+    let (img, run) = stopped(with(
+        &[
+            "seal",
+            "--from-csv",
+            &env.p("k.csv"),
+            "--to",
+            &r,
+            "-o",
+            &env.p("s.age"),
+        ],
+        false,
+    ));
+    run.ok();
+    images.push(("seal --from-csv".into(), img));
+    let b = env.p("b.age");
+    let mut opens: Vec<(String, Vec<String>)> = vec![
+        ("open --json".into(), vec!["--json".into()]),
+        ("open --env".into(), vec!["--env".into()]),
+        (
+            "open --csv FILE".into(),
+            vec!["--csv".into(), env.p("out.csv")],
+        ),
+        (
+            "open --aws-profile".into(),
+            vec!["--aws-profile".into(), "boot".into()],
+        ),
+        ("open (summary)".into(), vec![]),
+    ];
+    if keyring.is_some() {
+        opens.push((
+            "open --keychain".into(),
+            vec!["--keychain".into(), "theirs".into()],
+        ));
+    }
+    for (name, extra) in opens {
+        let mut args: Vec<&str> = vec!["open", &b, "-i", &id];
+        args.extend(extra.iter().map(String::as_str));
+        let (img, run) = stopped(with(&args, false));
+        run.ok();
+        images.push((name, img));
+    }
+    if keyring.is_some() {
+        let (img, run) = stopped(with(&["credential-process", "theirs"], false));
+        run.ok();
+        images.push(("credential-process".into(), img));
+    }
+    images
+        .into_iter()
+        .map(|(name, img)| (name, img.copies(&secret), img.copies(&password)))
+        .collect()
+}
+
+#[test]
+fn no_copy_of_a_secret_survives_create_or_any_open() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let results = scan_all(false);
+    for (name, s, p) in &results {
+        eprintln!(
+            "memory scan: {name:<36} secret access key copies: {s}  console password copies: {p}"
+        );
+    }
+    assert!(
+        results.iter().all(|(_, s, p)| *s == 0 && *p == 0),
+        "secrets left in memory: {results:?}"
+    );
+}
+
+#[test]
+fn without_wiping_copies_are_left_behind() {
+    // The counterfactual: the same scan with the zero-on-free allocator switched off
+    // must find copies, or the scan above proves nothing.
+    let results = scan_all(true);
+    if results.is_empty() {
+        return;
+    }
+    for (name, s, p) in &results {
+        eprintln!("memory scan, wiping off: {name:<36} secret: {s}  password: {p}");
+    }
+    assert!(
+        results.iter().any(|(_, s, _)| *s > 0),
+        "the scanner finds nothing even without wiping: {results:?}"
+    );
+}
+
+#[test]
+fn the_scanner_finds_a_secret_in_a_stopped_process() {
+    // Control: a shell holding a value in its environment is found.
+    let value = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYCONTROLKEY";
+    let mut c = Command::new("sh");
+    c.arg("-c").arg("kill -STOP $$; true").env("CONTROL", value);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap()
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .trim()
+        .starts_with('T')
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let img = snapshot(pid);
+    Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
+        .unwrap();
+    child.wait_with_output().unwrap();
+    assert!(img.copies(value) >= 1);
+}
