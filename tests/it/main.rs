@@ -4,6 +4,7 @@
 //! locally with a printed reason, and fails under CI=true.
 
 mod bundles;
+mod crash;
 mod iam;
 mod keyring;
 mod memory;
