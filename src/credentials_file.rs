@@ -56,7 +56,11 @@ pub fn merge(
     entries: &[(&str, &str)],
     replace: bool,
 ) -> std::result::Result<Zeroizing<String>, MergeError> {
-    let eol = if existing.contains("\r\n") {
+    // CRLF only when every line of the file ends so: a stray "\r\n" (say, a line that
+    // ended in a bare CR before we added a newline) must not flip the style, or a
+    // second merge would differ from the first (found by the credentials_merge fuzzer).
+    let newlines = existing.matches('\n').count();
+    let eol = if newlines > 0 && existing.matches("\r\n").count() == newlines {
         "\r\n"
     } else {
         "\n"
@@ -321,6 +325,19 @@ mod tests {
         let once = merge("[a]\nk = 1\n[p]\nold = 1\n", "p", E, true).unwrap();
         let twice = merge(&once, "p", E, true).unwrap();
         assert_eq!(&*once, &*twice);
+    }
+
+    /// Found by `scripts/fuzz` (credentials_merge, inputs "\n\x01\r" and "\r\r"): a file
+    /// ending in a bare CR gained a "\r\n" on the first merge, which flipped the second
+    /// merge to CRLF.
+    #[test]
+    fn fuzz_regression_trailing_cr_then_replace_is_idempotent() {
+        for input in ["\n\x01\r", "\r\r", "\r"] {
+            let once = merge(input, "p", E, true).unwrap();
+            let twice = merge(&once, "p", E, true).unwrap();
+            assert_eq!(&*once, &*twice, "{input:?}");
+            assert!(once.starts_with(input));
+        }
     }
 
     #[test]
