@@ -19,16 +19,6 @@ struct Case {
     aws_port: Option<u16>,
 }
 
-fn case(name: impl Into<String>, args: &[&str], codes: &'static [i32]) -> Case {
-    Case {
-        name: name.into(),
-        args: args.iter().map(|s| s.to_string()).collect(),
-        stdin: None,
-        codes,
-        aws_port: None,
-    }
-}
-
 fn files(env: &TestEnv) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut stack = vec![env.dir.path().to_path_buf()];
