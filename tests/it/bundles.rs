@@ -9,27 +9,6 @@ fn mode(path: &str) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
-/// Seals the sample access key to `recipient`; returns the bundle path.
-fn sealed(env: &TestEnv, recipient: &str) -> String {
-    let csv = env.access_key_csv("accessKeys.csv");
-    env.run(&[
-        "seal",
-        "--from-csv",
-        &csv,
-        "--to",
-        recipient,
-        "--account-id",
-        "123456789012",
-        "--user",
-        "mgmt-org-admin",
-        "-o",
-        &env.p("b.age"),
-    ])
-    .ok()
-    .no_secret(SECRET);
-    env.p("b.age")
-}
-
 #[test]
 fn keygen_writes_a_0600_identity_and_prints_the_recipient() {
     let env = TestEnv::new();
@@ -86,7 +65,7 @@ fn age_cli_opens_a_bundle_sealed_by_handoff() {
     }
     let env = TestEnv::new();
     let (id, recipient) = env.keygen("key.txt");
-    let bundle = sealed(&env, &recipient);
+    let bundle = env.seal_sample(&recipient);
     assert_eq!(mode(&bundle), 0o600);
     let out = sh("age", &["-d", "-i", &id, &bundle], env.dir.path());
     let payload: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -247,7 +226,7 @@ fn ssh_keys_from_ssh_keygen_seal_and_open() {
             args.extend(["-b", b]);
         }
         sh("ssh-keygen", &args, env.dir.path());
-        let bundle = sealed(&env, &format!("{key}.pub"));
+        let bundle = env.seal_sample(&format!("{key}.pub"));
         let r = env.run(&["inspect", &bundle]).ok();
         assert!(r.stdout.contains(&format!("ssh-{kind}")), "{}", r.stdout);
         let r = env.run(&["open", &bundle, "-i", &key, "--env"]).ok();
@@ -284,7 +263,7 @@ fn a_passphrase_protected_ssh_key_prompts_for_its_passphrase() {
         &["-q", "-t", "ed25519", "-N", "s3cret-ssh", "-f", &key],
         env.dir.path(),
     );
-    let bundle = sealed(&env, &format!("{key}.pub"));
+    let bundle = env.seal_sample(&format!("{key}.pub"));
     env.answers(&["s3cret-ssh"]);
     env.run(&["open", &bundle, "-i", &key, "--json"]).ok();
     env.answers(&["wrong"]);
@@ -504,7 +483,7 @@ fn shred_removes_the_csv_only_after_a_successful_seal() {
 fn open_summary_shows_no_secret_and_the_output_flags() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     let s = env.run(&["open", &b, "-i", &id]).ok().no_secret(SECRET);
     for want in [
         "access key",
@@ -524,7 +503,7 @@ fn open_summary_shows_no_secret_and_the_output_flags() {
 fn open_to_an_aws_profile_keeps_the_rest_of_the_file_byte_for_byte() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     let before = "# my keys\r\n[default]\r\naws_access_key_id = AKIAOLDOLDOLDOLD1234\r\naws_secret_access_key = old\r\n";
     env.write("aws-credentials", before);
     env.run(&["open", &b, "-i", &id, "--aws-profile", "boot"])
@@ -550,7 +529,7 @@ fn open_to_an_aws_profile_keeps_the_rest_of_the_file_byte_for_byte() {
 fn open_to_an_aws_profile_creates_the_file_and_refuses_a_symlink() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     let mut cmd = env.cmd();
     cmd.env_remove("AWS_SHARED_CREDENTIALS_FILE").args([
         "open",
@@ -582,7 +561,7 @@ fn open_to_an_aws_profile_creates_the_file_and_refuses_a_symlink() {
 fn open_to_csv_writes_the_console_format_0600_and_never_clobbers() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     env.run(&["open", &b, "-i", &id, "--csv", &env.p("out.csv")])
         .ok()
         .no_secret(SECRET);
@@ -601,7 +580,7 @@ fn open_to_csv_writes_the_console_format_0600_and_never_clobbers() {
 fn open_env_lines_work_in_a_shell() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     let s = env.run(&["open", &b, "-i", &id, "--env"]).ok();
     let out = std::process::Command::new("sh")
         .arg("-c")
@@ -634,7 +613,7 @@ fn wrong_identity_and_damaged_bundles_fail_with_exit_4() {
     let env = TestEnv::new();
     let (_, r) = env.keygen("key.txt");
     let (other, _) = env.keygen("other.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     let e = env
         .run(&["open", &b, "-i", &other, "--json"])
         .fails(4)
@@ -705,7 +684,7 @@ fn a_bundle_without_a_handoff_payload_is_refused_clearly() {
 fn bundles_open_from_stdin() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let b = sealed(&env, &r);
+    let b = env.seal_sample(&r);
     let bytes = std::fs::read(&b).unwrap();
     let s = env
         .run_stdin(&["open", "-", "-i", &id, "--json"], &bytes)

@@ -168,22 +168,7 @@ impl Drop for Keyring {
 
 fn sealed_bundle(env: &TestEnv) -> (String, String) {
     let (id, r) = env.keygen("key.txt");
-    let csv = env.access_key_csv("accessKeys.csv");
-    env.run(&[
-        "seal",
-        "--from-csv",
-        &csv,
-        "--to",
-        &r,
-        "--account-id",
-        "123456789012",
-        "--user",
-        "mgmt-org-admin",
-        "-o",
-        &env.p("b.age"),
-    ])
-    .ok();
-    (id, env.p("b.age"))
+    (id, env.seal_sample(&r))
 }
 
 #[test]

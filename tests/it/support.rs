@@ -192,6 +192,29 @@ done
         (self.p(name), r.stdout.trim().to_string())
     }
 
+    /// Seals the sample access key (with account id and user) to `recipient` into
+    /// b.age, checking that no secret is printed; returns the bundle path.
+    pub fn seal_sample(&self, recipient: &str) -> String {
+        let csv = self.access_key_csv("accessKeys.csv");
+        let out = self.p("b.age");
+        self.run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            recipient,
+            "--account-id",
+            "123456789012",
+            "--user",
+            "mgmt-org-admin",
+            "-o",
+            &out,
+        ])
+        .ok()
+        .no_secret(SECRET);
+        out
+    }
+
     /// Writes the console's access-key CSV.
     pub fn access_key_csv(&self, name: &str) -> String {
         self.write(
