@@ -4,7 +4,7 @@
 //! outlive their use in freed memory. A spike on this machine found 1–2 copies of the
 //! secret in freed heap without it and none with it, at no measurable cost.
 //!
-//! This is the only module with `unsafe` code.
+//! With `memlock`, one of the two modules with `unsafe` code.
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};

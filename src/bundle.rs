@@ -205,7 +205,7 @@ impl Credential {
         };
         // Sized up front so the buffer is not reallocated while the secret is in it
         // (the allocator wipes old blocks anyway).
-        let mut out = SecretBytes::new(Vec::with_capacity(2048));
+        let mut out = crate::secret::buffer(2048);
         serde_json::to_writer_pretty(&mut *out, &wire).map_err(|e| {
             Error::new(
                 crate::error::ExitCode::Internal,

@@ -127,7 +127,7 @@ fn csv_error_kind(e: &csv::Error) -> &'static str {
 /// The console's access-key CSV, exact headers, no BOM, as `leverage credentials
 /// configure --credentials-file` and the console's own import read it.
 pub fn access_key_csv(key_id: &str, secret: &crate::secret::SecretString) -> SecretBytes {
-    let mut out = SecretBytes::new(Vec::with_capacity(128));
+    let mut out = crate::secret::buffer(128);
     out.extend_from_slice(b"Access key ID,Secret access key\n");
     out.extend_from_slice(key_id.as_bytes());
     out.push(b',');

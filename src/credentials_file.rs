@@ -236,6 +236,7 @@ pub fn write_profile(
         .map_err(fail)?;
     tmp.write_all(merged.as_bytes()).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
+    crate::exit_hooks::stop_at("credentials-rename");
     // Another program may have changed the file since we read it: its change would be
     // lost by the rename, so refuse instead.
     let now = match fs::symlink_metadata(path) {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod exit_hooks;
 pub mod harden;
 pub mod keychain;
+pub mod memlock;
 pub mod output;
 pub mod prompt;
 pub mod recipients;

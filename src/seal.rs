@@ -110,7 +110,7 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
     let mut stream = decryptor
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(decrypt_error)?;
-    let mut plaintext = SecretBytes::new(Vec::with_capacity(4096));
+    let mut plaintext = crate::secret::buffer(4096);
     let mut limited = (&mut stream).take(MAX_PAYLOAD_BYTES as u64 + 1);
     limited.read_to_end(&mut plaintext).map_err(|e| {
         Error::decrypt(format!("the bundle is damaged or was tampered with ({e})"))
@@ -122,6 +122,8 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
         ))
         .fix("this is not a handoff bundle; ask the sender for a bundle made with handoff"));
     }
+    // A payload larger than the buffer was moved by the reads: lock where it is now.
+    crate::memlock::lock(&plaintext);
     Ok(plaintext)
 }
 

@@ -2,7 +2,8 @@
 //! [`SecretString`] or [`SecretBytes`], which have no `Debug`/`Display` that shows the
 //! value, cannot be cloned by accident, and are wiped on drop. Foreign secret types (SDK
 //! output, keychain reads, CSV cells) become ours in [`from_foreign`] at the boundary;
-//! `expose_secret()` is called only at the final use.
+//! `expose_secret()` is called only at the final use. Both kinds have their pages locked
+//! out of swap and core dumps where the system allows ([`crate::memlock`]).
 
 pub use age::secrecy::{ExposeSecret, SecretBox, SecretString};
 pub use zeroize::{Zeroize, Zeroizing};
@@ -14,7 +15,17 @@ pub type SecretBytes = Zeroizing<Vec<u8>>;
 /// and turns it into ours. Shrinking to a boxed str may move the bytes; the old block
 /// is wiped by the zero-on-free allocator.
 pub fn from_foreign(s: String) -> SecretString {
-    SecretString::from(s)
+    let s = SecretString::from(s);
+    crate::memlock::lock(s.expose_secret().as_bytes());
+    s
+}
+
+/// An empty secret buffer with room for `capacity` bytes, its pages locked. Size it for
+/// the whole secret: growing past it moves the bytes to pages that are not locked.
+pub fn buffer(capacity: usize) -> SecretBytes {
+    let v = Vec::with_capacity(capacity);
+    crate::memlock::lock_allocation(&v);
+    SecretBytes::new(v)
 }
 
 /// Compares two secrets in constant time with respect to their contents.

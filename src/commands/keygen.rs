@@ -14,7 +14,7 @@ pub fn identity_file(identity: &age::x25519::Identity) -> SecretBytes {
     let now = jiff::Timestamp::now()
         .round(jiff::Unit::Second)
         .unwrap_or_else(|_| jiff::Timestamp::now());
-    let mut out = SecretBytes::new(Vec::with_capacity(256));
+    let mut out = crate::secret::buffer(256);
     out.extend_from_slice(
         format!("# created: {now}\n# public key: {}\n", identity.to_public()).as_bytes(),
     );

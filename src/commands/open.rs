@@ -102,7 +102,7 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
     }
     if args.env {
         let (id, secret) = need_key(c)?;
-        let mut out = SecretBytes::new(Vec::with_capacity(160));
+        let mut out = crate::secret::buffer(160);
         out.extend_from_slice(
             format!("export AWS_ACCESS_KEY_ID='{id}'\nexport AWS_SECRET_ACCESS_KEY='").as_bytes(),
         );
@@ -128,7 +128,7 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
             Error::input("this bundle holds no console password")
                 .fix("deliver its access key with --aws-profile, --json, --env or --csv")
         })?;
-        let mut out = SecretBytes::new(Vec::with_capacity(160));
+        let mut out = crate::secret::buffer(160);
         out.extend_from_slice(b"Console password: ");
         out.extend_from_slice(password.expose_secret().as_bytes());
         out.push(b'\n');
@@ -146,7 +146,7 @@ pub fn credential_process_json(
     secret: &SecretString,
     expires: Option<jiff::Timestamp>,
 ) -> SecretBytes {
-    let mut out = SecretBytes::new(Vec::with_capacity(256));
+    let mut out = crate::secret::buffer(256);
     out.extend_from_slice(
         format!("{{\"Version\":1,\"AccessKeyId\":\"{id}\",\"SecretAccessKey\":\"").as_bytes(),
     );

@@ -558,6 +558,46 @@ fn open_to_an_aws_profile_creates_the_file_and_refuses_a_symlink() {
 }
 
 #[test]
+fn a_credentials_file_changed_during_the_merge_is_not_overwritten() {
+    // handoff is stopped (debug-only hook) after writing the merged file to its temporary
+    // file and before renaming it into place; another program edits the file meanwhile.
+    // Its edit must survive, and handoff must say so and exit 5.
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    env.write("aws-credentials", "[default]\nregion = x\n");
+    let mut cmd = env.cmd();
+    cmd.args(["open", &b, "-i", &id, "--aws-profile", "boot"])
+        .env("HANDOFF_TEST_STOP_AT", "credentials-rename")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    wait_until_stopped(child.id());
+    let theirs = "[default]\nregion = y\n[other]\naws_access_key_id = AKIAOTHER\n";
+    env.write("aws-credentials", theirs);
+    resume(child.id());
+    let run = Run::from_output(child.wait_with_output().unwrap())
+        .fails(5)
+        .no_secret(SECRET);
+    assert!(
+        run.stderr.contains("changed while handoff was writing it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.read("aws-credentials"), theirs);
+    // no temporary file is left beside it
+    let left: Vec<_> = std::fs::read_dir(env.path("."))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".handoff-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // and without the race the same command succeeds
+    env.run(&["open", &b, "-i", &id, "--aws-profile", "boot"])
+        .ok();
+}
+
+#[test]
 fn open_to_csv_writes_the_console_format_0600_and_never_clobbers() {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");

@@ -444,6 +444,52 @@ fn every_failing_step_is_rolled_back_and_nothing_is_orphaned() {
 }
 
 #[test]
+fn a_slow_server_is_waited_for_and_a_silent_one_times_out_and_rolls_back() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    // Slow: every call of the run answers after a second; create still finishes.
+    let proxy = Proxy::start(moto.port);
+    for action in [
+        "GetCallerIdentity",
+        "GetUser",
+        "CreateUser",
+        "CreateAccessKey",
+    ] {
+        proxy.fail(action, Fault::Slow);
+    }
+    let out = env.p("slow.age");
+    env.run_aws(
+        proxy.port,
+        &["create", "--user", "slow", "--to", &r, "-o", &out],
+    )
+    .ok();
+    env.run(&["open", &out, "-i", &id]).ok();
+    // Silent: CreateAccessKey is never answered. The attempt times out (20 s), the
+    // outcome is unknown, the user made by this run is rolled back, exit 6.
+    proxy.clear();
+    proxy.fail("CreateAccessKey", Fault::Hang);
+    let start = std::time::Instant::now();
+    let out = env.p("silent.age");
+    let run = env
+        .run_aws(
+            proxy.port,
+            &["create", "--user", "silent", "--to", &r, "-o", &out],
+        )
+        .fails(6);
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(45), "took {took:?}");
+    assert!(
+        run.stderr.contains("CreateAccessKey") && run.stderr.contains("rolled back"),
+        "{}",
+        run.stderr
+    );
+    assert!(!moto.user_exists("silent"));
+    assert!(!std::path::Path::new(&out).exists());
+    assert_eq!(proxy.count("CreateAccessKey"), 1);
+}
+
+#[test]
 fn a_failed_bundle_write_after_minting_rolls_back() {
     let Some((env, moto, _, r)) = setup() else {
         return;

@@ -6,7 +6,6 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::keyring::Keyring;
 use crate::moto::Moto;
@@ -101,24 +100,9 @@ fn stopped(mut cmd: Command) -> (Image, Run) {
         .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
-        if state == Some('T') {
-            break;
-        }
-        assert!(
-            state != Some('Z') && Instant::now() < deadline,
-            "the process exited without stopping: {stat}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_stopped(pid);
     let image = snapshot(pid);
-    Command::new("kill")
-        .args(["-CONT", &pid.to_string()])
-        .status()
-        .unwrap();
+    resume(pid);
     let out = child.wait_with_output().unwrap();
     (image, Run::from_output(out))
 }
@@ -269,23 +253,97 @@ fn the_scanner_finds_a_secret_in_a_stopped_process() {
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = c.spawn().unwrap();
     let pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .unwrap()
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .trim()
-        .starts_with('T')
-    {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until_stopped(pid);
     let img = snapshot(pid);
-    Command::new("kill")
-        .args(["-CONT", &pid.to_string()])
-        .status()
-        .unwrap();
+    resume(pid);
     child.wait_with_output().unwrap();
     assert!(img.copies(value) >= 1);
+}
+
+/// Kilobytes of locked memory, and whether some mapping is both locked (`lo`) and
+/// excluded from core dumps (`dd`), in a stopped process.
+fn locked_pages(pid: u32) -> (u64, bool) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let vmlck = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let both = smaps.lines().any(|l| {
+        l.strip_prefix("VmFlags:").is_some_and(|f| {
+            let flags: Vec<&str> = f.split_whitespace().collect();
+            flags.contains(&"lo") && flags.contains(&"dd")
+        })
+    });
+    (vmlck, both)
+}
+
+#[test]
+fn secret_pages_are_locked_and_kept_out_of_dumps() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let stopped_locks = |args: &[&str]| {
+        let mut cmd = env.cmd();
+        cmd.args(args)
+            .env("HANDOFF_TEST_STOP_BEFORE_EXIT", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().unwrap();
+        wait_until_stopped(child.id());
+        let locks = locked_pages(child.id());
+        resume(child.id());
+        Run::from_output(child.wait_with_output().unwrap()).ok();
+        locks
+    };
+    // Control: inspect handles no secret and locks nothing.
+    let (control, _) = stopped_locks(&["inspect", &b]);
+    let (vmlck, both) = stopped_locks(&["open", &b, "-i", &id, "--json"]);
+    eprintln!("locked memory: open --json {vmlck} kB, inspect (control) {control} kB");
+    assert_eq!(control, 0);
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Memlock).current;
+    if rustix::process::geteuid().is_root() || limit.is_none_or(|l| l >= 1 << 20) {
+        assert!(
+            vmlck > 0 && both,
+            "VmLck {vmlck} kB, locked+dontdump mapping: {both}"
+        );
+    }
+    // Locking is best effort: with no lockable memory at all (RLIMIT_MEMLOCK 0, and not
+    // root, whose CAP_IPC_LOCK ignores the limit) the command still works.
+    assert!(have("prlimit") && have("setpriv"));
+    let as_root = rustix::process::geteuid().is_root();
+    let dir = env.path(".");
+    let mut cmd = Command::new(if as_root { "setpriv" } else { "prlimit" });
+    if as_root {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [".", "key.txt", "b.age"] {
+            let mode = if f == "." { 0o777 } else { 0o644 };
+            std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        std::fs::copy(assert_cmd::cargo::cargo_bin("handoff"), dir.join("handoff")).unwrap();
+        cmd.args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--",
+            "prlimit",
+        ]);
+    }
+    cmd.args(["--memlock=0:0", "--"])
+        .arg(if as_root {
+            dir.join("handoff")
+        } else {
+            assert_cmd::cargo::cargo_bin("handoff")
+        })
+        .args(["open", &b, "-i", &id, "--json"])
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .stdin(Stdio::null());
+    let run = Run::from_output(cmd.output().unwrap()).ok();
+    assert!(run.stdout.contains(KEY_ID), "{}", run.stdout);
 }

@@ -166,6 +166,10 @@ pub enum Fault {
     Garbage,
     /// Forwarded (the change happens), then the connection is closed: a lost reply.
     LostReply,
+    /// Forwarded and answered, but only after a one-second pause: a slow server.
+    Slow,
+    /// Never answered (the connection stays open for 60 s), not forwarded.
+    Hang,
 }
 
 pub const ALL_FAULTS: [Fault; 5] = [
@@ -298,6 +302,11 @@ fn handle(
         }
         Some(Fault::Drop) => return Ok(()),
         Some(Fault::Garbage) => return reply(&mut conn, "200 OK", "<<<this is not xml"),
+        Some(Fault::Hang) => {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            return Ok(());
+        }
+        Some(Fault::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),
         _ => {}
     }
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;

@@ -292,3 +292,29 @@ sys.exit(os.waitstatus_to_exitcode(status))
     c.args(lines).arg(program).args(args).current_dir(dir);
     c.status().unwrap().code().unwrap_or(-1)
 }
+
+/// Waits (up to 60 s) until process `pid` is stopped by a test hook's SIGSTOP.
+pub fn wait_until_stopped(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
+        if state == Some('T') {
+            return;
+        }
+        assert!(
+            state != Some('Z') && std::time::Instant::now() < deadline,
+            "the process exited without stopping: {stat}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Resumes a stopped process.
+pub fn resume(pid: u32) {
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(pid as i32).unwrap(),
+        rustix::process::Signal::CONT,
+    )
+    .unwrap();
+}
