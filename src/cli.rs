@@ -45,7 +45,7 @@ pub enum Command {
     Seal(SealArgs),
     /// Decrypt a bundle and deliver the credential to exactly one place.
     #[command(
-        after_help = "Examples:\n  handoff open bootstrap.age -i key.txt                          # summary only, no secret\n  handoff open bootstrap.age -i ~/.ssh/id_ed25519 --aws-profile myexample-bootstrap\n  eval \"$(handoff open bootstrap.age -i key.txt --env)\"\n  handoff open bootstrap.age -i key.txt --csv accessKeys.csv\n  handoff open bootstrap.age -i key.txt --reveal-password       # terminal only"
+        after_help = "Examples:\n  handoff open bootstrap.age -i key.txt                          # summary only, no secret\n  handoff open bootstrap.age -i ~/.ssh/id_ed25519 --aws-profile myexample-bootstrap\n  eval \"$(handoff open bootstrap.age -i key.txt --env)\"\n  handoff open bootstrap.age -i key.txt --csv accessKeys.csv\n  handoff open bootstrap.age -i key.txt --reveal-password       # terminal only\n  handoff open bootstrap.age -i key.txt --expect-account 123456789012 --verify --json\n  handoff open bootstrap.age -i key.txt --rotate --aws-profile boot   # the bundle's key dies"
     )]
     Open(OpenArgs),
     /// Show what can be known about a bundle without decrypting it.
@@ -279,7 +279,25 @@ pub struct OpenArgs {
     /// Use the age identity kept in the OS keychain under NAME.
     #[arg(long, value_name = "NAME")]
     pub identity_keychain: Vec<String>,
-    /// Replace an existing profile or file.
+    /// Refuse the bundle unless it is for this 12-digit AWS account.
+    #[arg(long, value_name = "ID")]
+    pub expect_account: Option<String>,
+    /// Before delivering, ask AWS (STS GetCallerIdentity, with the received key) whose
+    /// key it is; refuse it unless the account and user match the bundle.
+    #[arg(long)]
+    pub verify: bool,
+    /// Replace the received key: make a new key for the same user with it, deliver the
+    /// new one, delete the received one (implies --verify; needs a delivery flag).
+    #[arg(long)]
+    pub rotate: bool,
+    /// The AWS region for --verify and --rotate (STS's endpoint; IAM is global).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Send --verify and --rotate calls to this endpoint (also AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Replace an existing profile, file or keychain entry; with --rotate, also rotate
+    /// a key that AWS says was already used.
     #[arg(long)]
     pub force: bool,
 }

@@ -143,14 +143,22 @@ pub fn default_path() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".aws").join("credentials"))
 }
 
-/// Writes the access key into profile `name` of the credentials file at `path`.
-pub fn write_profile(
+/// Checks, writing nothing, that profile `name` could be written into the credentials
+/// file at `path` (a usable name, a readable well-formed file, no such profile unless
+/// `replace`), so that a command can fail before it changes anything elsewhere.
+pub fn check_profile(path: &Path, name: &str, replace: bool) -> Result<()> {
+    let placeholder = crate::secret::from_foreign(String::new());
+    prepare(path, name, "", &placeholder, replace).map(|_| ())
+}
+
+/// Reads the file at `path` and merges the profile in: (the bytes read, the new text).
+fn prepare(
     path: &Path,
     name: &str,
     key_id: &str,
     secret: &SecretString,
     replace: bool,
-) -> Result<()> {
+) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<String>)> {
     if !valid_profile_name(name) {
         return Err(
             Error::input(format!("{} is not a usable profile name", shown(name)))
@@ -208,7 +216,19 @@ pub fn write_profile(
         ))
         .fix("fix that line by hand, then run again"),
     })?;
+    Ok((existing, merged))
+}
 
+/// Writes the access key into profile `name` of the credentials file at `path`.
+pub fn write_profile(
+    path: &Path,
+    name: &str,
+    key_id: &str,
+    secret: &SecretString,
+    replace: bool,
+) -> Result<()> {
+    let (existing, merged) = prepare(path, name, key_id, secret, replace)?;
+    let shown_path = shown(&path.display().to_string());
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

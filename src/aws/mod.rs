@@ -38,6 +38,17 @@ pub struct KeyInfo {
     pub created: Option<jiff::Timestamp>,
 }
 
+/// The last use AWS recorded of an access key.
+#[derive(Debug, Clone)]
+pub struct KeyUse {
+    /// When (AWS records this with a delay, and coarsely).
+    pub when: jiff::Timestamp,
+    /// The service it was used with (`iam`, `s3`, …, or `N/A`).
+    pub service: String,
+    /// The region (`N/A` for global services).
+    pub region: String,
+}
+
 /// The account's password policy (the parts a generated password must meet).
 #[derive(Debug, Clone, Default)]
 pub struct PasswordPolicy {
@@ -109,6 +120,8 @@ pub trait Iam {
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>>;
     /// CreateAccessKey: the id and the secret.
     fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)>;
+    /// GetAccessKeyLastUsed: None when AWS has no record of a use.
+    fn key_last_used(&self, id: &str) -> AwsResult<Option<KeyUse>>;
     /// DeleteAccessKey.
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()>;
     /// GetLoginProfile: whether the user has a console password.

@@ -15,7 +15,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::runtime::Runtime;
 
-use super::{AwsError, AwsResult, Caller, Iam, KeyInfo, PasswordPolicy};
+use super::{AwsError, AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy};
 use crate::cli::AwsFlags;
 use crate::error::{Error, ExitCode, Result};
 use crate::secret::{ExposeSecret, SecretString, from_foreign};
@@ -28,8 +28,26 @@ pub struct SdkIam {
 }
 
 impl SdkIam {
-    /// Loads the configuration (no network call yet).
+    /// Loads the configuration with the SDK's default credential chain (no network
+    /// call yet).
     pub fn new(flags: &AwsFlags) -> Result<SdkIam> {
+        Self::build(flags, None)
+    }
+
+    /// The same, acting as the holder of one access key (a received one, to verify or
+    /// rotate it): the default chain is not consulted.
+    pub fn with_key(flags: &AwsFlags, id: &str, secret: &SecretString) -> Result<SdkIam> {
+        let creds = aws_sdk_iam::config::Credentials::new(
+            id,
+            secret.expose_secret(),
+            None,
+            None,
+            "handoff-received-key",
+        );
+        Self::build(flags, Some(creds))
+    }
+
+    fn build(flags: &AwsFlags, creds: Option<aws_sdk_iam::config::Credentials>) -> Result<SdkIam> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -56,6 +74,9 @@ impl SdkIam {
         }
         if let Some(u) = &flags.endpoint_url {
             loader = loader.endpoint_url(u);
+        }
+        if let Some(c) = creds {
+            loader = loader.credentials_provider(c);
         }
         let mut config = rt.block_on(loader.load());
         if config.region().is_none() {
@@ -328,6 +349,22 @@ impl Iam for SdkIam {
         })?;
         // The boundary: the SDK's String becomes our secret type here and only here.
         Ok((key.access_key_id, from_foreign(key.secret_access_key)))
+    }
+
+    fn key_last_used(&self, id: &str) -> AwsResult<Option<KeyUse>> {
+        self.idempotent(|| {
+            let out = self
+                .rt
+                .block_on(self.iam.get_access_key_last_used().access_key_id(id).send())
+                .map_err(|e| aws_error("GetAccessKeyLastUsed", e))?;
+            Ok(out.access_key_last_used().and_then(|u| {
+                Some(KeyUse {
+                    when: time(u.last_used_date())?,
+                    service: u.service_name().to_string(),
+                    region: u.region().to_string(),
+                })
+            }))
+        })
     }
 
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()> {

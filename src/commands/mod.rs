@@ -7,7 +7,9 @@ pub mod inspect;
 pub mod keychain;
 pub mod keygen;
 pub mod open;
+pub mod receipt;
 pub mod revoke;
+pub mod rotate;
 pub mod seal;
 
 use std::path::Path;

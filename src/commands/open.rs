@@ -1,13 +1,19 @@
 //! `handoff open BUNDLE -i ID`: decrypts and delivers to exactly one place: a summary
 //! without any secret (the default), a profile of the AWS credentials file,
 //! credential_process JSON, `export` lines, the console CSV, or the console password
-//! on a terminal. The bundle itself is never modified.
+//! on a terminal. The bundle itself is never modified. Before delivering, it can check
+//! the account (`--expect-account`), ask AWS whose key it is (`--verify`, [`receipt`])
+//! and replace the key (`--rotate`, [`rotate`]).
 
 use std::path::Path;
 
+use super::receipt;
+use super::rotate::{self, Rotation};
+use crate::aws::Iam;
+use crate::aws::sdk::SdkIam;
 use crate::bundle::Credential;
-use crate::cli::OpenArgs;
-use crate::error::{Error, Result, shown};
+use crate::cli::{AwsFlags, OpenArgs};
+use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::{self, Clobber};
 use crate::seal::{self, Unlock};
 use crate::secret::{ExposeSecret, SecretBytes, SecretString};
@@ -48,6 +54,9 @@ pub fn run(args: &OpenArgs) -> Result<()> {
     if let Some(name) = &args.keychain {
         crate::keychain::check_name(name)?;
     }
+    if args.rotate {
+        check_outputs(args)?;
+    }
     let mut extra: Vec<Box<dyn age::Identity>> = Vec::new();
     for name in &args.identity_keychain {
         extra.push(Box::new(super::keychain::identity(
@@ -65,7 +74,90 @@ pub fn run(args: &OpenArgs) -> Result<()> {
                 .unwrap_or_default()
         );
     }
-    deliver(args, &credential)
+    if let Some(account) = &args.expect_account {
+        receipt::expect_account(&credential, account)?;
+    }
+    if !(args.verify || args.rotate) {
+        return deliver(args, &credential);
+    }
+    let started = jiff::Timestamp::now();
+    let (id, secret) = need_key(&credential)?;
+    let flags = AwsFlags {
+        profile: None,
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    };
+    let received = SdkIam::with_key(&flags, id, secret)?;
+    if args.rotate {
+        let user = credential.user_name.as_deref().unwrap_or("USER");
+        rotate::check_unused(&received, id, user, args.force, started)?;
+    }
+    let caller = receipt::verify(&received, &credential)?;
+    eprintln!(
+        "Verified with AWS: the key belongs to {} in account {}.",
+        shown(&caller.arn),
+        shown(&caller.account)
+    );
+    if !args.rotate {
+        return deliver(args, &credential);
+    }
+    let client_for = |id: &str, secret: &SecretString| -> Result<Box<dyn Iam>> {
+        Ok(Box::new(SdkIam::with_key(&flags, id, secret)?))
+    };
+    let user = caller
+        .arn
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let rotation = Rotation {
+        received: &received,
+        client_for: &client_for,
+        user,
+    };
+    let old = id.to_string();
+    let new = rotate::rotate(&rotation, credential, &mut |c| deliver(args, c))?;
+    eprintln!(
+        "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."
+    );
+    Ok(())
+}
+
+/// Checks every delivery target before anything is changed in AWS (for --rotate).
+fn check_outputs(args: &OpenArgs) -> Result<()> {
+    let force = args.force;
+    if let Some(profile) = &args.aws_profile {
+        crate::credentials_file::check_profile(
+            &crate::credentials_file::default_path()?,
+            profile,
+            force,
+        )?;
+    }
+    if let Some(target) = args.csv.as_deref().filter(|t| *t != "-") {
+        output::check_writable(Path::new(target), Clobber::from_force(force))?;
+    }
+    if let Some(name) = &args.keychain {
+        use crate::keychain::{Keychain, Kind, OsKeychain};
+        if !force && OsKeychain.exists(Kind::Credential, name)? {
+            return Err(Error::output(format!(
+                "the keychain already holds a credential named {name}"
+            ))
+            .fix("choose another name, or pass --force to replace it"));
+        }
+    }
+    let delivers = args.aws_profile.is_some()
+        || args.json
+        || args.env
+        || args.csv.is_some()
+        || args.keychain.is_some();
+    if !delivers {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "--rotate needs somewhere to deliver the new key",
+        )
+        .fix("add --aws-profile NAME, --keychain NAME, --json, --env or --csv FILE"));
+    }
+    Ok(())
 }
 
 fn need_key(c: &Credential) -> Result<(&str, &SecretString)> {

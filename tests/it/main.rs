@@ -10,4 +10,5 @@ mod iam;
 mod keyring;
 mod memory;
 mod moto;
+mod receipt;
 mod support;

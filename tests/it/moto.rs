@@ -170,6 +170,11 @@ pub enum Fault {
     Slow,
     /// Never answered (the connection stays open for 60 s), not forwarded.
     Hang,
+    /// Not a fault: forwarded signed as the test's admin instead of the caller's key.
+    /// moto records a use of a key before it answers, so GetAccessKeyLastUsed made with
+    /// a key always reports that very call; AWS records uses with a delay of minutes,
+    /// so the call sees the uses before it. This makes moto answer as AWS would.
+    AsAdmin,
 }
 
 pub const ALL_FAULTS: [Fault; 5] = [
@@ -309,6 +314,11 @@ fn handle(
         Some(Fault::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),
         _ => {}
     }
+    let request = if fault == Some(Fault::AsAdmin) {
+        as_admin(&request)
+    } else {
+        request
+    };
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     up.write_all(&request)?;
     let mut response = Vec::new();
@@ -317,6 +327,20 @@ fn handle(
         return Ok(());
     }
     conn.write_all(&response)
+}
+
+/// The request with the access key id of its SigV4 `Credential=` replaced by the
+/// test's admin key id (moto does not check signatures).
+fn as_admin(request: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(request);
+    let Some(start) = text.find("Credential=").map(|i| i + "Credential=".len()) else {
+        return request.to_vec();
+    };
+    let end = start + text[start..].find('/').unwrap_or(0);
+    let mut out = request[..start].to_vec();
+    out.extend_from_slice(b"testing");
+    out.extend_from_slice(&request[end..]);
+    out
 }
 
 impl TestEnv {

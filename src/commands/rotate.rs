@@ -1,0 +1,263 @@
+//! `open --rotate`: the received key makes a new key for the same user, the new key is
+//! delivered, and the received key is deleted, so the bundle (and anyone who copied it)
+//! holds a dead key. First a tripwire ([`check_unused`]): if AWS recorded a use of the
+//! received key before this run began, someone else may hold a copy; rotation stops
+//! unless `--force`.
+//!
+//! Every failure leaves exactly one working key and says which: before the new key is
+//! delivered, the new key is deleted again (the received one still works); after, the
+//! received one is deleted. Only when a delete itself fails are two keys left, and the
+//! error (exit 7) names the one to delete and the command that does it.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::receipt::received_key_failed;
+use crate::aws::{AwsError, Iam, KeyUse};
+use crate::bundle::Credential;
+use crate::error::{Error, ExitCode, Result};
+use crate::secret::SecretString;
+
+/// Uses AWS recorded this long before the run began still count as this run's own:
+/// AWS stores the time of last use coarsely, and clocks differ.
+const DEFAULT_SLACK: Duration = Duration::from_secs(120);
+
+/// How long a new key may take to work (IAM is eventually consistent).
+const PROPAGATION: Duration = Duration::from_secs(30);
+
+/// Makes an IAM client acting as the access key with this id and secret.
+pub type ClientFor<'a> = &'a dyn Fn(&str, &SecretString) -> Result<Box<dyn Iam>>;
+
+/// What rotation needs from its caller.
+pub struct Rotation<'a> {
+    /// IAM acting as the received key.
+    pub received: &'a dyn Iam,
+    /// Makes an IAM client acting as another key (the new one).
+    pub client_for: ClientFor<'a>,
+    /// The IAM user the key belongs to (as AWS said).
+    pub user: String,
+}
+
+fn slack() -> Duration {
+    // Debug builds only: tests cannot wait two minutes between a use and a rotation.
+    if cfg!(debug_assertions)
+        && let Some(s) = std::env::var("HANDOFF_TEST_ROTATE_SLACK_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+    {
+        return Duration::from_secs(s);
+    }
+    DEFAULT_SLACK
+}
+
+/// Whether a recorded use happened before this run (minus the slack).
+fn used_before(u: &KeyUse, started: Timestamp) -> bool {
+    let cutoff = started
+        .checked_sub(jiff::SignedDuration::try_from(slack()).unwrap_or_default())
+        .unwrap_or(started);
+    u.when < cutoff
+}
+
+/// Adds a sentence to an error's first line.
+fn with_note(e: Error, note: String) -> Error {
+    Error {
+        what: format!("{}; {note}", e.what),
+        ..e
+    }
+}
+
+fn revoke_command(user: &str, id: &str) -> String {
+    format!("handoff revoke --user {user} --access-key-id {id}")
+}
+
+/// The tripwire, run before any other call made with the received key (each call is a
+/// use that AWS records, hiding the earlier ones): if AWS recorded a use before this
+/// run began, someone else may hold a copy. Refused (9) unless `force`.
+pub fn check_unused(
+    received: &dyn Iam,
+    id: &str,
+    user: &str,
+    force: bool,
+    started: Timestamp,
+) -> Result<()> {
+    match received.key_last_used(id) {
+        Ok(Some(u)) if used_before(&u, started) => {
+            let what = format!(
+                "the received key {id} was already used at {} (service {}, region {}), before you opened the bundle: someone else may have a copy",
+                u.when, u.service, u.region
+            );
+            if !force {
+                return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))
+                    .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id))));
+            }
+            eprintln!("WARNING: {what}. Rotating anyway (--force).");
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(received_key_failed(&e)),
+    }
+}
+
+/// Rotates the received key in `c` and delivers the new one with `deliver`. Returns
+/// the new key's id.
+pub fn rotate(
+    r: &Rotation,
+    mut c: Credential,
+    deliver: &mut dyn FnMut(&Credential) -> Result<()>,
+) -> Result<String> {
+    let old = c
+        .access_key_id
+        .clone()
+        .ok_or_else(|| Error::input("this bundle holds no access key to rotate"))?;
+    let user = r.user.as_str();
+
+    let before = r
+        .received
+        .access_keys(user)
+        .map_err(|e| received_key_failed(&e))?;
+    let still_one = format!("the received key {old} still works and nothing was delivered");
+    let (new_id, new_secret) = match r.received.create_access_key(user) {
+        Ok(k) => k,
+        Err(e) => {
+            let mut err = with_note(create_failed(&e), still_one.clone());
+            if e.outcome_unknown {
+                // A key may have been made although its secret never reached us: find
+                // it and delete it, so that the received key stays the only one.
+                let made: Vec<String> = match r.received.access_keys(user) {
+                    Ok(now) => now
+                        .into_iter()
+                        .filter(|k| !before.iter().any(|b| b.id == k.id))
+                        .map(|k| k.id)
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                for id in made {
+                    if let Err(d) = r.received.delete_access_key(user, &id) {
+                        err = Error::new(
+                            ExitCode::RollbackFailed,
+                            format!("{}; a key {id} was made whose secret never arrived, and deleting it failed ({})", err.what, d.describe()),
+                        )
+                        .fix(format!("delete it: {}", revoke_command(user, &id)));
+                    }
+                }
+            }
+            return Err(err);
+        }
+    };
+    eprintln!("Rotation: created the new access key {new_id}");
+
+    // Undo: delete the new key again, leaving the received one as the only one.
+    let undo = |e: Error| -> Error {
+        match r.received.delete_access_key(user, &new_id) {
+            Ok(()) => with_note(
+                e,
+                format!("the new key {new_id} was deleted again: {still_one}"),
+            ),
+            Err(d) => Error::new(
+                ExitCode::RollbackFailed,
+                format!(
+                    "{}; deleting the new key {new_id} failed too ({}): two keys work, the received {old} and the undelivered {new_id}",
+                    e.what,
+                    d.describe()
+                ),
+            )
+            .fix(format!("delete the new one: {}", revoke_command(user, &new_id))),
+        }
+    };
+
+    let new_client = match (r.client_for)(&new_id, &new_secret) {
+        Ok(client) => client,
+        Err(e) => return Err(undo(e)),
+    };
+    if let Err(e) = wait_until_it_works(new_client.as_ref()) {
+        return Err(undo(
+            Error::new(
+                ExitCode::Aws,
+                format!("the new key {new_id} does not work yet ({})", e.describe()),
+            )
+            .fix("run the command again in a minute"),
+        ));
+    }
+
+    c.access_key_id = Some(new_id.clone());
+    c.secret_access_key = Some(new_secret);
+    c.created_at = Timestamp::now().round(jiff::Unit::Second).ok();
+    if let Err(e) = deliver(&c) {
+        return Err(undo(e));
+    }
+
+    // Delete the received key with the new one (which proves it works); if that
+    // fails, the received key may still delete itself.
+    let deleted = new_client
+        .delete_access_key(user, &old)
+        .or_else(|_| r.received.delete_access_key(user, &old));
+    match deleted {
+        Ok(()) => Ok(new_id),
+        Err(AwsError { code: Some(code), .. }) if code == "NoSuchEntity" => Ok(new_id),
+        Err(e) => Err(Error::new(
+            ExitCode::RollbackFailed,
+            format!(
+                "the new key {new_id} was delivered, but deleting the received key {old} failed ({}): both keys work",
+                e.describe()
+            ),
+        )
+        .fix(format!("delete the received one: {}", revoke_command(user, &old)))),
+    }
+}
+
+fn create_failed(e: &AwsError) -> Error {
+    let fix = match e.code.as_deref() {
+        Some("LimitExceeded") => {
+            "the user already has two access keys: delete the one not in use (handoff revoke --access-key-id ID), then run again".to_string()
+        }
+        _ => "run the command again; or open without --rotate".to_string(),
+    };
+    let err = received_key_failed(e);
+    Error {
+        fix: Some(fix),
+        ..err
+    }
+}
+
+/// Calls GetCallerIdentity with the new key until AWS knows it.
+fn wait_until_it_works(iam: &dyn Iam) -> std::result::Result<(), AwsError> {
+    let deadline = std::time::Instant::now() + PROPAGATION;
+    let mut pause = Duration::from_millis(500);
+    loop {
+        match iam.caller() {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.code.as_deref() == Some("InvalidClientTokenId")
+                    && std::time::Instant::now() + pause < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn use_at(when: &str) -> KeyUse {
+        KeyUse {
+            when: when.parse().unwrap(),
+            service: "iam".into(),
+            region: "N/A".into(),
+        }
+    }
+
+    #[test]
+    fn only_uses_well_before_the_run_count() {
+        let started: Timestamp = "2026-01-01T12:00:00Z".parse().unwrap();
+        assert!(used_before(&use_at("2026-01-01T11:00:00Z"), started));
+        assert!(used_before(&use_at("2026-01-01T11:57:59Z"), started));
+        // within the slack: may be this run's own call, recorded coarsely
+        assert!(!used_before(&use_at("2026-01-01T11:58:30Z"), started));
+        assert!(!used_before(&use_at("2026-01-01T12:00:01Z"), started));
+    }
+}

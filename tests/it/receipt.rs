@@ -1,0 +1,300 @@
+//! Checks on receipt against a real IAM-compatible server (moto on 127.0.0.1):
+//! `--expect-account`, `--verify` (STS with the received key) and `--rotate`, with a
+//! fault-injecting proxy between the create and the delete of a rotation. State is
+//! checked with raw IAM queries.
+
+use crate::moto::*;
+use crate::support::*;
+
+struct Setup {
+    env: TestEnv,
+    moto: Moto,
+    id: String,
+    r: String,
+}
+
+fn setup() -> Option<Setup> {
+    let moto = Moto::start()?;
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    Some(Setup { env, moto, id, r })
+}
+
+impl Setup {
+    /// `handoff create` for `user` into `NAME.age`; returns the bundle and the key id.
+    fn create(&self, user: &str) -> (String, String) {
+        let out = self.env.p(&format!("{user}.age"));
+        let run = self
+            .env
+            .run_aws(
+                self.moto.port,
+                &[
+                    "create", "--user", user, "--to", &self.r, "-o", &out, "--json",
+                ],
+            )
+            .ok();
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        (out, v["access_key_id"].as_str().unwrap().to_string())
+    }
+
+    /// `handoff open BUNDLE -i key.txt ARGS…` against the IAM server on `port`.
+    fn open(&self, port: u16, bundle: &str, args: &[&str]) -> Run {
+        let mut all = vec!["open", bundle, "-i", &self.id];
+        all.extend_from_slice(args);
+        self.env.run_aws(port, &all)
+    }
+
+    /// A bundle made with `seal` holding the real key of `bundle`, but claiming another
+    /// account and user.
+    fn forged(&self, bundle: &str, account: &str, user: &str) -> String {
+        let csv = self.env.p("forged.csv");
+        self.open(self.moto.port, bundle, &["--csv", &csv]).ok();
+        let out = self.env.p(&format!("forged-{account}-{user}.age"));
+        self.env
+            .run(&[
+                "seal",
+                "--from-csv",
+                &csv,
+                "--to",
+                &self.r,
+                "--account-id",
+                account,
+                "--user",
+                user,
+                "-o",
+                &out,
+            ])
+            .ok();
+        std::fs::remove_file(&csv).unwrap();
+        out
+    }
+
+    fn profile_key(&self) -> String {
+        let text = self.env.read("aws-credentials");
+        text.lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("aws_access_key_id = "))
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+#[test]
+fn expect_account_refuses_another_account_and_delivers_nothing() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r); // account 123456789012
+    env.run(&[
+        "open",
+        &b,
+        "-i",
+        &id,
+        "--expect-account",
+        "123456789012",
+        "--json",
+    ])
+    .ok();
+    let run = env
+        .run(&[
+            "open",
+            &b,
+            "-i",
+            &id,
+            "--expect-account",
+            "210987654321",
+            "--aws-profile",
+            "x",
+        ])
+        .fails(9)
+        .no_secret(SECRET);
+    assert!(
+        run.stderr
+            .contains("for account 123456789012, not 210987654321"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    assert!(!env.path("aws-credentials").exists());
+    env.run(&["open", &b, "-i", &id, "--expect-account", "12345", "--json"])
+        .fails(3);
+}
+
+#[test]
+fn verify_asks_aws_whose_key_it_is() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let (b, key) = s.create("boot");
+    let run = s
+        .open(s.moto.port, &b, &["--verify", "--aws-profile", "boot"])
+        .ok();
+    assert!(run.stderr.contains("Verified with AWS"), "{}", run.stderr);
+    assert!(run.stderr.contains("user/boot"), "{}", run.stderr);
+    assert_eq!(s.profile_key(), key);
+
+    // The real key of boot, in bundles that lie about the account or the user.
+    for (account, user, says) in [
+        (
+            "210987654321",
+            "boot",
+            "the bundle says account 210987654321",
+        ),
+        (
+            "123456789012",
+            "someone-else",
+            "the bundle says user someone-else",
+        ),
+    ] {
+        let forged = s.forged(&b, account, user);
+        let run = s
+            .open(
+                s.moto.port,
+                &forged,
+                &["--verify", "--aws-profile", "forged"],
+            )
+            .fails(9);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+        assert!(!s.env.read("aws-credentials").contains("[forged]"));
+    }
+    // A key AWS does not know (moto answers with a default identity, not boot).
+    let sample = s.env.seal_sample(&s.r);
+    s.open(s.moto.port, &sample, &["--verify", "--json"])
+        .fails(9)
+        .no_secret(SECRET);
+    // An unreachable endpoint is an AWS failure (6), not a refusal.
+    let run = s.open(1, &b, &["--verify", "--json"]).fails(6);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn rotate_delivers_a_new_key_and_kills_the_received_one() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let (b, old) = s.create("boot");
+    let run = s
+        .open(s.moto.port, &b, &["--rotate", "--aws-profile", "boot"])
+        .ok();
+    let keys = s.moto.access_key_ids("boot");
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_ne!(keys[0], old);
+    assert_eq!(s.profile_key(), keys[0]);
+    assert!(run.stderr.contains("Rotated"), "{}", run.stderr);
+    // The bundle now holds a dead key: verifying it is refused.
+    s.open(s.moto.port, &b, &["--verify", "--json"]).fails(9);
+    // Rotation needs somewhere to deliver the new key, checked before any change.
+    let (b2, old2) = s.create("boot2");
+    s.open(s.moto.port, &b2, &["--rotate"]).fails(2);
+    s.open(s.moto.port, &b2, &["--rotate", "--aws-profile", "boot"])
+        .fails(5);
+    assert_eq!(s.moto.access_key_ids("boot2"), vec![old2]);
+}
+
+#[test]
+fn rotate_stops_when_the_received_key_was_already_used() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let (b, old) = s.create("boot");
+    // Someone uses the key (here: a verify, which calls STS with it).
+    s.open(s.moto.port, &b, &["--verify", "--json"]).ok();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    // AWS records uses with a delay; the proxy makes moto answer the same way.
+    let proxy = Proxy::start(s.moto.port);
+    proxy.fail("GetAccessKeyLastUsed", Fault::AsAdmin);
+    let rotate = |force: bool| {
+        let mut c = s.env.cmd();
+        Moto::env_for(&mut c, proxy.port);
+        c.env("HANDOFF_TEST_ROTATE_SLACK_SECS", "1");
+        c.args(["open", &b, "-i", &s.id, "--rotate", "--aws-profile", "boot"]);
+        if force {
+            c.arg("--force");
+        }
+        Run::from_output(c.output().unwrap())
+    };
+    let run = rotate(false).fails(9);
+    assert!(run.stderr.contains("was already used"), "{}", run.stderr);
+    assert_eq!(s.moto.access_key_ids("boot"), vec![old.clone()]);
+    assert!(!s.env.path("aws-credentials").exists());
+    let run = rotate(true).ok();
+    assert!(run.stderr.contains("WARNING"), "{}", run.stderr);
+    let keys = s.moto.access_key_ids("boot");
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0], old);
+}
+
+#[test]
+fn every_failure_during_a_rotation_leaves_exactly_one_working_key() {
+    let Some(s) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(s.moto.port);
+    // CreateAccessKey fails in every way: the received key is the one key left.
+    for (n, fault) in ALL_FAULTS.into_iter().enumerate() {
+        let user = format!("c{n}");
+        let (b, old) = s.create(&user);
+        proxy.clear();
+        proxy.fail("CreateAccessKey", fault);
+        let run = s.open(proxy.port, &b, &["--rotate", "--json"]).fails(6);
+        assert!(run.stdout.is_empty(), "{fault:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("the received key {old} still works")),
+            "{fault:?}: {}",
+            run.stderr
+        );
+        assert_eq!(s.moto.access_key_ids(&user), vec![old], "{fault:?}");
+        assert_eq!(proxy.count("CreateAccessKey"), 1, "{fault:?}");
+    }
+    proxy.clear();
+
+    // The delivery fails after the new key was made: the new key is deleted again.
+    let (b, old) = s.create("deliver");
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 0; exec {} open {b} -i {} --rotate --csv {}",
+            bin.display(),
+            s.id,
+            s.env.p("new.csv")
+        ))
+        .current_dir(s.env.dir.path());
+    Moto::env_for(&mut c, s.moto.port);
+    let run = Run::from_output(c.output().unwrap()).fails(5);
+    assert!(run.stderr.contains("deleted again"), "{}", run.stderr);
+    assert_eq!(s.moto.access_key_ids("deliver"), vec![old]);
+    assert!(!s.env.path("new.csv").exists());
+
+    // Deleting the received key fails: the new key is delivered, both work, exit 7
+    // names the command; running it leaves the new key alone.
+    let (b, old) = s.create("delete");
+    proxy.fail("DeleteAccessKey", Fault::ServerError);
+    let run = s
+        .open(proxy.port, &b, &["--rotate", "--aws-profile", "delete"])
+        .fails(7);
+    let new = s.profile_key();
+    assert_ne!(new, old);
+    let command = format!("handoff revoke --user delete --access-key-id {old}");
+    assert!(run.stderr.contains(&command), "{}", run.stderr);
+    let mut keys = s.moto.access_key_ids("delete");
+    keys.sort();
+    let mut both = vec![old.clone(), new.clone()];
+    both.sort();
+    assert_eq!(keys, both);
+    proxy.clear();
+    s.env
+        .run_aws(
+            s.moto.port,
+            &[
+                "revoke",
+                "--user",
+                "delete",
+                "--access-key-id",
+                &old,
+                "--yes",
+            ],
+        )
+        .ok();
+    assert_eq!(s.moto.access_key_ids("delete"), vec![new]);
+}
