@@ -150,6 +150,10 @@ pub struct BundleOutputFlags {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Sign the bundle, and the list of its recipients, with this OpenSSH ed25519
+    /// private key (SSHSIG, namespace "handoff"); asks for the key's passphrase.
+    #[arg(long, value_name = "KEY")]
+    pub sign_with: Option<PathBuf>,
 }
 
 /// AWS access: the SDK's default chain plus these.
@@ -279,6 +283,14 @@ pub struct OpenArgs {
     /// Use the age identity kept in the OS keychain under NAME.
     #[arg(long, value_name = "NAME")]
     pub identity_keychain: Vec<String>,
+    /// Refuse the bundle unless it is signed by this signer and sealed for you: a public
+    /// key, a .pub file or an OpenSSH allowed_signers file (repeatable).
+    #[arg(long, value_name = "SIGNER")]
+    pub from: Vec<String>,
+    /// Write the signed manifest to FILE and its signature to FILE.sig, for
+    /// `ssh-keygen -Y verify -n handoff` (neither holds a secret).
+    #[arg(long, value_name = "FILE")]
+    pub export_signature: Option<PathBuf>,
     /// Refuse the bundle unless it is for this 12-digit AWS account.
     #[arg(long, value_name = "ID")]
     pub expect_account: Option<String>,

@@ -23,6 +23,8 @@ pub mod prompt;
 pub mod recipients;
 pub mod seal;
 pub mod secret;
+pub mod signing;
+pub mod ssh_keys;
 
 use cli::{Cli, Command};
 use error::Result;

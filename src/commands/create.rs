@@ -239,11 +239,23 @@ pub fn run(args: &CreateArgs) -> Result<()> {
         )
         .fix("add --to RECIPIENT, or drop -o to keep the credential in the keychain only"));
     }
+    if to_keychain_only && args.out.sign_with.is_some() {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "--sign-with signs a bundle, but no recipient was given",
+        )
+        .fix(
+            "add --to RECIPIENT, or drop --sign-with to keep the credential in the keychain only",
+        ));
+    }
     let sealer = if to_keychain_only || (args.dry_run && args.recipients.passphrase) {
         None
     } else {
         // In a dry run this still checks that the recipients parse.
-        Some(super::sealer_from(&args.recipients)?)
+        Some(super::sealing_from(
+            &args.recipients,
+            args.out.sign_with.as_deref(),
+        )?)
     };
     if !args.dry_run && sealer.is_some() {
         super::check_bundle_output(&args.out)?;
@@ -279,7 +291,7 @@ pub fn create(
     keychain: &dyn Keychain,
     args: &CreateArgs,
     expires: Option<SignedDuration>,
-    sealer: Option<crate::seal::Sealer>,
+    sealer: Option<super::Sealing>,
 ) -> Result<()> {
     let progress = Progress::new(args.quiet || args.json);
     let plan = plan(iam, args, expires, &progress)?;
@@ -468,7 +480,7 @@ fn mint_and_seal(
     keychain: &dyn Keychain,
     args: &CreateArgs,
     plan: &Plan,
-    sealer: Option<crate::seal::Sealer>,
+    sealer: Option<super::Sealing>,
     journal: &mut Vec<Change>,
     progress: &Progress,
 ) -> std::result::Result<String, Failure> {
@@ -621,7 +633,9 @@ fn mint_and_seal(
         return Ok(summary_json(args, plan, &credential, journal));
     };
     let plaintext = credential.encode().map_err(at("encode the payload"))?;
-    let bundle = crate::seal::seal(&plaintext, sealer, args.out.armor).map_err(at("seal"))?;
+    let bundle = sealer
+        .seal(&plaintext, args.out.armor)
+        .map_err(at("seal"))?;
     drop(plaintext);
     super::write_bundle(&args.out, &bundle).map_err(at("write the bundle"))?;
     let whereto = args

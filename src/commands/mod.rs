@@ -11,6 +11,7 @@ pub mod receipt;
 pub mod revoke;
 pub mod rotate;
 pub mod seal;
+pub mod signed;
 
 use std::path::Path;
 
@@ -20,8 +21,53 @@ use crate::output::{self, Clobber};
 use crate::recipients::{self, RecipientArgs};
 use crate::seal::Sealer;
 
-/// Parses the recipients (or asks for the passphrase). Run before any side effect.
-pub fn sealer_from(flags: &RecipientFlags) -> Result<Sealer> {
+/// How a bundle is made: encrypted to recipients (or a passphrase), and optionally
+/// signed ([`crate::signing`]) for exactly those recipients.
+pub struct Sealing {
+    /// Who can open it.
+    pub sealer: Sealer,
+    /// The signing key and the recipient list it signs.
+    pub signer: Option<(ssh_key::PrivateKey, Vec<String>)>,
+}
+
+impl Sealing {
+    /// Seals (and signs) a payload into a complete age file.
+    pub fn seal(self, payload: &[u8], armor: bool) -> Result<Vec<u8>> {
+        match &self.signer {
+            Some((key, recipients)) => {
+                let envelope =
+                    crate::signing::sign(payload, recipients, key, jiff::Timestamp::now())?;
+                crate::seal::seal(&envelope, self.sealer, armor)
+            }
+            None => crate::seal::seal(payload, self.sealer, armor),
+        }
+    }
+}
+
+/// Parses the recipients (or asks for the passphrase) and loads the signing key
+/// (asking for its passphrase). Run before any side effect.
+pub fn sealing_from(flags: &RecipientFlags, sign_with: Option<&Path>) -> Result<Sealing> {
+    let sealer = sealer_from(flags)?;
+    let signer = match sign_with {
+        None => None,
+        Some(path) => {
+            let recipients = if flags.passphrase {
+                vec![crate::signing::PASSPHRASE.to_string()]
+            } else {
+                let all: Vec<String> = [&flags.to, &flags.recipient, &flags.recipients_file]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect();
+                crate::ssh_keys::canonical_recipients(&all)?
+            };
+            Some((crate::ssh_keys::signing_key(path)?, recipients))
+        }
+    };
+    Ok(Sealing { sealer, signer })
+}
+
+fn sealer_from(flags: &RecipientFlags) -> Result<Sealer> {
     if flags.passphrase {
         return Ok(Sealer::Passphrase(crate::prompt::hidden_confirmed(
             "passphrase",

@@ -17,15 +17,29 @@ use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::{self, Clobber};
 use crate::seal::{self, Unlock};
 use crate::secret::{ExposeSecret, SecretBytes, SecretString};
+use crate::signing::{self, Opened, Signed};
+
+/// A decrypted bundle: its credential, its signature if signed, and whether it was
+/// opened with a passphrase.
+pub struct Received {
+    /// The credential.
+    pub credential: Credential,
+    /// The signed envelope, when there is one (signature not yet checked).
+    pub signed: Option<Box<Signed>>,
+    /// Whether the bundle was sealed with a passphrase.
+    pub passphrase: bool,
+}
 
 /// Decrypts and parses a bundle.
 pub fn decrypt(
     bundle_arg: &str,
     identities: &[String],
     extra: Vec<Box<dyn age::Identity>>,
-) -> Result<Credential> {
+) -> Result<Received> {
     let bundle = super::read_bundle(bundle_arg)?;
     let ask = || crate::prompt::hidden("passphrase");
+    let passphrase = crate::age_header::parse(&bundle)
+        .is_ok_and(|h| h.stanza_types.iter().any(|t| t == "scrypt"));
     let plaintext = seal::open(
         &bundle,
         Unlock {
@@ -34,7 +48,15 @@ pub fn decrypt(
             ask_passphrase: &ask,
         },
     )?;
-    Credential::parse(&plaintext)
+    let (credential, signed) = match signing::unwrap(plaintext)? {
+        Opened::Unsigned(p) => (Credential::parse(&p)?, None),
+        Opened::Signed(s) => (Credential::parse(&s.payload)?, Some(s)),
+    };
+    Ok(Received {
+        credential,
+        signed,
+        passphrase,
+    })
 }
 
 /// Runs `open`.
@@ -57,14 +79,29 @@ pub fn run(args: &OpenArgs) -> Result<()> {
     if args.rotate {
         check_outputs(args)?;
     }
-    let mut extra: Vec<Box<dyn age::Identity>> = Vec::new();
-    for name in &args.identity_keychain {
-        extra.push(Box::new(super::keychain::identity(
-            &crate::keychain::OsKeychain,
-            name,
-        )?));
+    let trusted = crate::ssh_keys::trusted_signers(&args.from)?;
+    if let Some(path) = &args.export_signature {
+        output::check_writable(path, Clobber::from_force(args.force))?;
     }
-    let credential = decrypt(&args.bundle, &args.identities, extra)?;
+    let mut extra: Vec<Box<dyn age::Identity>> = Vec::new();
+    let mut mine: Vec<String> = Vec::new();
+    for name in &args.identity_keychain {
+        let identity = super::keychain::identity(&crate::keychain::OsKeychain, name)?;
+        mine.push(identity.to_public().to_string());
+        extra.push(Box::new(identity));
+    }
+    let received = decrypt(&args.bundle, &args.identities, extra)?;
+    if received.passphrase {
+        mine.push(crate::signing::PASSPHRASE.to_string());
+    }
+    for file in &args.identities {
+        mine.extend(crate::ssh_keys::recipients_of_identity_file(file));
+    }
+    super::signed::check(received.signed.as_deref(), &trusted, &mine)?;
+    if let Some(path) = &args.export_signature {
+        super::signed::export(received.signed.as_deref(), path, args.force)?;
+    }
+    let credential = received.credential;
     if credential.is_expired(jiff::Timestamp::now()) {
         eprintln!(
             "warning: this credential expired at {}: AWS denies every request made with it.",

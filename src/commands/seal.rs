@@ -16,7 +16,7 @@ use crate::secret::{ExposeSecret, Zeroizing};
 /// Runs `seal`.
 pub fn run(args: &SealArgs) -> Result<()> {
     super::check_bundle_output(&args.out)?;
-    let sealer = super::sealer_from(&args.recipients)?;
+    let sealing = super::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
     let mut credential = match &args.from_csv {
         Some(path) => {
             let bytes = Zeroizing::new(crate::output::read_capped(
@@ -44,7 +44,7 @@ pub fn run(args: &SealArgs) -> Result<()> {
             false => e,
         })?;
     let plaintext = credential.encode()?;
-    let bundle = crate::seal::seal(&plaintext, sealer, args.out.armor)?;
+    let bundle = sealing.seal(&plaintext, args.out.armor)?;
     drop(plaintext);
     super::write_bundle(&args.out, &bundle)?;
     if let (true, Some(path)) = (args.shred, &args.from_csv) {
