@@ -11,4 +11,5 @@ mod keyring;
 mod memory;
 mod moto;
 mod receipt;
+mod signing;
 mod support;
