@@ -204,6 +204,56 @@ fn scan_all(no_wipe: bool) -> Vec<(String, usize, usize)> {
         run.ok();
         images.push(("credential-process".into(), img));
     }
+    // signed, then opened with the signature checked and the key verified with STS
+    assert!(
+        sh(
+            "ssh-keygen",
+            &["-q", "-t", "ed25519", "-N", "", "-f", "signer"],
+            env.dir.path()
+        )
+        .status
+        .success()
+    );
+    let signed = env.p("signed.age");
+    let (img, run) = stopped(with(
+        &[
+            "seal",
+            "--from-csv",
+            &env.p("k.csv"),
+            "--to",
+            &r,
+            "--account-id",
+            "123456789012",
+            "--user",
+            "mgmt-org-admin",
+            "--sign-with",
+            &env.p("signer"),
+            "-o",
+            &signed,
+        ],
+        false,
+    ));
+    run.ok();
+    images.push(("seal --sign-with".into(), img));
+    let (img, run) = stopped(with(
+        &[
+            "open",
+            &signed,
+            "-i",
+            &id,
+            "--from",
+            &env.p("signer.pub"),
+            "--verify",
+            "--json",
+        ],
+        true,
+    ));
+    run.ok();
+    images.push(("open --from --verify --json".into(), img));
+    // last: rotation kills the key (the received secret must be gone from memory too)
+    let (img, run) = stopped(with(&["open", &b, "-i", &id, "--rotate", "--json"], true));
+    run.ok();
+    images.push(("open --rotate --json".into(), img));
     images
         .into_iter()
         .map(|(name, img)| (name, img.copies(&secret), img.copies(&password)))
