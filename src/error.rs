@@ -142,6 +142,16 @@ impl std::error::Error for Error {}
 /// Result with our error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// A message from a library (age's are localized, with Unicode isolate marks around
+/// values, and may span lines) as one plain line.
+pub fn one_line(message: &str) -> String {
+    message
+        .replace(['\u{2068}', '\u{2069}'], "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// A user-supplied value made safe to print: control and bidi characters escaped,
 /// long values cut, and anything that looks like a secret key never echoed.
 pub fn shown(value: &str) -> String {

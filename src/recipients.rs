@@ -65,6 +65,22 @@ pub fn parse(args: &RecipientArgs) -> Result<Vec<Recipient>> {
     Ok(recipients)
 }
 
+/// A plugin recipient or identity whose plugin binary is not installed.
+pub fn plugin_missing(e: &age::plugin::ResolveError) -> Error {
+    match e {
+        age::plugin::ResolveError::MissingPlugin { binary_name } => Error::input(format!(
+            "the age plugin {} is not installed: it is not on PATH",
+            shown(binary_name)
+        ))
+        .fix(format!(
+            "install {} (see the plugin's documentation) and make sure it is on PATH",
+            shown(binary_name)
+        )),
+        other => Error::input(crate::error::one_line(&other.to_string()))
+            .fix("check the plugin recipient or identity: age1NAME1… or AGE-PLUGIN-NAME-1…"),
+    }
+}
+
 /// Words an age read error as what failed + how to fix.
 pub fn read_error(e: ReadError) -> Error {
     match e {
@@ -91,8 +107,7 @@ pub fn read_error(e: ReadError) -> Error {
             .fix("use an ssh-ed25519 key, or an RSA key of at most 4096 bits"),
         ReadError::UnsupportedKey(f, _) => Error::input(format!("{} is an SSH key type age cannot use", shown(&f)))
             .fix("use an ssh-ed25519 or ssh-rsa key"),
-        ReadError::PluginResolve(e) => Error::input(format!("{e}"))
-            .fix("install the age plugin binary (age-plugin-NAME) on PATH"),
+        ReadError::PluginResolve(e) => plugin_missing(&e),
         ReadError::IdentityEncryptedWithoutPassphrase(f) => {
             Error::input(format!("identity file {} is encrypted but no passphrase was given", shown(&f)))
                 .fix("run handoff in a terminal so it can ask for the passphrase")

@@ -146,8 +146,16 @@ pub fn decrypt_error(e: DecryptError) -> Error {
         .fix("ask the sender to seal it again with a normal passphrase setting"),
         DecryptError::Io(e) => Error::decrypt(format!("the bundle cannot be read: {e}"))
             .fix("check it is a complete .age file (armored text must be unchanged)"),
-        DecryptError::PluginResolve(e) => Error::decrypt(format!("{e}"))
-            .fix("install the age plugin binary (age-plugin-NAME) on PATH"),
+        DecryptError::PluginResolve(e) => crate::recipients::plugin_missing(&e),
+        DecryptError::Plugin(errors) => Error::decrypt(format!(
+            "the age plugin failed: {}",
+            errors
+                .iter()
+                .map(|e| crate::error::one_line(&e.to_string()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+        .fix("check the plugin's device or key (is it plugged in, unlocked?), then run again"),
         other => Error::decrypt(format!("the bundle cannot be decrypted: {other}"))
             .fix("check the identity and the bundle"),
     }

@@ -10,6 +10,7 @@ mod iam;
 mod keyring;
 mod memory;
 mod moto;
+mod plugins;
 mod receipt;
 mod signing;
 mod support;
