@@ -18,6 +18,7 @@ pub mod exit_hooks;
 pub mod harden;
 pub mod keychain;
 pub mod memlock;
+pub mod openpgp;
 pub mod output;
 pub mod prompt;
 pub mod recipients;

@@ -26,6 +26,8 @@ pub enum Sealer {
     Recipients(Vec<Recipient>),
     /// A passphrase (scrypt).
     Passphrase(SecretString),
+    /// OpenPGP public keys: the bundle is an OpenPGP message instead of an age file.
+    OpenPgp(Vec<pgp::composed::SignedPublicKey>),
 }
 
 fn internal(e: impl std::fmt::Display) -> Error {
@@ -36,6 +38,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 /// ciphertext: not secret.
 pub fn seal(plaintext: &[u8], sealer: Sealer, armor: bool) -> Result<Vec<u8>> {
     let encryptor = match sealer {
+        Sealer::OpenPgp(keys) => return crate::openpgp::encrypt(plaintext, &keys, armor),
         Sealer::Passphrase(p) => Encryptor::with_user_passphrase(p),
         Sealer::Recipients(rs) => {
             Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))

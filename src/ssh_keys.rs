@@ -207,6 +207,10 @@ pub fn canonical_recipients(values: &[String]) -> Result<Vec<String>> {
             );
         }
         let path = Path::new(value);
+        if let Some(r) = crate::openpgp::public_key_recipient(path) {
+            out.push(r);
+            continue;
+        }
         let lines: Vec<String> = if path.exists() {
             let bytes = read_capped(path, 16 << 20, "recipients file")?;
             String::from_utf8_lossy(&bytes)

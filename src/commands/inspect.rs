@@ -1,5 +1,6 @@
 //! `handoff inspect BUNDLE`: what is knowable without decrypting: armored or binary,
-//! size, and the recipient stanzas (types and count).
+//! size, and the recipient stanzas (types and count); for an OpenPGP bundle, that it
+//! is one.
 
 use crate::age_header;
 use crate::cli::InspectArgs;
@@ -10,6 +11,26 @@ use crate::seal::is_armored;
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
     let bundle = super::read_bundle(&args.bundle)?;
+    if crate::openpgp::is_message(&bundle) {
+        let armored = bundle
+            .trim_ascii_start()
+            .starts_with(b"-----BEGIN PGP MESSAGE-----");
+        let out = if args.json {
+            let v = serde_json::json!({
+                "format": "openpgp",
+                "armored": armored,
+                "size": bundle.len(),
+            });
+            format!("{v}\n")
+        } else {
+            format!(
+                "OpenPGP message, {}, {} bytes\nopens with the recipient's OpenPGP secret key: handoff open BUNDLE -i secret-key.asc (or gpg -d)\n",
+                if armored { "armored" } else { "binary" },
+                bundle.len()
+            )
+        };
+        return write_stdout(out.as_bytes());
+    }
     let header = age_header::parse(&bundle)?;
     let armored = is_armored(&bundle);
     let passphrase = header.stanza_types.iter().any(|t| t == "scrypt");

@@ -73,11 +73,35 @@ fn sealer_from(flags: &RecipientFlags) -> Result<Sealer> {
             "passphrase",
         )?));
     }
-    let args = RecipientArgs {
-        to: flags.to.clone(),
-        strings: flags.recipient.clone(),
-        files: flags.recipients_file.clone(),
+    // OpenPGP public key files go to OpenPGP; everything else to age.
+    let is_pgp = |v: &String| {
+        v != "-"
+            && Path::new(v).is_file()
+            && output::read_capped(Path::new(v), 1 << 20, "recipients file")
+                .is_ok_and(|b| crate::openpgp::is_public_key(&b))
     };
+    let (pgp_to, to): (Vec<String>, Vec<String>) = flags.to.iter().cloned().partition(is_pgp);
+    let (pgp_files, files): (Vec<String>, Vec<String>) =
+        flags.recipients_file.iter().cloned().partition(is_pgp);
+    let args = RecipientArgs {
+        to,
+        strings: flags.recipient.clone(),
+        files,
+    };
+    if !pgp_to.is_empty() || !pgp_files.is_empty() {
+        if !args.is_empty() {
+            return Err(Error::input(
+                "OpenPGP keys and age/SSH recipients cannot share one bundle: it is either an OpenPGP message or an age file",
+            )
+            .fix("seal one bundle for the OpenPGP keys and another for the age/SSH recipients"));
+        }
+        let keys = pgp_to
+            .iter()
+            .chain(&pgp_files)
+            .map(|f| crate::openpgp::read_public_key(Path::new(f)))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(Sealer::OpenPgp(keys));
+    }
     if args.is_empty() {
         return Err(Error::new(
             crate::error::ExitCode::Usage,

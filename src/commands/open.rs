@@ -40,14 +40,18 @@ pub fn decrypt(
     let ask = || crate::prompt::hidden("passphrase");
     let passphrase = crate::age_header::parse(&bundle)
         .is_ok_and(|h| h.stanza_types.iter().any(|t| t == "scrypt"));
-    let plaintext = seal::open(
-        &bundle,
-        Unlock {
-            identity_files: identities.to_vec(),
-            extra,
-            ask_passphrase: &ask,
-        },
-    )?;
+    let plaintext = if crate::openpgp::is_message(&bundle) {
+        crate::openpgp::decrypt(&bundle, identities)?
+    } else {
+        seal::open(
+            &bundle,
+            Unlock {
+                identity_files: identities.to_vec(),
+                extra,
+                ask_passphrase: &ask,
+            },
+        )?
+    };
     let (credential, signed) = match signing::unwrap(plaintext)? {
         Opened::Unsigned(p) => (Credential::parse(&p)?, None),
         Opened::Signed(s) => (Credential::parse(&s.payload)?, Some(s)),
@@ -97,6 +101,7 @@ pub fn run(args: &OpenArgs) -> Result<()> {
     for file in &args.identities {
         mine.extend(crate::ssh_keys::recipients_of_identity_file(file));
     }
+    mine.extend(crate::openpgp::identity_recipients(&args.identities));
     super::signed::check(received.signed.as_deref(), &trusted, &mine)?;
     if let Some(path) = &args.export_signature {
         super::signed::export(received.signed.as_deref(), path, args.force)?;

@@ -10,6 +10,7 @@ mod iam;
 mod keyring;
 mod memory;
 mod moto;
+mod openpgp;
 mod plugins;
 mod receipt;
 mod signing;

@@ -1,0 +1,283 @@
+//! OpenPGP recipients with keys made by the real `gpg --batch --quick-gen-key` (ed25519
+//! with a cv25519 subkey, and RSA with an RSA encryption subkey and a passphrase):
+//! handoff seals and `gpg -d` opens; gpg encrypts a handoff payload and `handoff open`
+//! opens it; a signed OpenPGP bundle checks; mixing OpenPGP and age recipients is a
+//! clear error.
+
+use std::process::Command;
+
+use crate::support::*;
+
+struct Gpg<'a> {
+    env: &'a TestEnv,
+    home: String,
+}
+
+impl Gpg<'_> {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", &self.home)
+            .args(["--batch", "--pinentry-mode", "loopback"])
+            .args(args)
+            .current_dir(self.env.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn fingerprint(&self, uid: &str) -> String {
+        let out = self.run(&["--with-colons", "--list-keys", uid]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .map(|l| l.trim_matches(':').to_string())
+            .unwrap()
+    }
+}
+
+impl Drop for Gpg<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &self.home)
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+#[test]
+fn gpg_keys_seal_and_open_both_ways() {
+    if !have("gpg") {
+        return;
+    }
+    let env = TestEnv::new();
+    let home = env.p("gnupg");
+    std::fs::create_dir(&home).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let gpg = Gpg { env: &env, home };
+    // ed25519 + cv25519, no passphrase
+    gpg.run(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "Bob <bob@example.com>",
+        "future-default",
+        "default",
+        "never",
+    ]);
+    // RSA signing primary + RSA encryption subkey, with a passphrase
+    gpg.run(&[
+        "--passphrase",
+        "pw",
+        "--quick-gen-key",
+        "Rita <rita@example.com>",
+        "rsa3072",
+        "sign",
+        "never",
+    ]);
+    let rita = gpg.fingerprint("rita@example.com");
+    gpg.run(&[
+        "--passphrase",
+        "pw",
+        "--quick-add-key",
+        &rita,
+        "rsa3072",
+        "encr",
+        "never",
+    ]);
+    gpg.run(&[
+        "--armor",
+        "--output",
+        "bob.asc",
+        "--export",
+        "bob@example.com",
+    ]);
+    gpg.run(&["--output", "rita.gpg", "--export", "rita@example.com"]);
+    gpg.run(&[
+        "--passphrase",
+        "",
+        "--armor",
+        "--output",
+        "bob.sec.asc",
+        "--export-secret-keys",
+        "bob@example.com",
+    ]);
+    gpg.run(&[
+        "--passphrase",
+        "pw",
+        "--output",
+        "rita.sec.gpg",
+        "--export-secret-keys",
+        "rita@example.com",
+    ]);
+    let csv = env.access_key_csv("k.csv");
+
+    // handoff seals (armored and binary), gpg -d opens
+    for (to, out, armor, pass) in [
+        ("bob.asc", "b.asc", true, ""),
+        ("rita.gpg", "r.gpg", false, "pw"),
+    ] {
+        let mut args = vec![
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            to,
+            "--account-id",
+            "123456789012",
+            "-o",
+            out,
+        ];
+        if armor {
+            args.push("-a");
+        }
+        env.run(&args).ok().no_secret(SECRET);
+        if armor {
+            assert!(env.read(out).starts_with("-----BEGIN PGP MESSAGE-----"));
+        }
+        let inspect = env.run(&["inspect", out]).ok();
+        assert!(
+            inspect.stdout.starts_with("OpenPGP message"),
+            "{}",
+            inspect.stdout
+        );
+        let plain = gpg.run(&["--passphrase", pass, "--decrypt", out]);
+        assert!(
+            String::from_utf8_lossy(&plain.stdout).contains(SECRET),
+            "{to}"
+        );
+    }
+    // handoff opens with the exported secret keys (the RSA key asks for its passphrase)
+    let run = env
+        .run(&[
+            "open",
+            &env.p("b.asc"),
+            "-i",
+            &env.p("bob.sec.asc"),
+            "--json",
+        ])
+        .ok();
+    assert!(run.stdout.contains(SECRET));
+    env.answers(&["pw"]);
+    let run = env
+        .run(&[
+            "open",
+            &env.p("r.gpg"),
+            "-i",
+            &env.p("rita.sec.gpg"),
+            "--json",
+        ])
+        .ok();
+    assert!(run.stdout.contains(SECRET));
+    // the wrong key: exit 4, nothing delivered
+    let run = env
+        .run(&[
+            "open",
+            &env.p("r.gpg"),
+            "-i",
+            &env.p("bob.sec.asc"),
+            "--json",
+        ])
+        .fails(4);
+    assert!(run.stdout.is_empty());
+    // no OpenPGP key at all
+    let (age_id, age_r) = env.keygen("age.txt");
+    env.run(&["open", &env.p("b.asc"), "-i", &age_id, "--json"])
+        .fails(4);
+
+    // gpg encrypts a handoff payload (compressed, as gpg does by default); handoff opens it
+    env.write(
+        "payload.json",
+        format!(
+            r#"{{"format":"handoff/v1","access_key_id":"{KEY_ID}","secret_access_key":"{SECRET}"}}"#
+        ),
+    );
+    gpg.run(&[
+        "--trust-model",
+        "always",
+        "--recipient",
+        "bob@example.com",
+        "--output",
+        "g.gpg",
+        "--encrypt",
+        "payload.json",
+    ]);
+    let run = env
+        .run(&[
+            "open",
+            &env.p("g.gpg"),
+            "-i",
+            &env.p("bob.sec.asc"),
+            "--json",
+        ])
+        .ok();
+    assert!(run.stdout.contains(SECRET));
+
+    // mixing OpenPGP and age recipients is refused before anything is written
+    let run = env
+        .run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            "bob.asc",
+            "--to",
+            &age_r,
+            "-o",
+            "mixed",
+        ])
+        .fails(3);
+    assert!(
+        run.stderr.contains("cannot share one bundle"),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.path("mixed").exists());
+
+    // a signed OpenPGP bundle: the recipient entry is the key's fingerprint
+    if have("ssh-keygen") {
+        assert!(
+            sh(
+                "ssh-keygen",
+                &["-q", "-t", "ed25519", "-N", "", "-f", "alice"],
+                env.dir.path()
+            )
+            .status
+            .success()
+        );
+        env.run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            "bob.asc",
+            "--sign-with",
+            "alice",
+            "-o",
+            "s.gpg",
+        ])
+        .ok();
+        env.run(&[
+            "open",
+            "s.gpg",
+            "-i",
+            "bob.sec.asc",
+            "--from",
+            "alice.pub",
+            "--export-signature",
+            "m.json",
+        ])
+        .ok();
+        let bob = gpg.fingerprint("bob@example.com").to_ascii_lowercase();
+        assert!(
+            env.read("m.json").contains(&format!("openpgp:{bob}")),
+            "{}",
+            env.read("m.json")
+        );
+    }
+}
