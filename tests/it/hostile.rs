@@ -584,6 +584,173 @@ fn every_hostile_input_fails_cleanly() {
         aws_port: None,
     });
 
+    // ---- signatures, pinning, OpenPGP: bad values of the trust-in-transit flags
+    let good_path = env.p("good.age");
+    env.write("junk.pub", "ssh-ed25519 not-base64!! x\n");
+    env.write("cert_authority", "* cert-authority ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj\n");
+    env.write(
+        "fake.asc",
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n",
+    );
+    env.write(
+        "fake.pgp",
+        "-----BEGIN PGP MESSAGE-----\n\ngarbage\n-----END PGP MESSAGE-----\n",
+    );
+    env.write(
+        "fake-secret.asc",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nnot a key\n-----END PGP PRIVATE KEY BLOCK-----\n",
+    );
+    let with = |extra: &[&str]| {
+        let mut a = open(&good_path);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    for (name, args, codes) in [
+        ("--from with junk", with(&["--from", "not a key"]), &[3][..]),
+        (
+            "--from a broken .pub",
+            with(&["--from", &env.p("junk.pub")]),
+            &[3],
+        ),
+        (
+            "--from a cert-authority line",
+            with(&["--from", &env.p("cert_authority")]),
+            &[3],
+        ),
+        (
+            "--from an empty file",
+            with(&["--from", &env.write("empty-signers", "")]),
+            &[3],
+        ),
+        (
+            "--from with an unsigned bundle",
+            with(&[
+                "--from",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj",
+            ]),
+            &[9],
+        ),
+        (
+            "--export-signature of an unsigned bundle",
+            with(&["--export-signature", &env.p("m.json")]),
+            &[9],
+        ),
+        (
+            "--export-signature into a directory",
+            with(&["--export-signature", &env.p("adir")]),
+            &[5],
+        ),
+        (
+            "--expect-account not 12 digits",
+            with(&["--expect-account", "12345678901x"]),
+            &[3],
+        ),
+        (
+            "--expect-account another account",
+            with(&["--expect-account", "210987654321"]),
+            &[9],
+        ),
+        (
+            "--rotate with nowhere to deliver",
+            vec![
+                "open".into(),
+                good_path.clone(),
+                "-i".into(),
+                id.clone(),
+                "--rotate".into(),
+            ],
+            &[2],
+        ),
+        (
+            "an OpenPGP message of garbage",
+            vec![
+                "open".into(),
+                env.p("fake.pgp"),
+                "-i".into(),
+                env.p("fake-secret.asc"),
+                "--json".into(),
+            ],
+            &[3, 4],
+        ),
+        (
+            "an OpenPGP message and no OpenPGP key",
+            vec![
+                "open".into(),
+                env.p("fake.pgp"),
+                "-i".into(),
+                id.clone(),
+                "--json".into(),
+            ],
+            &[4],
+        ),
+        (
+            "seal to a fake OpenPGP key",
+            vec![
+                "seal".into(),
+                "--from-csv".into(),
+                csv.clone(),
+                "--to".into(),
+                env.p("fake.asc"),
+                "-o".into(),
+                env.p("pgp.out"),
+            ],
+            &[3],
+        ),
+        (
+            "sign with an age identity",
+            vec![
+                "seal".into(),
+                "--from-csv".into(),
+                csv.clone(),
+                "--to".into(),
+                r.clone(),
+                "--sign-with".into(),
+                id.clone(),
+                "-o".into(),
+                env.p("signed.out"),
+            ],
+            &[3],
+        ),
+        (
+            "sign with a missing key",
+            vec![
+                "seal".into(),
+                "--from-csv".into(),
+                csv.clone(),
+                "--to".into(),
+                r.clone(),
+                "--sign-with".into(),
+                env.p("nope"),
+                "-o".into(),
+                env.p("signed.out"),
+            ],
+            &[3, 5],
+        ),
+        (
+            "sign for recipients on stdin",
+            vec![
+                "seal".into(),
+                "--from-csv".into(),
+                csv.clone(),
+                "--to".into(),
+                "-".into(),
+                "--sign-with".into(),
+                env.p("junk.pub"),
+                "-o".into(),
+                env.p("signed.out"),
+            ],
+            &[3],
+        ),
+    ] {
+        cases.push(Case {
+            name: name.into(),
+            args,
+            stdin: None,
+            codes,
+            aws_port: None,
+        });
+    }
+
     // ---- credentials files (AWS_SHARED_CREDENTIALS_FILE is TestEnv's aws-credentials)
     let profile = |name: &str, profile: &str| Case {
         name: format!("credentials file: {name}"),
