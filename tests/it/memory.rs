@@ -250,6 +250,37 @@ fn scan_all(no_wipe: bool) -> Vec<(String, usize, usize)> {
     ));
     run.ok();
     images.push(("open --from --verify --json".into(), img));
+    // OpenPGP: sealed to a gpg key, opened with its secret key
+    if have("gpg") {
+        let gpg = crate::openpgp::Gpg::new(&env);
+        gpg.bob("bob");
+        let (img, run) = stopped(with(
+            &[
+                "seal",
+                "--from-csv",
+                &env.p("k.csv"),
+                "--to",
+                &env.p("bob.asc"),
+                "-o",
+                &env.p("b.gpg"),
+            ],
+            false,
+        ));
+        run.ok();
+        images.push(("seal --to OpenPGP key".into(), img));
+        let (img, run) = stopped(with(
+            &[
+                "open",
+                &env.p("b.gpg"),
+                "-i",
+                &env.p("bob.sec.asc"),
+                "--json",
+            ],
+            false,
+        ));
+        run.ok();
+        images.push(("open OpenPGP --json".into(), img));
+    }
     // last: rotation kills the key (the received secret must be gone from memory too)
     let (img, run) = stopped(with(&["open", &b, "-i", &id, "--rotate", "--json"], true));
     run.ok();

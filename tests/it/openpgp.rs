@@ -8,13 +8,52 @@ use std::process::Command;
 
 use crate::support::*;
 
-struct Gpg<'a> {
+/// gpg with a private home in a test directory; its agent is stopped on drop.
+pub struct Gpg<'a> {
     env: &'a TestEnv,
     home: String,
 }
 
-impl Gpg<'_> {
-    fn run(&self, args: &[&str]) -> std::process::Output {
+impl<'a> Gpg<'a> {
+    pub fn new(env: &'a TestEnv) -> Gpg<'a> {
+        let home = env.p("gnupg");
+        std::fs::create_dir(&home).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+        Gpg { env, home }
+    }
+
+    /// An ed25519/cv25519 key without a passphrase, exported to NAME.asc and
+    /// NAME.sec.asc.
+    pub fn bob(&self, name: &str) {
+        self.run(&[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Bob <bob@example.com>",
+            "future-default",
+            "default",
+            "never",
+        ]);
+        self.run(&[
+            "--armor",
+            "--output",
+            &format!("{name}.asc"),
+            "--export",
+            "bob@example.com",
+        ]);
+        self.run(&[
+            "--passphrase",
+            "",
+            "--armor",
+            "--output",
+            &format!("{name}.sec.asc"),
+            "--export-secret-keys",
+            "bob@example.com",
+        ]);
+    }
+
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
         let out = Command::new("gpg")
             .env("GNUPGHOME", &self.home)
             .args(["--batch", "--pinentry-mode", "loopback"])
