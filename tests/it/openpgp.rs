@@ -156,6 +156,7 @@ fn gpg_keys_seal_and_open_both_ways() {
     ]);
     let csv = env.access_key_csv("k.csv");
 
+    let open_json = |bundle: &str, key: &str| env.run(&["open", bundle, "-i", key, "--json"]);
     // handoff seals (armored and binary), gpg -d opens
     for (to, out, armor, pass) in [
         ("bob.asc", "b.asc", true, ""),
@@ -192,42 +193,17 @@ fn gpg_keys_seal_and_open_both_ways() {
         );
     }
     // handoff opens with the exported secret keys (the RSA key asks for its passphrase)
-    let run = env
-        .run(&[
-            "open",
-            &env.p("b.asc"),
-            "-i",
-            &env.p("bob.sec.asc"),
-            "--json",
-        ])
-        .ok();
+    let run = open_json(&env.p("b.asc"), &env.p("bob.sec.asc")).ok();
     assert!(run.stdout.contains(SECRET));
     env.answers(&["pw"]);
-    let run = env
-        .run(&[
-            "open",
-            &env.p("r.gpg"),
-            "-i",
-            &env.p("rita.sec.gpg"),
-            "--json",
-        ])
-        .ok();
+    let run = open_json(&env.p("r.gpg"), &env.p("rita.sec.gpg")).ok();
     assert!(run.stdout.contains(SECRET));
     // the wrong key: exit 4, nothing delivered
-    let run = env
-        .run(&[
-            "open",
-            &env.p("r.gpg"),
-            "-i",
-            &env.p("bob.sec.asc"),
-            "--json",
-        ])
-        .fails(4);
+    let run = open_json(&env.p("r.gpg"), &env.p("bob.sec.asc")).fails(4);
     assert!(run.stdout.is_empty());
     // no OpenPGP key at all
     let (age_id, age_r) = env.keygen("age.txt");
-    env.run(&["open", &env.p("b.asc"), "-i", &age_id, "--json"])
-        .fails(4);
+    open_json(&env.p("b.asc"), &age_id).fails(4);
 
     // gpg encrypts a handoff payload (compressed, as gpg does by default); handoff opens it
     env.write(
@@ -246,15 +222,7 @@ fn gpg_keys_seal_and_open_both_ways() {
         "--encrypt",
         "payload.json",
     ]);
-    let run = env
-        .run(&[
-            "open",
-            &env.p("g.gpg"),
-            "-i",
-            &env.p("bob.sec.asc"),
-            "--json",
-        ])
-        .ok();
+    let run = open_json(&env.p("g.gpg"), &env.p("bob.sec.asc")).ok();
     assert!(run.stdout.contains(SECRET));
 
     // mixing OpenPGP and age recipients is refused before anything is written
