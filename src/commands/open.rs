@@ -146,11 +146,14 @@ pub fn run(args: &OpenArgs) -> Result<()> {
     let client_for = |id: &str, secret: &SecretString| -> Result<Box<dyn Iam>> {
         Ok(Box::new(SdkIam::with_key(&flags, id, secret)?))
     };
-    let user = caller
-        .arn
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
+    let user = receipt::user_of_arn(&caller.arn)
+        .ok_or_else(|| {
+            Error::new(
+                ExitCode::Refused,
+                format!("AWS says the key belongs to {}, not to an IAM user: only a user's access key can be rotated", shown(&caller.arn)),
+            )
+            .fix("open it without --rotate")
+        })?
         .to_string();
     let rotation = Rotation {
         received: &received,

@@ -54,7 +54,7 @@ pub fn received_key_failed(e: &AwsError) -> Error {
 }
 
 /// The user name of an IAM user ARN (`arn:aws:iam::1:user/path/name` → `name`).
-fn user_of_arn(arn: &str) -> Option<&str> {
+pub fn user_of_arn(arn: &str) -> Option<&str> {
     let resource = arn.splitn(6, ':').nth(5)?;
     let path = resource.strip_prefix("user/")?;
     path.rsplit('/').next().filter(|n| !n.is_empty())
