@@ -1,11 +1,17 @@
 //! The payload inside a bundle: a small, versioned JSON document describing one AWS IAM
 //! credential (`"format": "handoff/v1"`, specified in docs/bundle-format.md). Pure code:
-//! encode and parse, no I/O, so it can be fuzzed. An unknown version, an unknown field
-//! or a malformed value is an error, never a guess.
+//! encode and parse, no I/O, so it can be fuzzed. An unknown version, an unknown or
+//! repeated field, a `null`, a value of the wrong type or one that breaks its rule is an
+//! error naming the field (never echoing its value), never a guess.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
+use crate::access_key::AccessKey;
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretBytes, SecretString, from_foreign};
 
@@ -15,12 +21,28 @@ pub const FORMAT_V1: &str = "handoff/v1";
 /// Largest payload accepted (bytes). Real payloads are under 1 KiB.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
-/// Longest string field accepted (characters).
-const MAX_FIELD_CHARS: usize = 4096;
+/// Longest note accepted (characters).
+pub const MAX_NOTE_CHARS: usize = 4096;
+
+/// Longest ARN accepted (IAM's own limit for an ARN, in characters).
+pub const MAX_ARN_CHARS: usize = 2048;
+
+/// Longest console password accepted (IAM's limit).
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// The rule an IAM user name follows (IAM's own: `[\w+=,.@-]{1,64}`).
+pub const USER_NAME_RULE: &str = "must be 1-64 of A-Z a-z 0-9 + = , . @ _ -";
+
+/// Whether `name` is a valid IAM user name.
+pub fn valid_user_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
 
 /// One AWS IAM credential, as handed over. Every field but the format is optional,
-/// but an access key id and its secret come together, and at least one of an access
-/// key or a console password is present.
+/// but at least one of an access key or a console password is present.
 /// `Debug` is safe: secret fields print as `[REDACTED]`.
 #[derive(Default, Debug)]
 pub struct Credential {
@@ -30,10 +52,8 @@ pub struct Credential {
     pub user_name: Option<String>,
     /// The IAM user ARN.
     pub user_arn: Option<String>,
-    /// The access key id (not secret).
-    pub access_key_id: Option<String>,
-    /// The secret access key.
-    pub secret_access_key: Option<SecretString>,
+    /// The access key: its id and secret, valid by construction.
+    pub access_key: Option<AccessKey>,
     /// The console password.
     pub console_password: Option<SecretString>,
     /// The console sign-in URL.
@@ -46,6 +66,36 @@ pub struct Credential {
     pub created_by: Option<String>,
     /// A free-form note from the sender.
     pub note: Option<String>,
+}
+
+/// A field that breaks its rule: the field's name and the rule, never its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The payload field (`secret_access_key`, `note`, …), or `payload` for the whole.
+    pub field: &'static str,
+    /// What the field must be.
+    pub rule: Cow<'static, str>,
+}
+
+impl FieldError {
+    fn new(field: &'static str, rule: impl Into<Cow<'static, str>>) -> Self {
+        FieldError {
+            field,
+            rule: rule.into(),
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.rule)
+    }
+}
+
+impl From<crate::access_key::KeyError> for FieldError {
+    fn from(e: crate::access_key::KeyError) -> Self {
+        FieldError::new(e.field(), e.rule())
+    }
 }
 
 /// The wire form, borrowed for writing.
@@ -76,126 +126,161 @@ struct WireOut<'a> {
     note: Option<&'a str>,
 }
 
-/// First pass: only the format, every other field skipped unread.
-#[derive(Deserialize)]
-struct Probe {
-    format: Option<serde_json::Value>,
+/// Every field of v1, in the order of the specification.
+const FIELDS: [&str; 12] = [
+    "format",
+    "account_id",
+    "user_name",
+    "user_arn",
+    "access_key_id",
+    "secret_access_key",
+    "console_password",
+    "sign_in_url",
+    "created_at",
+    "expires_at",
+    "created_by",
+    "note",
+];
+
+/// The payload object's entries in order, duplicates kept (a map type would silently
+/// keep the last of two equal keys, and the specification says a repeat is an error).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Entries, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push((k, v));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
-/// The wire form, owned for reading. Strict: unknown fields are refused.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WireIn {
-    #[allow(dead_code)]
-    format: String,
-    account_id: Option<String>,
-    user_name: Option<String>,
-    user_arn: Option<String>,
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    console_password: Option<String>,
-    sign_in_url: Option<String>,
-    created_at: Option<String>,
-    expires_at: Option<String>,
-    created_by: Option<String>,
-    note: Option<String>,
+fn type_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
-fn malformed(why: impl std::fmt::Display) -> Error {
+fn malformed(why: impl fmt::Display) -> Error {
     Error::input(format!("the bundle's payload is malformed: {why}"))
         .fix("ask the sender for a new bundle made with handoff (payload format handoff/v1)")
+}
+
+fn no_control(s: &str) -> bool {
+    !s.chars().any(char::is_control)
 }
 
 impl Credential {
     /// Whether it holds an access key pair.
     pub fn has_access_key(&self) -> bool {
-        self.access_key_id.is_some() && self.secret_access_key.is_some()
+        self.access_key.is_some()
     }
 
-    /// Checks the invariants and the format of each field. Error messages name the
-    /// field, never its value when it is a secret.
-    pub fn validate(&self) -> Result<()> {
-        if self.access_key_id.is_some() != self.secret_access_key.is_some() {
-            return Err(malformed(
-                "an access key id and its secret access key must come together",
-            ));
-        }
+    /// The access key id, if any.
+    pub fn access_key_id(&self) -> Option<&str> {
+        self.access_key.as_ref().map(|k| k.id.as_str())
+    }
+
+    /// Checks the invariants and the rule of each field (the access key is valid by
+    /// its type). The error names the field, never its value.
+    pub fn validate(&self) -> std::result::Result<(), FieldError> {
         if !self.has_access_key() && self.console_password.is_none() {
-            return Err(malformed(
+            return Err(FieldError::new(
+                "payload",
                 "it holds neither an access key nor a console password",
             ));
         }
         if let Some(id) = &self.account_id
             && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(malformed("account_id is not a 12-digit AWS account id"));
+            return Err(FieldError::new("account_id", "must be 12 digits"));
         }
-        if let Some(id) = &self.access_key_id {
-            let ok = (16..=128).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-            if !ok {
-                return Err(malformed(
-                    "access_key_id is not an AWS access key id (16-128 of A-Z, 0-9)",
-                ));
-            }
-        }
-        if let Some(s) = &self.secret_access_key {
-            let s = s.expose_secret();
-            if s.is_empty()
-                || s.len() > 128
-                || s.chars().any(|c| c.is_whitespace() || c.is_control())
-            {
-                return Err(malformed(
-                    "secret_access_key is empty, too long or has spaces",
-                ));
-            }
+        if let Some(name) = &self.user_name
+            && !valid_user_name(name)
+        {
+            return Err(FieldError::new("user_name", USER_NAME_RULE));
         }
         if let Some(p) = &self.console_password {
             let p = p.expose_secret();
-            if p.is_empty() || p.len() > 128 || p.chars().any(|c| c.is_control()) {
-                return Err(malformed(
-                    "console_password is empty, too long or has control characters",
+            if p.is_empty() || p.chars().count() > MAX_PASSWORD_CHARS || !no_control(p) {
+                return Err(FieldError::new(
+                    "console_password",
+                    "must be 1-128 characters, none of them a control character",
                 ));
             }
         }
         for (name, value) in [
-            ("user_name", &self.user_name),
             ("user_arn", &self.user_arn),
-            ("sign_in_url", &self.sign_in_url),
             ("created_by", &self.created_by),
-            ("note", &self.note),
         ] {
-            if let Some(v) = value {
-                if v.chars().count() > MAX_FIELD_CHARS {
-                    return Err(malformed(format!(
-                        "{name} is longer than {MAX_FIELD_CHARS} characters"
-                    )));
-                }
-                if name != "note" && v.chars().any(|c| c.is_control()) {
-                    return Err(malformed(format!("{name} contains control characters")));
-                }
+            if let Some(v) = value
+                && (!v.starts_with("arn:")
+                    || v.chars().count() > MAX_ARN_CHARS
+                    || !no_control(v)
+                    || v.contains(char::is_whitespace))
+            {
+                return Err(FieldError::new(
+                    name,
+                    "must be an ARN (arn:…, at most 2048 characters, no spaces or control characters)",
+                ));
             }
         }
         if let Some(url) = &self.sign_in_url
-            && !url.starts_with("https://")
+            && (!url.starts_with("https://")
+                || url.chars().count() > MAX_ARN_CHARS
+                || !no_control(url)
+                || url.contains(char::is_whitespace))
         {
-            return Err(malformed("sign_in_url is not an https:// URL"));
+            return Err(FieldError::new(
+                "sign_in_url",
+                "must be an https:// URL (at most 2048 characters, no spaces or control characters)",
+            ));
+        }
+        if let Some(note) = &self.note
+            && note.chars().count() > MAX_NOTE_CHARS
+        {
+            return Err(FieldError::new(
+                "note",
+                format!("must be at most {MAX_NOTE_CHARS} characters"),
+            ));
         }
         Ok(())
     }
 
     /// Encodes the payload as JSON into a buffer that is wiped on drop.
     pub fn encode(&self) -> Result<SecretBytes> {
-        self.validate()?;
+        self.validate().map_err(|e| {
+            Error::new(
+                crate::error::ExitCode::Internal,
+                format!("refusing to encode an invalid payload ({e})"),
+            )
+        })?;
         let wire = WireOut {
             format: FORMAT_V1,
             account_id: self.account_id.as_deref(),
             user_name: self.user_name.as_deref(),
             user_arn: self.user_arn.as_deref(),
-            access_key_id: self.access_key_id.as_deref(),
-            secret_access_key: self.secret_access_key.as_ref().map(|s| s.expose_secret()),
+            access_key_id: self.access_key_id(),
+            secret_access_key: self.access_key.as_ref().map(|k| k.secret.expose_secret()),
             console_password: self.console_password.as_ref().map(|s| s.expose_secret()),
             sign_in_url: self.sign_in_url.as_deref(),
             created_at: self.created_at.map(|t| t.to_string()),
@@ -204,8 +289,9 @@ impl Credential {
             note: self.note.as_deref(),
         };
         // Sized up front so the buffer is not reallocated while the secret is in it
-        // (the allocator wipes old blocks anyway).
-        let mut out = crate::secret::buffer(2048);
+        // (the allocator wipes old blocks anyway). A 4096-character note can take
+        // 6 bytes a character once escaped: size for that too.
+        let mut out = crate::secret::buffer(2048 + self.note.as_ref().map_or(0, |n| n.len() * 6));
         serde_json::to_writer_pretty(&mut *out, &wire).map_err(|e| {
             Error::new(
                 crate::error::ExitCode::Internal,
@@ -217,43 +303,115 @@ impl Credential {
     }
 
     /// Parses a payload. Checks, in order: size, JSON, the format (an unknown version
-    /// is its own error), then every field.
+    /// is its own error), then every field: known, not repeated, a string (not `null`),
+    /// and following its rule.
     pub fn parse(bytes: &[u8]) -> Result<Credential> {
         if bytes.len() > MAX_PAYLOAD_BYTES {
             return Err(malformed(format!(
                 "it is larger than {MAX_PAYLOAD_BYTES} bytes"
             )));
         }
-        let probe: Probe = serde_json::from_slice(bytes)
-            .map_err(|e| malformed(format!("not a JSON object ({})", e.classify_name())))?;
-        let format = match probe.format {
-            None => return Err(malformed("it has no \"format\" field")),
-            Some(serde_json::Value::String(f)) => f,
-            Some(_) => return Err(malformed("\"format\" is not a string")),
-        };
-        if format != FORMAT_V1 {
-            return Err(Error::input(format!(
-                "the bundle's payload has format \"{}\", which this handoff cannot read",
-                crate::error::shown(&format)
-            ))
-            .fix(format!("this handoff reads {FORMAT_V1}: upgrade handoff, or ask the sender for a {FORMAT_V1} bundle")));
+        let Entries(entries) = serde_json::from_slice(bytes)
+            .map_err(|e| malformed(format!("it is not a JSON object ({})", e.classify_name())))?;
+        let formats: Vec<&serde_json::Value> = entries
+            .iter()
+            .filter(|(k, _)| k == "format")
+            .map(|(_, v)| v)
+            .collect();
+        match formats.as_slice() {
+            [] => return Err(malformed("it has no \"format\" field")),
+            [serde_json::Value::String(f)] if f == FORMAT_V1 => {}
+            [serde_json::Value::String(f)] => {
+                return Err(Error::input(format!(
+                    "the bundle's payload has format \"{}\", which this handoff cannot read",
+                    crate::error::shown(f)
+                ))
+                .fix(format!("this handoff reads {FORMAT_V1}: upgrade handoff, or ask the sender for a {FORMAT_V1} bundle")));
+            }
+            [other] => {
+                return Err(malformed(format!(
+                    "format: must be a string, not {}",
+                    type_name(other)
+                )));
+            }
+            _ => return Err(malformed("the field \"format\" appears more than once")),
         }
-        let wire: WireIn =
-            serde_json::from_slice(bytes).map_err(|e| malformed(describe_json_error(&e)))?;
-        let credential = Credential {
-            account_id: wire.account_id,
-            user_name: wire.user_name,
-            user_arn: wire.user_arn,
-            access_key_id: wire.access_key_id,
-            secret_access_key: wire.secret_access_key.map(from_foreign),
-            console_password: wire.console_password.map(from_foreign),
-            sign_in_url: wire.sign_in_url,
-            created_at: parse_time("created_at", wire.created_at)?,
-            expires_at: parse_time("expires_at", wire.expires_at)?,
-            created_by: wire.created_by,
-            note: wire.note,
+        let mut fields: [Option<String>; 12] = Default::default();
+        for (key, value) in entries {
+            let Some(i) = FIELDS.iter().position(|f| *f == key) else {
+                return Err(malformed(format!(
+                    "unknown field \"{}\" (a new field means a new format version)",
+                    crate::error::shown(&key)
+                )));
+            };
+            let name = FIELDS[i];
+            if i == 0 {
+                continue;
+            }
+            if fields[i].is_some() {
+                return Err(malformed(format!(
+                    "the field \"{name}\" appears more than once"
+                )));
+            }
+            match value {
+                serde_json::Value::String(s) => fields[i] = Some(s),
+                serde_json::Value::Null => {
+                    return Err(malformed(format!(
+                        "{name}: must be a string; null is not allowed (an absent field is left out)"
+                    )));
+                }
+                other => {
+                    return Err(malformed(format!(
+                        "{name}: must be a string, not {}",
+                        type_name(&other)
+                    )));
+                }
+            }
+        }
+        let [
+            _,
+            account_id,
+            user_name,
+            user_arn,
+            key_id,
+            secret,
+            password,
+            sign_in_url,
+            created_at,
+            expires_at,
+            created_by,
+            note,
+        ] = fields;
+        let access_key = match (key_id, secret) {
+            (Some(id), Some(secret)) => Some(
+                AccessKey::new(&id, from_foreign(secret))
+                    .map_err(|e| malformed(FieldError::from(e)))?,
+            ),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(malformed(
+                    "secret_access_key: missing (an access key id and its secret come together)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(malformed(
+                    "access_key_id: missing (an access key id and its secret come together)",
+                ));
+            }
         };
-        credential.validate()?;
+        let credential = Credential {
+            account_id,
+            user_name,
+            user_arn,
+            access_key,
+            console_password: password.map(from_foreign),
+            sign_in_url,
+            created_at: parse_time("created_at", created_at)?,
+            expires_at: parse_time("expires_at", expires_at)?,
+            created_by,
+            note,
+        };
+        credential.validate().map_err(malformed)?;
         Ok(credential)
     }
 
@@ -288,38 +446,14 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
-/// serde's message names the field and the expected type but, for wrong types, may
-/// quote the value: keep the message only when it cannot hold a value.
-fn describe_json_error(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    if msg.starts_with("unknown field")
-        || msg.starts_with("duplicate field")
-        || msg.starts_with("missing field")
-    {
-        // "unknown field `x`, expected one of ..." : the field name is not secret.
-        msg.split(", expected")
-            .next()
-            .unwrap_or("unknown field")
-            .to_string()
-    } else {
-        format!(
-            "a field has the wrong type or the JSON is invalid ({}, line {} column {})",
-            e.classify_name(),
-            e.line(),
-            e.column()
-        )
-    }
-}
-
 fn parse_time(field: &str, value: Option<String>) -> Result<Option<Timestamp>> {
     value
         .map(|v| {
             v.parse::<Timestamp>()
-                .map_err(|_| malformed(format!("{field} is not an RFC 3339 timestamp")))
+                .map_err(|_| malformed(format!("{field}: must be an RFC 3339 timestamp")))
         })
         .transpose()
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,10 +464,13 @@ mod tests {
             account_id: Some("123456789012".into()),
             user_name: Some("mgmt-org-admin".into()),
             user_arn: Some("arn:aws:iam::123456789012:user/mgmt-org-admin".into()),
-            access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
-            secret_access_key: Some(from_foreign(
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-            )),
+            access_key: Some(
+                AccessKey::new(
+                    "AKIAIOSFODNN7EXAMPLE",
+                    from_foreign("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+                )
+                .unwrap(),
+            ),
             console_password: None,
             sign_in_url: None,
             created_at: Some("2026-11-23T10:00:00Z".parse().unwrap()),
@@ -348,10 +485,10 @@ mod tests {
         let c = sample();
         let back = Credential::parse(&c.encode().unwrap()).unwrap();
         assert_eq!(back.account_id, c.account_id);
-        assert_eq!(back.access_key_id, c.access_key_id);
+        assert_eq!(back.access_key_id(), c.access_key_id());
         assert_eq!(
-            back.secret_access_key.unwrap().expose_secret(),
-            c.secret_access_key.unwrap().expose_secret()
+            back.access_key.unwrap().secret.expose_secret(),
+            c.access_key.unwrap().secret.expose_secret()
         );
         assert_eq!(back.created_at, c.created_at);
         assert_eq!(back.note, c.note);
@@ -389,7 +526,7 @@ mod tests {
             Credential::parse(br#"{"format":"handoff/v1","access_key_id":"AKIAIOSFODNN7EXAMPLE"}"#)
                 .err()
                 .unwrap();
-        assert!(e.what.contains("come together"));
+        assert!(e.what.contains("come together"), "{}", e.what);
     }
 
     #[test]
@@ -433,6 +570,70 @@ mod tests {
         );
     }
 
+    fn error_of(json: &str) -> String {
+        Credential::parse(json.as_bytes())
+            .err()
+            .expect("refused")
+            .what
+    }
+
+    /// Issue 10: a planted bundle (anyone can make one with `age -e`) put shell code in
+    /// the secret access key; `--env` then ran it. The payload rules now refuse it.
+    #[test]
+    fn a_secret_with_shell_or_json_syntax_is_refused_naming_the_rule() {
+        for secret in [
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEK'$(id)'",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEK\\\"",
+            "x\",\"SessionToken\":\"t",
+        ] {
+            let json = format!(
+                r#"{{"format":"handoff/v1","access_key_id":"AKIAIOSFODNN7EXAMPLE","secret_access_key":{}}}"#,
+                serde_json::to_string(secret).unwrap()
+            );
+            let e = error_of(&json);
+            assert_eq!(
+                e,
+                "the bundle's payload is malformed: secret_access_key: must be 40 characters of A-Z a-z 0-9 / +"
+            );
+        }
+        let e = error_of(
+            r#"{"format":"handoff/v1","access_key_id":"AKIA'; rm -rf ~; '","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}"#,
+        );
+        assert_eq!(
+            e,
+            "the bundle's payload is malformed: access_key_id: must be 20 characters: AKIA or ASIA, then 16 of A-Z 0-9"
+        );
+    }
+
+    #[test]
+    fn null_duplicates_and_wrong_types_name_the_field() {
+        let base = r#""format":"handoff/v1","console_password":"p""#;
+        assert_eq!(
+            error_of(&format!("{{{base},\"note\":null}}")),
+            "the bundle's payload is malformed: note: must be a string; null is not allowed (an absent field is left out)"
+        );
+        assert_eq!(
+            error_of(&format!("{{{base},\"note\":\"a\",\"note\":\"b\"}}")),
+            "the bundle's payload is malformed: the field \"note\" appears more than once"
+        );
+        assert_eq!(
+            error_of(&format!("{{{base},\"account_id\":123456789012}}")),
+            "the bundle's payload is malformed: account_id: must be a string, not a number"
+        );
+        assert_eq!(
+            error_of(r#"{"format":"handoff/v1","format":"handoff/v1","console_password":"p"}"#),
+            "the bundle's payload is malformed: the field \"format\" appears more than once"
+        );
+        assert_eq!(
+            error_of(&format!("{{{base},\"user_name\":\"a b\"}}")),
+            "the bundle's payload is malformed: user_name: must be 1-64 of A-Z a-z 0-9 + = , . @ _ -"
+        );
+        assert_eq!(
+            error_of(&format!("{{{base},\"colour\":\"red\"}}")),
+            "the bundle's payload is malformed: unknown field \"colour\" (a new field means a new format version)"
+        );
+    }
+
     #[test]
     fn expiry_is_compared_with_now() {
         let mut c = sample();
@@ -444,24 +645,23 @@ mod tests {
     proptest! {
         #[test]
         fn any_valid_credential_round_trips(
-            id in "[A-Z0-9]{16,40}",
-            secret in "[A-Za-z0-9/+]{1,60}",
+            id in "(AKIA|ASIA)[A-Z0-9]{16}",
+            secret in "[A-Za-z0-9/+]{40}",
             password in proptest::option::of("[ -~]{1,64}"),
             note in proptest::option::of("\\PC{0,50}"),
             account in proptest::option::of("[0-9]{12}"),
         ) {
             let c = Credential {
-                access_key_id: Some(id.clone()),
-                secret_access_key: Some(from_foreign(secret.clone())),
+                access_key: Some(AccessKey::new(&id, from_foreign(secret.clone())).unwrap()),
                 console_password: password.clone().map(from_foreign),
                 note: note.clone(),
                 account_id: account.clone(),
                 ..Default::default()
             };
             let back = Credential::parse(&c.encode().unwrap()).unwrap();
-            prop_assert_eq!(back.access_key_id, Some(id));
-            let back_secret = back.secret_access_key.unwrap();
-            prop_assert_eq!(back_secret.expose_secret(), secret.as_str());
+            prop_assert_eq!(back.access_key_id(), Some(id.as_str()));
+            let back_key = back.access_key.unwrap();
+            prop_assert_eq!(back_key.secret.expose_secret(), secret.as_str());
             prop_assert_eq!(back.console_password.map(|p| p.expose_secret().to_string()), password);
             prop_assert_eq!(back.note, note);
             prop_assert_eq!(back.account_id, account);

@@ -5,6 +5,7 @@
 //! may start with a UTF-8 BOM and use CRLF or LF. Pure code, fuzzed: headers are
 //! matched strictly, exactly one data row is accepted, and cells are never echoed.
 
+use crate::access_key::{AccessKey, KeyError};
 use crate::bundle::Credential;
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretBytes, from_foreign};
@@ -91,6 +92,7 @@ pub fn parse(bytes: &[u8]) -> Result<Credential> {
         .fix("split the file, one credential per CSV"));
     }
     let mut c = Credential::default();
+    let (mut key_id, mut secret) = (None, None);
     for (col, cell) in columns.iter().zip(record.iter()) {
         let cell = cell.trim();
         if cell.is_empty() {
@@ -99,19 +101,36 @@ pub fn parse(bytes: &[u8]) -> Result<Credential> {
         match col {
             Column::UserName => c.user_name = Some(cell.to_string()),
             Column::Password => c.console_password = Some(from_foreign(cell.to_string())),
-            Column::AccessKeyId => c.access_key_id = Some(cell.to_string()),
-            Column::SecretAccessKey => c.secret_access_key = Some(from_foreign(cell.to_string())),
+            Column::AccessKeyId => key_id = Some(cell.to_string()),
+            Column::SecretAccessKey => secret = Some(from_foreign(cell.to_string())),
             Column::SignInUrl => c.sign_in_url = Some(cell.to_string()),
         }
     }
     drop(record);
+    c.access_key = match (key_id, secret) {
+        (Some(id), Some(secret)) => Some(AccessKey::new(&id, secret).map_err(|e| {
+            bad(format!(
+                "the CSV's {} column {}",
+                match e {
+                    KeyError::Id => "Access key ID",
+                    KeyError::Secret => "Secret access key",
+                },
+                e.rule()
+            ))
+        })?),
+        (None, None) => None,
+        _ => {
+            return Err(bad(
+                "the CSV has an access key ID without its secret access key, or the reverse",
+            ));
+        }
+    };
     if !c.has_access_key() && c.console_password.is_none() {
         return Err(bad(
             "the CSV holds neither an access key pair nor a console password",
         ));
     }
-    c.validate()
-        .map_err(|e| bad(e.what.replace("the bundle's payload", "the CSV")))?;
+    c.validate().map_err(|e| bad(format!("the CSV's {e}")))?;
     Ok(c)
 }
 
@@ -147,8 +166,8 @@ mod tests {
     fn access_key_csv_with_bom_and_crlf() {
         let csv = format!("\u{feff}Access key ID,Secret access key\r\n{KEY},{SECRET}\r\n");
         let c = parse(csv.as_bytes()).unwrap();
-        assert_eq!(c.access_key_id.as_deref(), Some(KEY));
-        assert_eq!(c.secret_access_key.unwrap().expose_secret(), SECRET);
+        assert_eq!(c.access_key_id(), Some(KEY));
+        assert_eq!(c.access_key.unwrap().secret.expose_secret(), SECRET);
     }
 
     #[test]
@@ -158,7 +177,7 @@ mod tests {
         assert_eq!(c.user_name.as_deref(), Some("alice"));
         assert_eq!(c.console_password.unwrap().expose_secret(), "Pa55word!x");
         assert!(c.sign_in_url.unwrap().starts_with("https://"));
-        assert!(c.access_key_id.is_none());
+        assert!(c.access_key.is_none());
     }
 
     #[test]

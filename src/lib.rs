@@ -5,6 +5,7 @@
 //! [`secret`] types; the payload format is [`bundle`].
 #![deny(unsafe_code)]
 
+pub mod access_key;
 pub mod age_header;
 pub mod alloc;
 pub mod aws;
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod console_csv;
 pub mod credentials_file;
+pub mod deliver;
 pub mod error;
 pub mod exit_hooks;
 pub mod harden;

@@ -7,11 +7,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(c) = console_csv::parse(data) {
-        if let (Some(id), Some(secret)) = (&c.access_key_id, &c.secret_access_key) {
-            let written = console_csv::access_key_csv(id, secret);
+        if let Some(key) = &c.access_key {
+            let written = console_csv::access_key_csv(key.id.as_str(), key.secret.as_secret());
             let back = console_csv::parse(&written).expect("our own CSV parses");
-            assert_eq!(back.access_key_id.as_deref(), Some(id.as_str()));
-            assert_eq!(back.secret_access_key.unwrap().expose_secret(), secret.expose_secret());
+            assert_eq!(back.access_key_id(), Some(key.id.as_str()));
+            assert_eq!(back.access_key.unwrap().secret.expose_secret(), key.secret.expose_secret());
         }
     }
 });

@@ -12,8 +12,10 @@ use std::fmt::Write as _;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::access_key::AccessKey;
 use crate::aws::{AwsError, Caller, Iam, KeyInfo, password};
 use crate::bundle::Credential;
+use crate::bundle::valid_user_name;
 use crate::cli::CreateArgs;
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::keychain::{Keychain, Kind, OsKeychain};
@@ -38,13 +40,17 @@ pub fn parse_duration(s: &str) -> Result<SignedDuration> {
     let n: i64 = n.parse().map_err(|_| bad())?;
     let minutes = match unit {
         "m" | "min" => n,
-        "h" => n.checked_mul(60).ok_or_else(bad)?,
-        "d" => n.checked_mul(60 * 24).ok_or_else(bad)?,
-        "w" => n.checked_mul(60 * 24 * 7).ok_or_else(bad)?,
+        "h" => n.saturating_mul(60),
+        "d" => n.saturating_mul(60 * 24),
+        "w" => n.saturating_mul(60 * 24 * 7),
         _ => return Err(bad()),
     };
     if !(1..=366 * 24 * 60).contains(&minutes) {
-        return Err(bad());
+        return Err(Error::input(format!(
+            "--expires {} is out of range: it must be 1 minute to 366 days",
+            shown(s)
+        ))
+        .fix("pass a duration from 1m to 366d, e.g. 72h"));
     }
     Ok(SignedDuration::from_mins(minutes))
 }
@@ -72,12 +78,6 @@ pub fn sign_in_url(caller: &Caller, alias: Option<&str>) -> String {
         "aws-us-gov" => format!("https://{who}.signin.amazonaws-us-gov.com/console"),
         _ => format!("https://{who}.signin.aws.amazon.com/console"),
     }
-}
-
-fn valid_user_name(u: &str) -> bool {
-    (1..=64).contains(&u.len())
-        && u.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
 /// One change made in AWS, and how to undo it.
@@ -221,6 +221,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
         ))
         .fix("use 1-64 letters, digits and + = , . @ _ -"));
     }
+    super::check_note(args.note.as_deref())?;
     for p in &args.policies {
         if !p.starts_with("arn:") {
             return Err(
@@ -574,9 +575,23 @@ fn mint_and_seal(
         match iam.create_access_key(user) {
             Ok((id, secret)) => {
                 journal.push(Change::Key(id.clone()));
-                progress.step(format!("CreateAccessKey: {id}"));
-                credential.access_key_id = Some(id);
-                credential.secret_access_key = Some(secret);
+                progress.step(format!("CreateAccessKey: {}", shown(&id)));
+                // IAM's answer is held to the same rules as any other: an odd key is
+                // rolled back, never handed on.
+                let key = AccessKey::new(&id, secret)
+                    .map_err(|e| {
+                        Error::new(
+                            ExitCode::Aws,
+                            format!(
+                                "IAM returned an access key whose {} breaks the rule ({})",
+                                e.field(),
+                                e.rule()
+                            ),
+                        )
+                        .fix("check --endpoint-url points at IAM")
+                    })
+                    .map_err(at("CreateAccessKey"))?;
+                credential.access_key = Some(key);
             }
             Err(e) => {
                 if e.outcome_unknown {
@@ -664,7 +679,7 @@ fn summary_json(
         "user_arn": credential.user_arn,
         "created_user": journal.contains(&Change::User),
         "attached_policies": plan.attach,
-        "access_key_id": credential.access_key_id,
+        "access_key_id": credential.access_key_id(),
         "console_password": credential.console_password.is_some(),
         "sign_in_url": credential.sign_in_url,
         "expires_at": plan.expires_at.map(|t| t.to_string()),

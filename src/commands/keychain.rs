@@ -26,7 +26,7 @@ pub fn store_credential(
             attrs.push((k, v));
         }
     };
-    add("access-key-id", c.access_key_id.clone());
+    add("access-key-id", c.access_key_id().map(str::to_string));
     add("user-name", c.user_name.clone());
     add("account-id", c.account_id.clone());
     add("created-at", c.created_at.map(|t| t.to_string()));
@@ -66,7 +66,7 @@ pub fn credential_process(keychain: &dyn Keychain, name: &str) -> Result<()> {
         )
         .fix("store it again with `handoff open BUNDLE -i ID --keychain NAME --force`")
     })?;
-    let (Some(id), Some(secret)) = (&c.access_key_id, &c.secret_access_key) else {
+    let Some(key) = &c.access_key else {
         return Err(Error::input(format!(
             "the credential {} holds no access key",
             shown(name)
@@ -79,9 +79,9 @@ pub fn credential_process(keychain: &dyn Keychain, name: &str) -> Result<()> {
             shown(name)
         );
     }
-    write_stdout_secret(&super::open::credential_process_json(
-        id,
-        secret,
+    write_stdout_secret(&crate::deliver::process_json::encode(
+        key.id.as_str(),
+        key.secret.as_secret(),
         c.expires_at,
     ))
 }
@@ -226,10 +226,13 @@ mod tests {
 
     fn credential() -> Credential {
         Credential {
-            access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into()),
-            secret_access_key: Some(crate::secret::from_foreign(
-                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-            )),
+            access_key: Some(
+                crate::access_key::AccessKey::new(
+                    "AKIAIOSFODNN7EXAMPLE",
+                    crate::secret::from_foreign("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+                )
+                .unwrap(),
+            ),
             user_name: Some("mgmt-org-admin".into()),
             ..Default::default()
         }

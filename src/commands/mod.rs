@@ -112,6 +112,33 @@ fn sealer_from(flags: &RecipientFlags) -> Result<Sealer> {
     Ok(Sealer::Recipients(recipients::parse(&args)?))
 }
 
+/// The sender's own input (a flag) broke a payload rule: name the flag and the limit,
+/// not "the bundle's payload is malformed".
+pub fn sender_input(e: crate::bundle::FieldError) -> Error {
+    let flag = match e.field {
+        "account_id" => "--account-id",
+        "user_name" => "--user",
+        "note" => "--note",
+        other => other,
+    };
+    Error::input(format!("{flag} {}", e.rule)).fix(format!("change {flag} and run again"))
+}
+
+/// Checks `--note` before anything is changed anywhere.
+pub fn check_note(note: Option<&str>) -> Result<()> {
+    if let Some(n) = note
+        && n.chars().count() > crate::bundle::MAX_NOTE_CHARS
+    {
+        return Err(Error::input(format!(
+            "--note is {} characters; the limit is {}",
+            n.chars().count(),
+            crate::bundle::MAX_NOTE_CHARS
+        ))
+        .fix("shorten the note"));
+    }
+    Ok(())
+}
+
 /// Checks that the bundle can be written where asked. Run before any side effect.
 pub fn check_bundle_output(out: &BundleOutputFlags) -> Result<()> {
     match &out.output {

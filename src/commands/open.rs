@@ -16,7 +16,7 @@ use crate::cli::{AwsFlags, OpenArgs};
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::{self, Clobber};
 use crate::seal::{self, Unlock};
-use crate::secret::{ExposeSecret, SecretBytes, SecretString};
+use crate::secret::{ExposeSecret, SecretString};
 use crate::signing::{self, Opened, Signed};
 
 /// A decrypted bundle: its credential, its signature if signed, and whether it was
@@ -206,9 +206,9 @@ fn check_outputs(args: &OpenArgs) -> Result<()> {
 }
 
 fn need_key(c: &Credential) -> Result<(&str, &SecretString)> {
-    match (&c.access_key_id, &c.secret_access_key) {
-        (Some(id), Some(secret)) => Ok((id, secret)),
-        _ => Err(
+    match &c.access_key {
+        Some(k) => Ok((k.id.as_str(), k.secret.as_secret())),
+        None => Err(
             Error::input("this bundle holds no access key, only a console password")
                 .fix("use --reveal-password to see the password on a terminal"),
         ),
@@ -235,16 +235,18 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
     }
     if args.json {
         let (id, secret) = need_key(c)?;
-        return output::write_stdout_secret(&credential_process_json(id, secret, c.expires_at));
+        return output::write_stdout_secret(&crate::deliver::process_json::encode(
+            id,
+            secret,
+            c.expires_at,
+        ));
     }
     if args.env {
         let (id, secret) = need_key(c)?;
-        let mut out = crate::secret::buffer(160);
-        out.extend_from_slice(
-            format!("export AWS_ACCESS_KEY_ID='{id}'\nexport AWS_SECRET_ACCESS_KEY='").as_bytes(),
-        );
-        out.extend_from_slice(secret.expose_secret().as_bytes());
-        out.extend_from_slice(b"'\nunset AWS_SESSION_TOKEN\n");
+        let out = crate::deliver::sh::access_key_exports(id, secret).map_err(|_| {
+            Error::input("the access key holds a NUL character, which no shell variable can hold")
+                .fix("ask the sender for a new bundle")
+        })?;
         return output::write_stdout_secret(&out);
     }
     if let Some(target) = &args.csv {
@@ -277,27 +279,6 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
     output::write_stdout(summary(c, &args.bundle).as_bytes())
 }
 
-/// The `credential_process` JSON (Version 1) for an access key.
-pub fn credential_process_json(
-    id: &str,
-    secret: &SecretString,
-    expires: Option<jiff::Timestamp>,
-) -> SecretBytes {
-    let mut out = crate::secret::buffer(256);
-    out.extend_from_slice(
-        format!("{{\"Version\":1,\"AccessKeyId\":\"{id}\",\"SecretAccessKey\":\"").as_bytes(),
-    );
-    // A secret access key is base64 (A-Z a-z 0-9 / +): nothing to escape; validated
-    // when the payload was parsed.
-    out.extend_from_slice(secret.expose_secret().as_bytes());
-    out.push(b'"');
-    if let Some(t) = expires {
-        out.extend_from_slice(format!(",\"Expiration\":\"{t}\"").as_bytes());
-    }
-    out.extend_from_slice(b"}\n");
-    out
-}
-
 /// What the bundle holds, without any secret.
 pub fn summary(c: &Credential, bundle: &str) -> String {
     let mut s = format!("This bundle holds: {}\n", c.contents());
@@ -309,7 +290,7 @@ pub fn summary(c: &Credential, bundle: &str) -> String {
     row("account", &c.account_id);
     row("user", &c.user_name);
     row("user ARN", &c.user_arn);
-    row("access key", &c.access_key_id);
+    row("access key", &c.access_key_id().map(str::to_string));
     row("sign-in URL", &c.sign_in_url);
     row("created", &c.created_at.map(|t| t.to_string()));
     row("created by", &c.created_by);

@@ -107,8 +107,8 @@ pub fn rotate(
     deliver: &mut dyn FnMut(&Credential) -> Result<()>,
 ) -> Result<String> {
     let old = c
-        .access_key_id
-        .clone()
+        .access_key_id()
+        .map(str::to_string)
         .ok_or_else(|| Error::input("this bundle holds no access key to rotate"))?;
     let user = r.user.as_str();
 
@@ -166,7 +166,23 @@ pub fn rotate(
         }
     };
 
-    let new_client = match (r.client_for)(&new_id, &new_secret) {
+    let new_key = match crate::access_key::AccessKey::new(&new_id, new_secret) {
+        Ok(k) => k,
+        Err(e) => {
+            return Err(undo(
+                Error::new(
+                    ExitCode::Aws,
+                    format!(
+                        "IAM returned a new key whose {} breaks the rule ({})",
+                        e.field(),
+                        e.rule()
+                    ),
+                )
+                .fix("check --endpoint-url points at IAM"),
+            ));
+        }
+    };
+    let new_client = match (r.client_for)(&new_id, new_key.secret.as_secret()) {
         Ok(client) => client,
         Err(e) => return Err(undo(e)),
     };
@@ -180,8 +196,7 @@ pub fn rotate(
         ));
     }
 
-    c.access_key_id = Some(new_id.clone());
-    c.secret_access_key = Some(new_secret);
+    c.access_key = Some(new_key);
     c.created_at = Timestamp::now().round(jiff::Unit::Second).ok();
     if let Err(e) = deliver(&c) {
         return Err(undo(e));

@@ -6,6 +6,7 @@
 use std::io::{Seek, Write};
 use std::path::Path;
 
+use crate::access_key::{AccessKey, KeyError};
 use crate::bundle::Credential;
 use crate::cli::SealArgs;
 use crate::console_csv;
@@ -36,13 +37,7 @@ pub fn run(args: &SealArgs) -> Result<()> {
     }
     credential.note = args.note.clone();
     credential.created_at = None;
-    credential
-        .validate()
-        .map_err(|e| match e.what.contains("account_id") {
-            true => Error::input("--account-id is not a 12-digit AWS account id")
-                .fix("pass the 12 digits, e.g. 123456789012"),
-            false => e,
-        })?;
+    credential.validate().map_err(super::sender_input)?;
     let plaintext = credential.encode()?;
     let bundle = sealing.seal(&plaintext, args.out.armor)?;
     drop(plaintext);
@@ -60,21 +55,25 @@ pub fn run(args: &SealArgs) -> Result<()> {
 fn typed_credential() -> Result<Credential> {
     let key_id = prompt::hidden("access key ID")?;
     let secret = prompt::hidden("secret access key")?;
-    let credential = Credential {
-        access_key_id: Some(key_id.expose_secret().trim().to_string()),
-        secret_access_key: Some(crate::secret::from_foreign(
-            secret.expose_secret().trim().to_string(),
-        )),
-        ..Default::default()
-    };
-    credential.validate().map_err(|e| {
-        Error::input(e.what.replace(
-            "the bundle's payload is malformed: ",
-            "what was typed is not an access key: ",
+    let key = AccessKey::new(
+        key_id.expose_secret().trim(),
+        crate::secret::from_foreign(secret.expose_secret().trim().to_string()),
+    )
+    .map_err(|e| {
+        Error::input(format!(
+            "what was typed is not an access key: the {} {}",
+            match e {
+                KeyError::Id => "access key ID",
+                KeyError::Secret => "secret access key",
+            },
+            e.rule()
         ))
         .fix("type the access key ID (AKIA…) and its secret exactly as AWS gave them")
     })?;
-    Ok(credential)
+    Ok(Credential {
+        access_key: Some(key),
+        ..Default::default()
+    })
 }
 
 /// Overwrites a file with zeros, syncs, then removes it. Best effort by nature.
