@@ -77,6 +77,15 @@ pub trait Keychain {
 
 /// A valid keychain name: what a profile name may be.
 pub fn check_name(name: &str) -> Result<()> {
+    // A leading '-' would read as an option in the printed
+    // `credential_process = handoff credential-process NAME` line.
+    if name.starts_with('-') {
+        return Err(Error::input(format!(
+            "{} is not a usable keychain name: it starts with '-', so it would read as an option",
+            shown(name)
+        ))
+        .fix("start the name with a letter or digit"));
+    }
     if crate::credentials_file::valid_profile_name(name) {
         Ok(())
     } else {

@@ -131,22 +131,80 @@ pub fn write_file(path: &Path, bytes: &[u8], clobber: Clobber) -> Result<()> {
     Ok(())
 }
 
-/// Writes secret bytes to stdout with no buffer in between.
-pub fn write_stdout_secret(bytes: &[u8]) -> Result<()> {
+/// Where standard output goes, as far as handoff cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdout {
+    /// A terminal: what is written stays in its scrollback.
+    Terminal,
+    /// `/dev/null`, or closed (the Rust runtime reopens a closed stdout on /dev/null):
+    /// what is written is lost.
+    Null,
+    /// A regular file (`> file`), with its permission bits.
+    File(u32),
+    /// A pipe, a socket or another device.
+    Other,
+}
+
+/// Finds out where standard output goes.
+pub fn stdout_kind() -> Stdout {
+    use rustix::fs::{FileType, fstat, stat};
+    let out = std::io::stdout();
+    if out.is_terminal() {
+        return Stdout::Terminal;
+    }
+    let Ok(st) = fstat(out.as_fd()) else {
+        return Stdout::Null;
+    };
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Stdout::File(st.st_mode & 0o7777),
+        FileType::CharacterDevice => match stat("/dev/null") {
+            Ok(null) if null.st_rdev == st.st_rdev => Stdout::Null,
+            _ => Stdout::Other,
+        },
+        _ => Stdout::Other,
+    }
+}
+
+/// Refuses, before anything is changed anywhere, to send `what` (a bundle, a secret) to
+/// a standard output that loses it: a key minted into /dev/null is an orphan.
+pub fn check_stdout_keeps(what: &str) -> Result<()> {
+    if stdout_kind() == Stdout::Null {
+        return Err(Error::output(format!(
+            "standard output is /dev/null or closed, so the {what} would be lost"
+        ))
+        .fix("pass -o FILE, or send standard output to a file or a pipe"));
+    }
+    Ok(())
+}
+
+/// Writes bytes that must arrive (a bundle, a secret) to stdout with no buffer in
+/// between: a closed pipe or a full disk is an error, never a silent loss. A regular
+/// file is synced, so that a full disk or a quota is reported now, not at close.
+fn write_stdout_all(bytes: &[u8]) -> Result<()> {
     let fd = std::io::stdout()
         .as_fd()
         .try_clone_to_owned()
         .map_err(stdout_error)?;
     let mut out = File::from(fd);
-    match out.write_all(bytes) {
-        Ok(()) => Ok(()),
-        // A closed pipe (`| head`) is the reader's choice, not a failure.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(stdout_error(e)),
+    out.write_all(bytes).map_err(stdout_error)?;
+    if matches!(stdout_kind(), Stdout::File(_)) {
+        out.sync_all().map_err(stdout_error)?;
     }
+    Ok(())
 }
 
-/// Writes non-secret bytes (a bundle) to stdout.
+/// Writes secret bytes to stdout with no buffer in between.
+pub fn write_stdout_secret(bytes: &[u8]) -> Result<()> {
+    write_stdout_all(bytes)
+}
+
+/// Writes a bundle (ciphertext, not secret) to stdout; it must arrive.
+pub fn write_stdout_bundle(bytes: &[u8]) -> Result<()> {
+    write_stdout_all(bytes)
+}
+
+/// Writes text for people (a summary, a list) to stdout. A closed pipe (`| head`) is the
+/// reader's choice, not a failure.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
@@ -157,8 +215,13 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
 }
 
 fn stdout_error(e: std::io::Error) -> Error {
-    Error::output(format!("cannot write to standard output: {e}"))
-        .fix("check where standard output goes")
+    let why = if e.kind() == std::io::ErrorKind::BrokenPipe {
+        "the reading end was closed".to_string()
+    } else {
+        e.to_string()
+    };
+    Error::output(format!("cannot write to standard output: {why}"))
+        .fix("check where standard output goes (a full disk, a closed pipe), or pass -o FILE")
 }
 
 /// Whether stdout is a terminal.

@@ -34,16 +34,76 @@ impl RecipientArgs {
 /// A parsed recipient, ready for age.
 pub type Recipient = Box<dyn age::Recipient + Send>;
 
+/// The most recipients one bundle may have. Each adds a stanza of up to ~1 KiB (an
+/// armored ssh-rsa 4096 one): this keeps every header well inside the 256 KiB that
+/// `inspect` reads and the 1 MiB that `open` reads, so what handoff seals, it opens.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// Largest recipients file read (as rage's `RECIPIENT_FILE_SIZE_LIMIT`).
+const MAX_RECIPIENTS_FILE_BYTES: u64 = 1 << 24;
+
+/// One recipient line, and where it came from (for error messages).
+struct Line {
+    text: String,
+    /// The file and 1-based line number, for a line read from a recipients file.
+    origin: Option<(String, usize)>,
+}
+
+/// Reads a recipients file (or standard input, `-`), keeping its recipient lines.
+fn read_file(f: &str, out: &mut Vec<Line>) -> Result<()> {
+    let bytes = if f == "-" {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_RECIPIENTS_FILE_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| {
+                Error::input(format!("cannot read recipients from standard input: {e}"))
+                    .fix(ACCEPTED)
+            })?;
+        buf
+    } else {
+        let path = Path::new(f);
+        if !path.exists() {
+            return Err(
+                Error::input(format!("recipients file {} does not exist", shown(f))).fix(ACCEPTED),
+            );
+        }
+        crate::output::read_capped(path, MAX_RECIPIENTS_FILE_BYTES, "recipients file")?
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::input(format!("recipients file {} is not UTF-8 text", shown(f))).fix(ACCEPTED)
+    })?;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(Line {
+            text: line.to_string(),
+            origin: Some((f.to_string(), i + 1)),
+        });
+    }
+    Ok(())
+}
+
 /// Parses every recipient. A `--to` value is a file when it is `-` or names an existing
-/// path, and a recipient string otherwise.
+/// path, and a recipient string otherwise. The same recipient given twice (an SSH key
+/// with two comments, a key both in a file and on the command line) is sealed to once.
 pub fn parse(args: &RecipientArgs) -> Result<Vec<Recipient>> {
-    let mut strings = args.strings.clone();
+    let mut lines: Vec<Line> = Vec::new();
     let mut files = args.files.clone();
+    let line = |value: &String| Line {
+        text: value.trim().to_string(),
+        origin: None,
+    };
+    lines.extend(args.strings.iter().map(line));
     for value in &args.to {
         if value == "-" || Path::new(value).exists() {
             files.push(value.clone());
         } else {
-            strings.push(value.clone());
+            lines.push(line(value));
         }
     }
     for f in &files {
@@ -52,17 +112,48 @@ pub fn parse(args: &RecipientArgs) -> Result<Vec<Recipient>> {
                 Error::input(format!("recipients file {} is a directory", shown(f))).fix(ACCEPTED),
             );
         }
+        read_file(f, &mut lines)?;
     }
-    let mut guard = StdinGuard::new(false);
-    let recipients =
-        read_recipients(strings, files, vec![], None, &mut guard).map_err(read_error)?;
-    if recipients.is_empty() {
+    let mut seen = std::collections::HashSet::new();
+    lines.retain(|l| {
+        let key = ssh_key::PublicKey::from_openssh(&l.text)
+            .map(|k| crate::ssh_keys::canonical(&k))
+            .unwrap_or_else(|_| l.text.clone());
+        seen.insert(key)
+    });
+    if lines.is_empty() {
         return Err(Error::input(
             "no recipients: the recipients files hold only comments or blank lines",
         )
         .fix(ACCEPTED));
     }
-    Ok(recipients)
+    if lines.len() > MAX_RECIPIENTS {
+        return Err(Error::input(format!(
+            "{} recipients: a bundle may have at most {MAX_RECIPIENTS}",
+            lines.len()
+        ))
+        .fix("seal separate bundles for smaller groups"));
+    }
+    let mut guard = StdinGuard::new(false);
+    let all: Vec<String> = lines.iter().map(|l| l.text.clone()).collect();
+    read_recipients(all, vec![], vec![], None, &mut guard).map_err(|e| {
+        // Find the line that failed, to name its file and line number.
+        lines
+            .iter()
+            .find_map(|l| {
+                let mut guard = StdinGuard::new(false);
+                let err = read_recipients(vec![l.text.clone()], vec![], vec![], None, &mut guard).err()?;
+                Some(match (&l.origin, err) {
+                    (Some((file, n)), ReadError::InvalidRecipient(_)) => Error::input(format!(
+                        "line {n} of {} is not a recipient",
+                        shown(file)
+                    ))
+                    .fix("a recipients file holds one age1… or ssh-ed25519/ssh-rsa key per line; # starts a comment"),
+                    (_, err) => read_error(err),
+                })
+            })
+            .unwrap_or_else(|| read_error(e))
+    })
 }
 
 /// A plugin recipient or identity whose plugin binary is not installed.
@@ -163,6 +254,32 @@ mod tests {
         assert!(e.what.contains("line 4"), "{}", e.what);
         assert!(e.what.contains("team.txt"));
         assert!(!e.what.contains("junk"));
+    }
+
+    #[test]
+    fn the_same_recipient_twice_is_sealed_to_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("team.txt");
+        let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj";
+        std::fs::write(&p, format!("{AGE}\n{ssh} alice@laptop\n")).unwrap();
+        let a = RecipientArgs {
+            to: vec![p.to_str().unwrap().into(), AGE.into()],
+            strings: vec![format!("{ssh} alice@desktop")],
+            files: vec![p.to_str().unwrap().into()],
+        };
+        assert_eq!(parse(&a).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn more_recipients_than_the_cap_are_refused_before_sealing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("many.txt");
+        let keys: Vec<String> = (0..=MAX_RECIPIENTS)
+            .map(|_| age::x25519::Identity::generate().to_public().to_string())
+            .collect();
+        std::fs::write(&p, keys.join("\n")).unwrap();
+        let e = parse(&args(&[p.to_str().unwrap()])).err().unwrap();
+        assert_eq!(e.what, "101 recipients: a bundle may have at most 100");
     }
 
     #[test]

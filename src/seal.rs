@@ -17,7 +17,16 @@ use crate::secret::{SecretBytes, SecretString};
 /// a header with a few hundred recipients fits easily.
 pub const MAX_BUNDLE_BYTES: u64 = 1 << 20;
 
-/// The largest scrypt work factor (log2 N) a passphrase bundle may use.
+/// The scrypt work factor (log2 N) handoff seals passphrase bundles with: fixed, and the
+/// same as `age -p` (Go age's fixed default), not age-the-crate's timing-based choice,
+/// which on a fast idle machine can pick more than another busy machine will open.
+/// 2^18 is 256 MiB of scrypt memory.
+pub const SEAL_SCRYPT_WORK_FACTOR: u8 = 18;
+
+/// The largest scrypt work factor (log2 N) a passphrase bundle may use: 2^20, 1 GiB of
+/// scrypt memory. `age -p` makes 18 on every machine; rage calibrates to about a second,
+/// which is 17-19 on today's machines. A planted bundle cannot make the opener spend
+/// more than this.
 pub const MAX_SCRYPT_WORK_FACTOR: u8 = 20;
 
 /// Who can open what we seal.
@@ -39,7 +48,12 @@ fn internal(e: impl std::fmt::Display) -> Error {
 pub fn seal(plaintext: &[u8], sealer: Sealer, armor: bool) -> Result<Vec<u8>> {
     let encryptor = match sealer {
         Sealer::OpenPgp(keys) => return crate::openpgp::encrypt(plaintext, &keys, armor),
-        Sealer::Passphrase(p) => Encryptor::with_user_passphrase(p),
+        Sealer::Passphrase(p) => {
+            let mut r = age::scrypt::Recipient::new(p);
+            r.set_work_factor(SEAL_SCRYPT_WORK_FACTOR);
+            Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient))
+                .map_err(internal)?
+        }
         Sealer::Recipients(rs) => {
             Encryptor::with_recipients(rs.iter().map(|r| r.as_ref() as &dyn age::Recipient))
                 .map_err(|e| match e {
@@ -87,6 +101,34 @@ pub fn is_armored(bundle: &[u8]) -> bool {
     bundle[start..].starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
 }
 
+/// An armored bundle as it arrives after a trip through mail or chat: blank lines and
+/// spaces around it, indented lines, trailing spaces or CRs. Returns the armor with
+/// each line trimmed, the surrounding blank lines dropped, and `\n` line ends, or the
+/// input unchanged when it is not armored or has text (not whitespace) around the
+/// armor, which the age reader then refuses as it is.
+pub fn normalize_armor(bundle: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+    const END: &[u8] = b"-----END AGE ENCRYPTED FILE-----";
+    if !is_armored(bundle) {
+        return bundle.into();
+    }
+    let trim = |l: &[u8]| -> Vec<u8> { l.trim_ascii().to_vec() };
+    let lines: Vec<Vec<u8>> = bundle.split(|&b| b == b'\n').map(trim).collect();
+    let Some(end) = lines.iter().position(|l| l == END) else {
+        return bundle.into();
+    };
+    if lines[end + 1..].iter().any(|l| !l.is_empty()) {
+        return bundle.into();
+    }
+    let start = lines.iter().position(|l| l == BEGIN).unwrap_or(0);
+    let mut out = Vec::with_capacity(bundle.len());
+    for l in &lines[start..=end] {
+        out.extend_from_slice(l);
+        out.push(b'\n');
+    }
+    out.into()
+}
+
 /// Decrypts a bundle (armored or binary) into its plaintext payload.
 pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
     let reader = ArmoredReader::new(BufReader::new(bundle));
@@ -107,8 +149,10 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
             ));
         }
         let mut guard = StdinGuard::new(false);
-        identities
-            .extend(read_identities(unlock.identity_files, None, &mut guard).map_err(read_error)?);
+        let files = unlock.identity_files.clone();
+        let read = read_identities(unlock.identity_files, None, &mut guard)
+            .map_err(|e| files.iter().find_map(|f| misplaced_identity(f)).unwrap_or_else(|| read_error(e)))?;
+        identities.extend(read);
     }
     let mut stream = decryptor
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
@@ -130,6 +174,34 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
     Ok(plaintext)
 }
 
+/// Why an identity file age refused is not an identity, when the reason is a common
+/// mistake: a byte-order mark (an editor on Windows), or a public key passed to `-i`.
+fn misplaced_identity(file: &str) -> Option<Error> {
+    if file == "-" {
+        return None;
+    }
+    let bytes = crate::output::read_capped(std::path::Path::new(file), 1 << 24, "identity file").ok()?;
+    let name = crate::error::shown(file);
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Some(
+            Error::input(format!("identity file {name} starts with a byte-order mark (BOM), which age identity files must not have"))
+                .fix("save the file as UTF-8 without a BOM, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE"),
+        );
+    }
+    let first = bytes
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|l| !l.is_empty() && !l.starts_with(b"#"))?;
+    let public = first.starts_with(b"age1")
+        || first.starts_with(b"ssh-ed25519 ")
+        || first.starts_with(b"ssh-rsa ")
+        || first.starts_with(b"ecdsa-sha2-");
+    public.then(|| {
+        Error::input(format!("identity file {name} holds a public key (a recipient), not a secret identity"))
+            .fix("pass your secret key to -i: for SSH the file without .pub (e.g. ~/.ssh/id_ed25519), for age the file `handoff keygen -o FILE` wrote")
+    })
+}
+
 /// Words an age decryption error as what failed + how to fix.
 pub fn decrypt_error(e: DecryptError) -> Error {
     match e {
@@ -143,10 +215,11 @@ pub fn decrypt_error(e: DecryptError) -> Error {
             Error::decrypt("this is not an age file, or its header is damaged")
                 .fix("pass the .age bundle that `handoff create` or `handoff seal` wrote")
         }
-        DecryptError::ExcessiveWork { required, target } => Error::decrypt(format!(
-            "the passphrase would take too long to check (work factor 2^{required}, limit 2^{target})"
+        // age reports its timing-based target, not the ceiling handoff set: name ours.
+        DecryptError::ExcessiveWork { required, .. } => Error::decrypt(format!(
+            "the bundle asks for scrypt work factor 2^{required}; handoff opens at most 2^{MAX_SCRYPT_WORK_FACTOR} (1 GiB of memory)"
         ))
-        .fix("ask the sender to seal it again with a normal passphrase setting"),
+        .fix("ask the sender to seal it again with handoff or age -p (work factor 2^18)"),
         DecryptError::Io(e) => Error::decrypt(format!("the bundle cannot be read: {e}"))
             .fix("check it is a complete .age file (armored text must be unchanged)"),
         DecryptError::PluginResolve(e) => crate::recipients::plugin_missing(&e),

@@ -233,7 +233,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
     let to_keychain_only =
         args.keychain.is_some() && !args.recipients.passphrase && no_recipients(args);
-    if to_keychain_only && args.out.output.is_some() {
+    if to_keychain_only && super::bundle_file(&args.out).is_some() {
         return Err(Error::new(
             ExitCode::Usage,
             "-o names a bundle file, but no recipient was given",
@@ -653,10 +653,7 @@ fn mint_and_seal(
         .map_err(at("seal"))?;
     drop(plaintext);
     super::write_bundle(&args.out, &bundle).map_err(at("write the bundle"))?;
-    let whereto = args
-        .out
-        .output
-        .as_ref()
+    let whereto = super::bundle_file(&args.out)
         .map(|p| shown(&p.display().to_string()))
         .unwrap_or_else(|| "standard output".into());
     progress.step(format!(
@@ -683,7 +680,7 @@ fn summary_json(
         "console_password": credential.console_password.is_some(),
         "sign_in_url": credential.sign_in_url,
         "expires_at": plan.expires_at.map(|t| t.to_string()),
-        "bundle": args.out.output.as_ref().map(|p| p.display().to_string()),
+        "bundle": super::bundle_file(&args.out).map(|p| p.display().to_string()),
         "keychain": args.keychain,
     });
     summary.to_string()

@@ -54,6 +54,15 @@ pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Iden
 
 /// `handoff credential-process NAME`.
 pub fn credential_process(keychain: &dyn Keychain, name: &str) -> Result<()> {
+    if crate::output::stdout_is_terminal() {
+        return Err(Error::output(
+            "credential-process writes the secret access key to standard output, which is a terminal",
+        )
+        .fix(format!(
+            "it is for the AWS CLI: put `credential_process = handoff credential-process {}` in ~/.aws/config, then run: aws sts get-caller-identity --profile PROFILE",
+            shown(name)
+        )));
+    }
     let payload = keychain.get(Kind::Credential, name)?;
     let c = Credential::parse(&payload).map_err(|e| {
         Error::new(

@@ -6,7 +6,7 @@ use age::secrecy::ExposeSecret;
 
 use crate::cli::KeygenArgs;
 use crate::error::{Error, Result};
-use crate::output::{self, Clobber};
+use crate::output::{self, Clobber, Stdout};
 use crate::secret::SecretBytes;
 
 /// The identity file, as age-keygen writes it.
@@ -43,16 +43,28 @@ pub fn run(args: &KeygenArgs) -> Result<()> {
         );
         return output::write_stdout(format!("{recipient}\n").as_bytes());
     }
-    match &args.output {
+    // `-o -` is standard output, as in age-keygen.
+    match args.output.as_deref().filter(|p| p.as_os_str() != "-") {
         Some(path) => {
             output::write_file(path, &identity_file(&identity), Clobber::Refuse)?;
             output::write_stdout(format!("{recipient}\n").as_bytes())
         }
-        None if output::stdout_is_terminal() => Err(Error::output(
-            "refusing to print a secret identity to the terminal",
-        )
-        .fix("pass -o FILE (or redirect: handoff keygen > key.txt)")),
         None => {
+            match output::stdout_kind() {
+                Stdout::Terminal => {
+                    return Err(Error::output(
+                        "refusing to print a secret identity to the terminal",
+                    )
+                    .fix("pass -o FILE (or redirect: handoff keygen > key.txt)"));
+                }
+                Stdout::Null => output::check_stdout_keeps("new identity")?,
+                // As age-keygen does: the file was opened by the shell, with its umask.
+                Stdout::File(mode) if mode & 0o077 != 0 => eprintln!(
+                    "warning: writing the secret identity to a file that others can read (mode {:04o}); run chmod 600 on it, or use -o FILE (created 0600)",
+                    mode & 0o777
+                ),
+                _ => {}
+            }
             output::write_stdout_secret(&identity_file(&identity))?;
             eprintln!("Public key: {recipient}");
             Ok(())

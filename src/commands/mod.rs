@@ -139,23 +139,28 @@ pub fn check_note(note: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// The bundle's file, or `None` for standard output (no `-o`, or `-o -` as in age).
+pub fn bundle_file(out: &BundleOutputFlags) -> Option<&Path> {
+    out.output.as_deref().filter(|p| p.as_os_str() != "-")
+}
+
 /// Checks that the bundle can be written where asked. Run before any side effect.
 pub fn check_bundle_output(out: &BundleOutputFlags) -> Result<()> {
-    match &out.output {
+    match bundle_file(out) {
         Some(path) => output::check_writable(path, Clobber::from_force(out.force)),
         None if !out.armor && output::stdout_is_terminal() => Err(Error::output(
             "refusing to print a binary bundle to the terminal",
         )
         .fix("pass -o FILE, or -a for an armored (text) bundle")),
-        None => Ok(()),
+        None => output::check_stdout_keeps("bundle"),
     }
 }
 
 /// Writes the (non-secret) bundle to the file or stdout.
 pub fn write_bundle(out: &BundleOutputFlags, bundle: &[u8]) -> Result<()> {
-    match &out.output {
+    match bundle_file(out) {
         Some(path) => output::write_file(path, bundle, Clobber::from_force(out.force)),
-        None => output::write_stdout(bundle),
+        None => output::write_stdout_bundle(bundle),
     }
 }
 
@@ -178,9 +183,10 @@ pub fn read_bundle(arg: &str) -> Result<Vec<u8>> {
                     .fix("this is not a handoff bundle"),
             );
         }
-        return Ok(buf);
+        return Ok(crate::seal::normalize_armor(&buf).into_owned());
     }
     let buf = output::read_capped(Path::new(arg), crate::seal::MAX_BUNDLE_BYTES, "bundle")?;
+    let buf = crate::seal::normalize_armor(&buf).into_owned();
     if buf.is_empty() {
         return Err(
             Error::decrypt(format!("bundle {} is empty", crate::error::shown(arg)))

@@ -71,6 +71,7 @@ pub fn run(args: &OpenArgs) -> Result<()> {
         )
         .fix("run it in a terminal without redirecting its output"));
     }
+    check_secret_stdout(args)?;
     if args.bundle == "-" && args.identities.iter().any(|i| i == "-") {
         return Err(Error::input(
             "the bundle and an identity cannot both come from standard input",
@@ -166,6 +167,34 @@ pub fn run(args: &OpenArgs) -> Result<()> {
         "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."
     );
     Ok(())
+}
+
+/// `--json`, `--env` and `--csv -` put a secret on standard output. To a terminal it
+/// would stay in the scrollback (and tmux's history, and a shared screen): refused, as
+/// these outputs are for programs (`eval "$(…)"`, credential_process, a pipe).
+/// `--reveal-password` is the one output made for a terminal. To /dev/null or a closed
+/// stdout the secret (after `--rotate`, the only copy of the new key) would be lost.
+fn check_secret_stdout(args: &OpenArgs) -> Result<()> {
+    let flag = if args.json {
+        "--json"
+    } else if args.env {
+        "--env"
+    } else if args.csv.as_deref() == Some("-") {
+        "--csv -"
+    } else {
+        return Ok(());
+    };
+    match output::stdout_kind() {
+        output::Stdout::Terminal => Err(Error::output(format!(
+            "{flag} writes the secret access key to standard output, which is a terminal: it would stay in the scrollback"
+        ))
+        .fix(match flag {
+            "--env" => "use it in a shell: eval \"$(handoff open BUNDLE -i ID --env)\"; or pipe or redirect it",
+            "--json" => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME",
+            _ => "pass --csv FILE (written 0600), or pipe or redirect it",
+        })),
+        _ => output::check_stdout_keeps("secret"),
+    }
 }
 
 /// Checks every delivery target before anything is changed in AWS (for --rotate).
