@@ -260,7 +260,8 @@ mod tests {
     fn the_same_recipient_twice_is_sealed_to_once() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("team.txt");
-        let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj";
+        let ssh =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj";
         std::fs::write(&p, format!("{AGE}\n{ssh} alice@laptop\n")).unwrap();
         let a = RecipientArgs {
             to: vec![p.to_str().unwrap().into(), AGE.into()],

@@ -150,8 +150,12 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
         }
         let mut guard = StdinGuard::new(false);
         let files = unlock.identity_files.clone();
-        let read = read_identities(unlock.identity_files, None, &mut guard)
-            .map_err(|e| files.iter().find_map(|f| misplaced_identity(f)).unwrap_or_else(|| read_error(e)))?;
+        let read = read_identities(unlock.identity_files, None, &mut guard).map_err(|e| {
+            files
+                .iter()
+                .find_map(|f| misplaced_identity(f))
+                .unwrap_or_else(|| read_error(e))
+        })?;
         identities.extend(read);
     }
     let mut stream = decryptor
@@ -180,7 +184,8 @@ fn misplaced_identity(file: &str) -> Option<Error> {
     if file == "-" {
         return None;
     }
-    let bytes = crate::output::read_capped(std::path::Path::new(file), 1 << 24, "identity file").ok()?;
+    let bytes =
+        crate::output::read_capped(std::path::Path::new(file), 1 << 24, "identity file").ok()?;
     let name = crate::error::shown(file);
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         return Some(

@@ -16,6 +16,7 @@ use crate::secret::{ExposeSecret, Zeroizing};
 
 /// Runs `seal`.
 pub fn run(args: &SealArgs) -> Result<()> {
+    super::check_note(args.note.as_deref())?;
     super::check_bundle_output(&args.out)?;
     let sealing = super::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
     let mut credential = match &args.from_csv {

@@ -27,12 +27,17 @@ pub fn quote_into(out: &mut Vec<u8>, value: &str) -> Result<(), NulInValue> {
 }
 
 /// `export NAME='value'` lines for each pair, then `unset` for each name in `unset`,
-/// into a buffer that is wiped on drop. Names are ours (fixed, `[A-Z_]`), never input.
+/// into a buffer that is wiped on drop. Names are ours (fixed, `[A-Z_][A-Z0-9_]*`), never input.
 pub fn exports(vars: &[(&str, &str)], unset: &[&str]) -> Result<SecretBytes, NulInValue> {
     let size: usize = vars.iter().map(|(n, v)| n.len() + 12 + v.len() * 4).sum();
     let mut out = crate::secret::buffer(size + 16 * unset.len());
     for (name, value) in vars {
-        debug_assert!(name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+        debug_assert!(
+            !name.starts_with(|c: char| c.is_ascii_digit())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        );
         out.extend_from_slice(b"export ");
         out.extend_from_slice(name.as_bytes());
         out.push(b'=');

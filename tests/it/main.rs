@@ -3,8 +3,10 @@
 //! server on 127.0.0.1, a private gnome-keyring. A test needing a missing tool skips
 //! locally with a printed reason, and fails under CI=true.
 
+mod boundary;
 mod bundles;
 mod crash;
+mod encoders;
 mod hostile;
 mod iam;
 mod keyring;

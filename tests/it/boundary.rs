@@ -1,0 +1,448 @@
+//! Standard output means what it says, and inputs keep their meaning (issue 10): `-o -`,
+//! a stdout that loses what it is given (/dev/null, closed, a full disk, a closed pipe),
+//! secrets refused on a terminal, pasted armor, passphrase work factors, duplicate
+//! recipients, and errors that name the sender's own flag. Exact messages are pinned.
+
+use std::process::Stdio;
+
+use crate::moto::*;
+use crate::support::*;
+
+/// Runs handoff with stdout sent to `stdout`.
+fn run_with_stdout(env: &TestEnv, args: &[&str], stdout: Stdio) -> Run {
+    let out = env
+        .cmd()
+        .args(args)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    Run::from_output(out)
+}
+
+fn dev(path: &str) -> Stdio {
+    Stdio::from(std::fs::OpenOptions::new().write(true).open(path).unwrap())
+}
+
+/// A pipe whose reading end is already closed: writing to it fails with EPIPE.
+fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Stdio::from(writer)
+}
+
+#[test]
+fn dash_o_dash_is_standard_output_as_in_age() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("accessKeys.csv");
+    let out = env
+        .run(&["seal", "--from-csv", &csv, "--to", &r, "-a", "-o", "-"])
+        .ok();
+    assert!(out.stdout.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    assert!(!env.path("-").exists(), "a file named - was written");
+    let k = env.run(&["keygen", "-o", "-"]).ok();
+    assert!(k.stdout.contains("AGE-SECRET-KEY-1"));
+    assert!(!env.path("-").exists());
+}
+
+#[test]
+fn a_bundle_or_secret_to_dev_null_is_refused_before_anything_happens() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("accessKeys.csv");
+    let b = env.seal_sample(&r);
+    let expected = |what: &str| {
+        format!(
+            "handoff: error: standard output is /dev/null or closed, so the {what} would be lost\nhint: pass -o FILE, or send standard output to a file or a pipe\n"
+        )
+    };
+    let s = run_with_stdout(
+        &env,
+        &["seal", "--from-csv", &csv, "--to", &r, "-a"],
+        dev("/dev/null"),
+    )
+    .fails(5);
+    assert_eq!(s.stderr, expected("bundle"));
+    for flag in [&["--json"][..], &["--env"], &["--csv", "-"]] {
+        let mut args = vec!["open", &b, "-i", &id];
+        args.extend_from_slice(flag);
+        let s = run_with_stdout(&env, &args, dev("/dev/null")).fails(5);
+        assert_eq!(s.stderr, expected("secret"), "{flag:?}");
+    }
+    let s = run_with_stdout(&env, &["keygen"], dev("/dev/null")).fails(5);
+    assert_eq!(s.stderr, expected("new identity"));
+    // a summary (no secret) to /dev/null is fine
+    run_with_stdout(&env, &["open", &b, "-i", &id], dev("/dev/null")).ok();
+}
+
+#[test]
+fn a_closed_pipe_or_a_full_disk_on_stdout_is_an_error_not_exit_0() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let s = run_with_stdout(&env, &["open", &b, "-i", &id, "--json"], closed_pipe()).fails(5);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: cannot write to standard output: the reading end was closed\nhint: check where standard output goes (a full disk, a closed pipe), or pass -o FILE\n"
+    );
+    let s = run_with_stdout(&env, &["open", &b, "-i", &id, "--env"], dev("/dev/full")).fails(5);
+    assert!(
+        s.stderr.starts_with(
+            "handoff: error: cannot write to standard output: No space left on device"
+        ),
+        "{}",
+        s.stderr
+    );
+    let csv = env.access_key_csv("accessKeys.csv");
+    run_with_stdout(
+        &env,
+        &["seal", "--from-csv", &csv, "--to", &r, "-a"],
+        closed_pipe(),
+    )
+    .fails(5);
+}
+
+/// The orphan the review feared: a key minted into a bundle nobody receives. Refused
+/// before any AWS call for /dev/null; rolled back for a full disk.
+#[test]
+fn create_to_a_stdout_that_loses_the_bundle_leaves_nothing_in_iam() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let before = moto.state();
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let out = c
+        .args(["create", "--to", &r, "-a"])
+        .stdout(dev("/dev/null"))
+        .output()
+        .unwrap();
+    let run = Run::from_output(out).fails(5);
+    assert!(
+        run.stderr
+            .contains("standard output is /dev/null or closed")
+    );
+    assert_eq!(moto.state(), before, "IAM was changed");
+
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let out = c
+        .args(["create", "--to", &r, "-a"])
+        .stdout(dev("/dev/full"))
+        .output()
+        .unwrap();
+    let run = Run::from_output(out).fails(5);
+    assert!(
+        run.stderr.contains("No space left on device"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("rolled back: deleted access key"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !moto.user_exists("mgmt-org-admin"),
+        "the user was left behind"
+    );
+}
+
+#[test]
+fn secrets_are_refused_on_a_terminal_and_the_summary_is_not() {
+    if !have("python3") {
+        return;
+    }
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let handoff = env.cmd().get_program().to_str().unwrap().to_string();
+    for flag in ["--json", "--env"] {
+        let code = on_tty(
+            &handoff,
+            &["open", &b, "-i", &id, flag],
+            &[],
+            env.dir.path(),
+        );
+        assert_eq!(code, 5, "{flag} printed a secret on a terminal");
+    }
+    let code = on_tty(
+        &handoff,
+        &["open", &b, "-i", &id, "--csv", "-"],
+        &[],
+        env.dir.path(),
+    );
+    assert_eq!(code, 5);
+    let code = on_tty(&handoff, &["open", &b, "-i", &id], &[], env.dir.path());
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn keygen_to_a_file_others_can_read_warns_as_age_keygen_does() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let env = TestEnv::new();
+    let open = |name: &str, mode: u32| {
+        Stdio::from(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .mode(mode)
+                .open(env.path(name))
+                .unwrap(),
+        )
+    };
+    let r = run_with_stdout(&env, &["keygen"], open("shared.txt", 0o644)).ok();
+    assert!(
+        r.stderr.starts_with(
+            "warning: writing the secret identity to a file that others can read (mode 0644); run chmod 600 on it, or use -o FILE (created 0600)\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = run_with_stdout(&env, &["keygen"], open("private.txt", 0o600)).ok();
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert!(env.read("private.txt").contains("AGE-SECRET-KEY-1"));
+}
+
+#[test]
+fn an_armored_bundle_pasted_from_mail_or_chat_opens() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("accessKeys.csv");
+    let armored = env
+        .run(&["seal", "--from-csv", &csv, "--to", &r, "-a"])
+        .ok()
+        .stdout;
+    let pasted = [
+        format!("\n\n   {armored}\n \n"),
+        armored.replace('\n', "\r\n"),
+        armored.replace('\n', "  \n"),
+        armored
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ];
+    for (i, text) in pasted.iter().enumerate() {
+        let f = env.write(&format!("pasted{i}.age"), text);
+        let out = env.run(&["open", &f, "-i", &id, "--json"]).ok();
+        assert!(out.stdout.contains(SECRET), "case {i}");
+        env.run(&["inspect", &f]).ok();
+        let out = env
+            .run_stdin(&["open", "-", "-i", &id, "--json"], text.as_bytes())
+            .ok();
+        assert!(out.stdout.contains(SECRET), "stdin case {i}");
+    }
+    // text around the armor is not whitespace: refused as before
+    let f = env.write("junk.age", format!("see below\n{armored}"));
+    env.run(&["open", &f, "-i", &id]).fails(4);
+}
+
+#[test]
+fn passphrase_bundles_use_work_factor_18_and_a_greater_one_is_one_clear_line() {
+    let env = TestEnv::new();
+    env.answers(&["correct horse", "correct horse"]);
+    let csv = env.access_key_csv("accessKeys.csv");
+    let out = env
+        .run(&["seal", "--from-csv", &csv, "--passphrase", "-a"])
+        .ok()
+        .stdout;
+    let f = env.write("p.age", &out);
+    // the header is inside the armor: decode it
+    let body: String = out.lines().filter(|l| !l.starts_with("-----")).collect();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    let header = String::from_utf8_lossy(&bytes[..200]).to_string();
+    let stanza = header
+        .lines()
+        .find(|l| l.starts_with("-> scrypt "))
+        .unwrap()
+        .to_string();
+    assert!(stanza.ends_with(" 18"), "{stanza}");
+    env.answers(&["correct horse"]);
+    env.run(&["open", &f, "--json"]).ok();
+    // the same bundle, with the stanza asking for 2^21
+    let mut edited = bytes.clone();
+    let at = header.find(&stanza).unwrap() + stanza.len() - 2;
+    edited[at..at + 2].copy_from_slice(b"21");
+    let g = env.path("p21.age");
+    std::fs::write(&g, &edited).unwrap();
+    env.answers(&["correct horse"]);
+    let r = env.run(&["open", g.to_str().unwrap(), "--json"]).fails(4);
+    assert_eq!(
+        r.stderr,
+        "handoff: error: the bundle asks for scrypt work factor 2^21; handoff opens at most 2^20 (1 GiB of memory)\nhint: ask the sender to seal it again with handoff or age -p (work factor 2^18)\n"
+    );
+}
+
+#[test]
+fn the_same_recipient_twice_gets_one_stanza() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let team = env.write("team.txt", format!("# team\n{r}\n{r}\n"));
+    let csv = env.access_key_csv("accessKeys.csv");
+    let b = env.p("b.age");
+    env.run(&[
+        "seal",
+        "--from-csv",
+        &csv,
+        "--to",
+        &r,
+        "-r",
+        &r,
+        "-R",
+        &team,
+        "-o",
+        &b,
+    ])
+    .ok();
+    let i = env.run(&["inspect", &b]).ok();
+    assert!(
+        i.stdout.contains("recipients: 1 (1 × X25519)"),
+        "{}",
+        i.stdout
+    );
+    env.run(&["open", &b, "-i", &id, "--json"]).ok();
+}
+
+#[test]
+fn identity_mistakes_get_a_hint_that_says_so() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(std::fs::read(&id).unwrap());
+    let bom = env.write("bom.txt", bom);
+    assert_eq!(
+        env.run(&["open", &b, "-i", &bom]).fails(3).stderr,
+        format!(
+            "handoff: error: identity file {bom} starts with a byte-order mark (BOM), which age identity files must not have\nhint: save the file as UTF-8 without a BOM, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE\n"
+        )
+    );
+    let public = env.write("recipient.txt", format!("{r}\n"));
+    assert_eq!(
+        env.run(&["open", &b, "-i", &public]).fails(3).stderr,
+        format!(
+            "handoff: error: identity file {public} holds a public key (a recipient), not a secret identity\nhint: pass your secret key to -i: for SSH the file without .pub (e.g. ~/.ssh/id_ed25519), for age the file `handoff keygen -o FILE` wrote\n"
+        )
+    );
+}
+
+#[test]
+fn errors_about_the_senders_own_flags_name_the_flag_and_the_limit() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("accessKeys.csv");
+    let long = "n".repeat(4097);
+    let s = env
+        .run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &r,
+            "--note",
+            &long,
+            "-o",
+            &env.p("x.age"),
+        ])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --note is 4097 characters; the limit is 4096\nhint: shorten the note\n"
+    );
+    let s = env
+        .run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &r,
+            "--user",
+            "a\u{1b}b",
+            "-o",
+            &env.p("x.age"),
+        ])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --user must be 1-64 of A-Z a-z 0-9 + = , . @ _ -\nhint: change --user and run again\n"
+    );
+    let s = env
+        .run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &r,
+            "--account-id",
+            "12",
+            "-o",
+            &env.p("x.age"),
+        ])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --account-id must be 12 digits\nhint: change --account-id and run again\n"
+    );
+    // create checks before any AWS call (no server is listening on port 9)
+    let s = env
+        .run_aws(
+            9,
+            &["create", "--to", &r, "-o", &env.p("y.age"), "--note", &long],
+        )
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --note is 4097 characters; the limit is 4096\nhint: shorten the note\n"
+    );
+    let s = env
+        .run_aws(
+            9,
+            &[
+                "create",
+                "--to",
+                &r,
+                "-o",
+                &env.p("y.age"),
+                "--expires",
+                "400d",
+            ],
+        )
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --expires 400d is out of range: it must be 1 minute to 366 days\nhint: pass a duration from 1m to 366d, e.g. 72h\n"
+    );
+}
+
+#[test]
+fn keychain_names_that_look_like_options_are_refused() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let s = env.run(&["open", &b, "-i", &id, "--keychain=-x"]).fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: -x is not a usable keychain name: it starts with '-', so it would read as an option\nhint: start the name with a letter or digit\n"
+    );
+}
+
+#[test]
+fn a_typed_secret_is_held_to_the_rule() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    env.answers(&[KEY_ID, "not'a$secret"]);
+    let s = env
+        .run(&["seal", "--to", &r, "-o", &env.p("x.age")])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: what was typed is not an access key: the secret access key must be 40 characters of A-Z a-z 0-9 / +\nhint: type the access key ID (AKIA…) and its secret exactly as AWS gave them\n"
+    );
+}
