@@ -76,17 +76,18 @@ impl AwsError {
         self.code.as_deref() == Some("NoSuchEntity")
     }
 
-    /// One line for the user.
+    /// One line for the user. The code and the message are the server's (an
+    /// `--endpoint-url` can point anywhere), so both are escaped for the terminal.
     pub fn describe(&self) -> String {
         let code = self
             .code
             .as_deref()
-            .map(|c| format!("{c}: "))
+            .map(|c| format!("{}: ", crate::error::shown(c)))
             .unwrap_or_default();
         format!(
             "{} failed: {code}{}",
             self.action,
-            crate::error::shown(&self.message)
+            crate::error::one_line(&self.message)
         )
     }
 }
