@@ -15,3 +15,4 @@ mod plugins;
 mod receipt;
 mod signing;
 mod support;
+mod terminal;
