@@ -148,3 +148,22 @@ pub trait Iam {
     /// ListAccountAliases: the first alias.
     fn account_alias(&self) -> AwsResult<Option<String>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_escapes_the_servers_code_and_message() {
+        let e = AwsError {
+            action: "CreateAccessKey",
+            code: Some("Evil\u{1b}[2J".into()),
+            message: "no\x1b]0;pwned\x07 \u{202e}way\nout".into(),
+            outcome_unknown: false,
+        };
+        assert_eq!(
+            e.describe(),
+            "CreateAccessKey failed: Evil\\u{1b}[2J: no\\u{1b}]0;pwned\\u{7} \\u{202e}way out"
+        );
+    }
+}
