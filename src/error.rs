@@ -1,6 +1,7 @@
 //! Every user-facing failure: a documented exit code, one line saying what failed and
 //! one saying how to fix it. Messages never contain a secret; values from the user that
-//! are echoed back go through [`shown`], which escapes control and bidi characters.
+//! are echoed back go through [`shown`], and messages from libraries through
+//! [`one_line`]: both escape for the terminal with [`crate::sanitize`].
 
 use std::fmt;
 
@@ -142,36 +143,42 @@ impl std::error::Error for Error {}
 /// Result with our error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Longest value [`shown`] prints (characters, escapes included).
+pub const MAX_SHOWN: usize = 120;
+
+/// Longest message [`one_line`] prints (characters, escapes included).
+pub const MAX_ONE_LINE: usize = 500;
+
+/// Whether a text holds, or is, a secret key: never echoed, not even escaped. An age
+/// identity in any case (bech32 is read case-insensitively), or a PEM block's
+/// `PRIVATE KEY` marker (upper case, as PEM writes it: "not a private key" is fine).
+fn quotes_a_secret_key(text: &str) -> bool {
+    text.to_ascii_uppercase().contains("AGE-SECRET-KEY-") || text.contains("PRIVATE KEY")
+}
+
 /// A message from a library (age's are localized, with Unicode isolate marks around
-/// values, and may span lines) as one plain line.
+/// values, and may span lines; a plugin's or a server's are anyone's) as one plain
+/// line, escaped for the terminal by [`crate::sanitize`] and cut at [`MAX_ONE_LINE`].
 pub fn one_line(message: &str) -> String {
-    message
+    if quotes_a_secret_key(message) {
+        return "<a message that quotes a secret key: not shown>".to_string();
+    }
+    let joined = message
         .replace(['\u{2068}', '\u{2069}'], "")
         .split_whitespace()
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+    crate::sanitize::escape_cut(&joined, MAX_ONE_LINE)
 }
 
-/// A user-supplied value made safe to print: control and bidi characters escaped,
-/// long values cut, and anything that looks like a secret key never echoed.
+/// A user-supplied or otherwise untrusted value made safe to print: escaped for the
+/// terminal by [`crate::sanitize`] (controls, bidi, invisible characters, …), cut at
+/// [`MAX_SHOWN`] characters, and never echoed when it looks like a secret key.
 pub fn shown(value: &str) -> String {
-    if value.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") || value.contains("PRIVATE KEY") {
+    if quotes_a_secret_key(value) {
         return "<a secret key: not shown>".to_string();
     }
-    let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == 120 {
-            out.push('…');
-            break;
-        }
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::sanitize::escape_cut(value, MAX_SHOWN)
 }
 
 #[cfg(test)]
@@ -198,12 +205,41 @@ mod tests {
     fn shown_escapes_control_and_bidi_characters() {
         assert_eq!(shown("a\x1b[31mb"), "a\\u{1b}[31mb");
         assert_eq!(shown("x\u{202E}y"), "x\\u{202e}y");
+        assert_eq!(shown("a\u{200b}\u{e0041}b"), "a\\u{200b}\\u{e0041}b");
+    }
+
+    #[test]
+    fn shown_cuts_long_values_whole_escapes_included() {
+        assert_eq!(
+            shown(&"a".repeat(200)),
+            format!("{}…", "a".repeat(MAX_SHOWN))
+        );
+        let tags = shown(&"\u{e0041}".repeat(200));
+        assert!(tags.chars().count() <= MAX_SHOWN + 1, "{tags}");
+        assert!(tags.ends_with("}…"), "{tags}");
+    }
+
+    #[test]
+    fn one_line_joins_lines_and_escapes_the_rest() {
+        assert_eq!(one_line("bad \u{2068}x\u{2069}\n  y"), "bad x y");
+        assert_eq!(
+            one_line("plugin: \x1b]0;pwned\x07 \u{202e}"),
+            "plugin: \\u{1b}]0;pwned\\u{7} \\u{202e}"
+        );
+        assert!(!one_line("key AGE-SECRET-KEY-1QQQ here").contains("QQQ"));
     }
 
     #[test]
     fn shown_never_echoes_a_secret_key() {
-        let s = shown("AGE-SECRET-KEY-1QQQ");
-        assert!(!s.contains("QQQ"));
+        for v in [
+            "AGE-SECRET-KEY-1QQQ",
+            "age-secret-key-1qqq",
+            "x AGE-SECRET-KEY-1QQQ",
+            "-----BEGIN OPENSSH PRIVATE KEY-----QQQ",
+        ] {
+            assert!(!one_line(v).to_ascii_uppercase().contains("QQQ"), "{v}");
+            assert!(!shown(v).to_ascii_uppercase().contains("QQQ"), "{v}");
+        }
     }
 
     #[test]

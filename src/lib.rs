@@ -24,6 +24,7 @@ pub mod openpgp;
 pub mod output;
 pub mod prompt;
 pub mod recipients;
+pub mod sanitize;
 pub mod seal;
 pub mod secret;
 pub mod signing;

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
-use crate::error::{Error, ExitCode, Result, shown};
+use crate::error::{Error, ExitCode, Result, one_line, shown};
 use crate::secret::{SecretBytes, SecretString, from_foreign};
 
 /// The SSHSIG namespace: a signature made for another purpose (git, files) cannot be
@@ -159,10 +159,15 @@ fn internal(e: impl std::fmt::Display) -> Error {
     Error::new(ExitCode::Internal, format!("signing failed: {e}"))
 }
 
+/// `what` may quote the envelope (serde names an unknown field, ssh-key a bad
+/// label): it is escaped for the terminal.
 fn damaged(what: &str) -> Error {
     Error::new(
         ExitCode::Refused,
-        format!("the bundle's signed envelope is malformed: {what}"),
+        format!(
+            "the bundle's signed envelope is malformed: {}",
+            one_line(what)
+        ),
     )
     .fix("ask the sender for the bundle again; do not use this one")
 }
@@ -252,7 +257,12 @@ pub fn check(s: &Signed, trusted: &[PublicKey], mine: &[String]) -> Result<()> {
         return Err(refuse(
             format!(
                 "the bundle was signed for other recipients ({}), not for you: someone re-sealed it",
-                s.manifest.recipients.join(", ")
+                s.manifest
+                    .recipients
+                    .iter()
+                    .map(|r| shown(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             "do not use it; ask the signer to seal a bundle to your own key",
         ));
@@ -334,5 +344,17 @@ mod tests {
                 .unwrap();
             assert_eq!(e.code, ExitCode::Refused, "{bad}");
         }
+    }
+
+    #[test]
+    fn envelope_errors_quoting_the_bundle_are_escaped() {
+        // The JSON escapes decode to ESC … BEL and U+202E in an unknown field's name.
+        let bad = r#"{"format":"handoff/signed-v1","manifest":"x","signature":"x","payload":"x","\u001b]0;pwned\u0007\u202e":1}"#;
+        let e = unwrap(SecretBytes::new(bad.as_bytes().to_vec()))
+            .err()
+            .unwrap()
+            .what;
+        assert!(!e.chars().any(crate::sanitize::is_escaped), "{e:?}");
+        assert!(e.contains("\\u{1b}]0;pwned\\u{7}\\u{202e}"), "{e}");
     }
 }

@@ -24,9 +24,10 @@ pub fn signing_key(path: &Path) -> Result<PrivateKey> {
     let key = PrivateKey::from_openssh(&*bytes)
         .map_err(|_| Error::input(format!("{name} is not an OpenSSH private key")).fix(KEY_HINT))?;
     if key.algorithm() != Algorithm::Ed25519 {
+        // An unknown algorithm's name is the file's own text.
         return Err(Error::input(format!(
             "{name} is a {} key; handoff signs with ed25519 keys only",
-            key.algorithm()
+            shown(key.algorithm().as_ref())
         ))
         .fix(KEY_HINT));
     }

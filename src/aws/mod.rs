@@ -76,17 +76,18 @@ impl AwsError {
         self.code.as_deref() == Some("NoSuchEntity")
     }
 
-    /// One line for the user.
+    /// One line for the user. The code and the message are the server's (an
+    /// `--endpoint-url` can point anywhere), so both are escaped for the terminal.
     pub fn describe(&self) -> String {
         let code = self
             .code
             .as_deref()
-            .map(|c| format!("{c}: "))
+            .map(|c| format!("{}: ", crate::error::shown(c)))
             .unwrap_or_default();
         format!(
             "{} failed: {code}{}",
             self.action,
-            crate::error::shown(&self.message)
+            crate::error::one_line(&self.message)
         )
     }
 }
@@ -146,4 +147,23 @@ pub trait Iam {
     fn password_policy(&self) -> AwsResult<Option<PasswordPolicy>>;
     /// ListAccountAliases: the first alias.
     fn account_alias(&self) -> AwsResult<Option<String>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_escapes_the_servers_code_and_message() {
+        let e = AwsError {
+            action: "CreateAccessKey",
+            code: Some("Evil\u{1b}[2J".into()),
+            message: "no\x1b]0;pwned\x07 \u{202e}way\nout".into(),
+            outcome_unknown: false,
+        };
+        assert_eq!(
+            e.describe(),
+            "CreateAccessKey failed: Evil\\u{1b}[2J: no\\u{1b}]0;pwned\\u{7} \\u{202e}way out"
+        );
+    }
 }

@@ -1,10 +1,11 @@
 //! `handoff inspect BUNDLE`: what is knowable without decrypting: armored or binary,
 //! size, and the recipient stanzas (types and count); for an OpenPGP bundle, that it
-//! is one.
+//! is one. The stanza types come from the file: the header parser admits printable
+//! ASCII only, and they are printed through [`shown`] all the same.
 
 use crate::age_header;
 use crate::cli::InspectArgs;
-use crate::error::Result;
+use crate::error::{Result, shown};
 use crate::output::write_stdout;
 use crate::seal::is_armored;
 
@@ -21,7 +22,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 "armored": armored,
                 "size": bundle.len(),
             });
-            format!("{v}\n")
+            crate::sanitize::json_line(&v)
         } else {
             format!(
                 "OpenPGP message, {}, {} bytes\nopens with the recipient's OpenPGP secret key: handoff open BUNDLE -i secret-key.asc (or gpg -d)\n",
@@ -44,7 +45,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
             "passphrase": passphrase,
             "grease_stanzas": header.grease,
         });
-        format!("{v}\n")
+        crate::sanitize::json_line(&v)
     } else {
         let mut counts: Vec<(String, usize)> = Vec::new();
         for t in &header.stanza_types {
@@ -53,7 +54,10 @@ pub fn run(args: &InspectArgs) -> Result<()> {
                 None => counts.push((t.clone(), 1)),
             }
         }
-        let list: Vec<String> = counts.iter().map(|(t, n)| format!("{n} × {t}")).collect();
+        let list: Vec<String> = counts
+            .iter()
+            .map(|(t, n)| format!("{n} × {}", shown(t)))
+            .collect();
         format!(
             "age file (age-encryption.org/v1), {}, {} bytes\nrecipients: {} ({})\n{}",
             if armored { "armored" } else { "binary" },

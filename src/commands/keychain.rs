@@ -105,7 +105,11 @@ pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
                     .iter()
                     .map(|i| serde_json::json!({"name": i.name, "kind": if i.kind == Kind::Credential { "credential" } else { "identity" }, "attributes": i.attributes}))
                     .collect();
-                return write_stdout(format!("{}\n", serde_json::Value::from(v)).as_bytes());
+                // Names and attributes are anyone's (any Secret Service client can
+                // write them): JSON escapes keep the values and the terminal safe.
+                return write_stdout(
+                    crate::sanitize::json_line(&serde_json::Value::from(v)).as_bytes(),
+                );
             }
             if items.is_empty() {
                 eprintln!("The keychain holds nothing of handoff's.");
@@ -128,6 +132,8 @@ pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
                 } else {
                     "identity"
                 };
+                // Pad after escaping: `{:<24}` on the raw name would count invisible
+                // characters as columns.
                 out.push_str(&format!(
                     "{:<24} {kind:<10} {}\n",
                     shown(&i.name),

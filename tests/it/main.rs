@@ -17,3 +17,4 @@ mod plugins;
 mod receipt;
 mod signing;
 mod support;
+mod terminal;
