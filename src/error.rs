@@ -130,9 +130,10 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.what)?;
+        // What and fix are one line each, whatever went into them.
+        write!(f, "error: {}", crate::sanitize::escape_raw(&self.what))?;
         if let Some(fix) = &self.fix {
-            write!(f, "\nhint: {fix}")?;
+            write!(f, "\nhint: {}", crate::sanitize::escape_raw(fix))?;
         }
         Ok(())
     }
@@ -184,6 +185,15 @@ pub fn shown(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_two_lines_whatever_went_into_it() {
+        let e = Error::input("bad \u{1b}[2Jthing\nsecond").fix("do\u{202e} this");
+        assert_eq!(
+            e.to_string(),
+            "error: bad \\u{1b}[2Jthing\\u{a}second\nhint: do\\u{202e} this"
+        );
+    }
 
     #[test]
     fn exit_codes_are_distinct_and_in_order() {

@@ -105,6 +105,26 @@ pub fn is_escaped(c: char) -> bool {
     class(c).is_some()
 }
 
+/// The backstop at the last step before the terminal (error lines, progress lines): any
+/// character of a [`Class`] still raw in a message that was put together elsewhere is
+/// escaped; backslashes are left alone, since the message may already hold escapes
+/// made by [`escape`]. Not one-to-one: untrusted values go through [`escape`] first,
+/// this only guarantees that nothing raw reaches the terminal.
+pub fn escape_raw(message: &str) -> std::borrow::Cow<'_, str> {
+    if !message.chars().any(is_escaped) {
+        return message.into();
+    }
+    let mut out = String::with_capacity(message.len() + 16);
+    for c in message.chars() {
+        if is_escaped(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// Marks a value cut by [`escape_cut`].
 pub const CUT: char = '…';
 

@@ -168,8 +168,9 @@ impl Progress {
             return;
         }
         match &self.spinner {
-            Some(pb) => pb.println(format!("• {}", line.as_ref())),
-            None => eprintln!("• {}", line.as_ref()),
+            // IAM's answers (ARNs, ids, policy names) end up in these lines.
+            Some(pb) => pb.println(format!("• {}", crate::sanitize::escape_raw(line.as_ref()))),
+            None => eprintln!("• {}", crate::sanitize::escape_raw(line.as_ref())),
         }
     }
 }
@@ -683,7 +684,7 @@ fn summary_json(
         "bundle": super::bundle_file(&args.out).map(|p| p.display().to_string()),
         "keychain": args.keychain,
     });
-    summary.to_string()
+    crate::sanitize::json_line(&summary)
 }
 
 fn roll_back(
