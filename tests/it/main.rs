@@ -5,6 +5,7 @@
 
 mod bundles;
 mod crash;
+mod csv;
 mod hostile;
 mod iam;
 mod keyring;
