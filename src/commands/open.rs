@@ -234,14 +234,14 @@ fn check_outputs(args: &OpenArgs) -> Result<()> {
     Ok(())
 }
 
+fn no_key() -> Error {
+    Error::input("this bundle holds no access key, only a console password")
+        .fix("use --reveal-password to see the password on a terminal")
+}
+
 fn need_key(c: &Credential) -> Result<(&str, &SecretString)> {
-    match &c.access_key {
-        Some(k) => Ok((k.id.as_str(), k.secret.as_secret())),
-        None => Err(
-            Error::input("this bundle holds no access key, only a console password")
-                .fix("use --reveal-password to see the password on a terminal"),
-        ),
-    }
+    let k = c.access_key.as_ref().ok_or_else(no_key)?;
+    Ok((k.id.as_str(), k.secret.as_secret()))
 }
 
 fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
@@ -279,8 +279,8 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
         return output::write_stdout_secret(&out);
     }
     if let Some(target) = &args.csv {
-        let (id, secret) = need_key(c)?;
-        let csv = crate::console_csv::access_key_csv(id, secret);
+        let key = c.access_key.as_ref().ok_or_else(no_key)?;
+        let csv = crate::console_csv::access_key_csv(key);
         if target == "-" {
             return output::write_stdout_secret(&csv);
         }

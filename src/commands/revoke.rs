@@ -166,7 +166,9 @@ pub fn revoke(
 fn finish(args: &RevokeArgs, report: Report) -> Result<()> {
     if args.json {
         let v = serde_json::json!({"user_name": args.user, "deleted": report.done, "already_gone": report.gone});
-        return crate::output::write_stdout(format!("{}\n", crate::sanitize::json_line(&v)).as_bytes());
+        return crate::output::write_stdout(
+            format!("{}\n", crate::sanitize::json_line(&v)).as_bytes(),
+        );
     }
     for d in &report.done {
         eprintln!("deleted: {d}");
