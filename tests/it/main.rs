@@ -5,6 +5,7 @@
 
 mod bundles;
 mod crash;
+mod credentials;
 mod hostile;
 mod iam;
 mod keyring;
