@@ -253,9 +253,22 @@ fn read(text: &str) -> std::result::Result<Parsed<'_>, (usize, Unreadable)> {
         roles.push(Role::Key);
     }
     // `_join_multiline_values`, then botocore: a value that starts with a line end is
-    // parsed as nested `key = value` lines, and a line without `=` fails the file. The
-    // `[DEFAULT]` values are parsed only as part of some other section.
-    let others = raw.keys().any(|s| *s != DEFAULT_SECTION);
+    // parsed as nested `key = value` lines, and a line without `=` fails the file. A
+    // `[DEFAULT]` value is parsed only as the value of a section that lacks the key
+    // (`cp.get(section, key)` prefers the section's own).
+    let inherited: HashSet<String> = raw
+        .get(DEFAULT_SECTION)
+        .map(|defaults| {
+            defaults
+                .keys()
+                .filter(|k| {
+                    raw.iter()
+                        .any(|(s, keys)| *s != DEFAULT_SECTION && !keys.contains_key(*k))
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
     let mut sections = BTreeMap::new();
     for (s, keys) in raw {
         let mut out = BTreeMap::new();
@@ -269,7 +282,7 @@ fn read(text: &str) -> std::result::Result<Parsed<'_>, (usize, Unreadable)> {
             }
             let len = joined.trim_end_matches(py_space).len();
             joined.truncate(len);
-            if joined.starts_with('\n') && (s != DEFAULT_SECTION || others) {
+            if joined.starts_with('\n') && (s != DEFAULT_SECTION || inherited.contains(&k)) {
                 for (n, part) in &v.parts[1..] {
                     let bad = part
                         .split(py_line_break)
@@ -927,6 +940,16 @@ mod tests {
         assert_eq!(
             merge("[DEFAULT]\ns3 =\n  nope\n", "p", E, true).unwrap_err(),
             MergeError::Inherits(2)
+        );
+        // ...nor for a section that sets the key itself (found by the differential
+        // test: botocore read this file, handoff called it unreadable).
+        assert_eq!(
+            merge("[a]\nk3 = 1\n[DEFAULT]\nk3 =\n  nope\n", "p", E, true).unwrap_err(),
+            MergeError::Inherits(4)
+        );
+        assert_eq!(
+            merge("[a]\n[DEFAULT]\nk3 =\n  nope\n", "p", E, true).unwrap_err(),
+            MergeError::Unreadable(4, Unreadable::NestedWithoutEquals)
         );
         // the keys p sets itself are overridden, not inherited
         assert!(merge("[DEFAULT]\naws_access_key_id = X\n", "p", E, true).is_ok());
