@@ -6,6 +6,7 @@
 mod boundary;
 mod bundles;
 mod crash;
+mod credentials;
 mod csv;
 mod encoders;
 mod hostile;
