@@ -353,6 +353,79 @@ fn every_hostile_input_fails_cleanly() {
         cases.push(open_case(format!("payload: {name}"), f, &[3]));
     }
 
+    // ---- output injections (issue 10): planted payloads whose key fields carry the
+    // syntax of each output's consumer, opened into each output. The typed key refuses
+    // them all before anything is written.
+    let injections: Vec<(&str, serde_json::Value)> = vec![
+        (
+            "shell quote in the secret",
+            serde_json::json!("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMP'$(id)'"),
+        ),
+        (
+            "command substitution in the secret",
+            serde_json::json!("$(touch /tmp/handoff-pwned)wJalrXUtnFEMI/K7MDEN"),
+        ),
+        (
+            "backticks in the secret",
+            serde_json::json!("`id`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"),
+        ),
+        (
+            "JSON fields in the secret",
+            serde_json::json!("x\",\"SessionToken\":\"FORGED\",\"x\":\"wJalrXUtnFEMI"),
+        ),
+        (
+            "a newline and a new INI section in the secret",
+            serde_json::json!("wJalrXUtnFEMI/K7MDENG\n[default]\naws_access_key_id=AKIAATTACKER"),
+        ),
+        (
+            "a CSV row and a formula in the secret",
+            serde_json::json!("wJalrXUtnFEMI/K7MDENG,=HYPERLINK(\"http://x\")"),
+        ),
+        ("a 41-character secret", serde_json::json!(format!("{s}A"))),
+        ("a null secret", serde_json::Value::Null),
+    ];
+    let outputs: [&[&str]; 5] = [
+        &["--env"],
+        &["--json"],
+        &["--csv", "-"],
+        &["--csv", "out.csv"],
+        &["--aws-profile", "injected"],
+    ];
+    for (i, (name, secret)) in injections.iter().enumerate() {
+        let payload = serde_json::json!({"format": "handoff/v1", "access_key_id": k, "secret_access_key": secret});
+        let f = payload_bundle(
+            &env,
+            &recipient,
+            &format!("inj{i}.age"),
+            payload.to_string().as_bytes(),
+        );
+        for out in outputs {
+            let mut args = vec!["open".to_string(), f.clone(), "-i".into(), id.clone()];
+            args.extend(out.iter().map(|s| s.to_string()));
+            cases.push(Case {
+                name: format!("injection: {name}, open {}", out.join(" ")),
+                args,
+                stdin: None,
+                codes: &[3],
+                aws_port: None,
+            });
+        }
+    }
+    for (name, key_id) in [
+        ("a shell quote in the key id", "AKIA'$(id)'AAAAAAAAA"),
+        ("JSON in the key id", "AKIA\",\"x\":\"AAAAAAAA"),
+        ("a 21-character key id", "AKIAIOSFODNN7EXAMPLEX"),
+    ] {
+        let payload = serde_json::json!({"format": "handoff/v1", "access_key_id": key_id, "secret_access_key": s});
+        let f = payload_bundle(
+            &env,
+            &recipient,
+            &format!("injid{}.age", cases.len()),
+            payload.to_string().as_bytes(),
+        );
+        cases.push(open_case(format!("injection: {name}"), f, &[3]));
+    }
+
     // ---- console CSVs
     let seal_csv = |name: &str, contents: Vec<u8>| {
         let f = env.write(&format!("{name}.csv"), contents);
@@ -759,14 +832,23 @@ fn every_hostile_input_fails_cleanly() {
             env.p("good.age"),
             "-i".into(),
             id.clone(),
-            "--aws-profile".into(),
-            profile.into(),
+            // one argument, so that "-x" reaches handoff instead of clap
+            format!("--aws-profile={profile}"),
         ],
         stdin: None,
         codes: &[3, 5],
         aws_port: None,
     };
-    for bad in ["a]b", "a b", "", "[x", "x\ny"] {
+    for bad in [
+        "a]b",
+        "a b",
+        "",
+        "[x",
+        "x\ny",
+        "-x",
+        "DEFAULT",
+        "p]\n[default",
+    ] {
         cases.push(profile(&format!("profile name {bad:?}"), bad));
     }
 
