@@ -171,10 +171,10 @@ fn finish(args: &RevokeArgs, report: Report) -> Result<()> {
         );
     }
     for d in &report.done {
-        eprintln!("deleted: {d}");
+        eprintln!("deleted: {}", crate::sanitize::escape_raw(d));
     }
     for g in &report.gone {
-        eprintln!("already gone: {g}");
+        eprintln!("already gone: {}", crate::sanitize::escape_raw(g));
     }
     if report.done.is_empty() {
         eprintln!("Nothing to delete.");

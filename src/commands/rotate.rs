@@ -91,7 +91,10 @@ pub fn check_unused(
                 return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))
                     .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id))));
             }
-            eprintln!("WARNING: {what}. Rotating anyway (--force).");
+            eprintln!(
+                "WARNING: {}. Rotating anyway (--force).",
+                crate::sanitize::escape_raw(&what)
+            );
             Ok(())
         }
         Ok(_) => Ok(()),
@@ -145,7 +148,10 @@ pub fn rotate(
             return Err(err);
         }
     };
-    eprintln!("Rotation: created the new access key {new_id}");
+    eprintln!(
+        "Rotation: created the new access key {}",
+        crate::error::shown(&new_id)
+    );
 
     // Undo: delete the new key again, leaving the received one as the only one.
     let undo = |e: Error| -> Error {
