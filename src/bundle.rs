@@ -221,10 +221,13 @@ impl Credential {
         }
         if let Some(p) = &self.console_password {
             let p = p.expose_secret();
-            if p.is_empty() || p.chars().count() > MAX_PASSWORD_CHARS || !no_control(p) {
+            // IAM's own pattern is [\t\n\r\x20-\xFF]; without the controls, a password
+            // from a planted bundle cannot reorder or hide what --reveal-password shows.
+            let iam = |c: char| ('\u{20}'..='\u{ff}').contains(&c) && !c.is_control();
+            if p.is_empty() || p.chars().count() > MAX_PASSWORD_CHARS || !p.chars().all(iam) {
                 return Err(FieldError::new(
                     "console_password",
-                    "must be 1-128 characters, none of them a control character",
+                    "must be 1-128 characters from U+0020-U+00FF (IAM's set), no control characters",
                 ));
             }
         }
@@ -446,11 +449,47 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
+/// Whether `v` has RFC 3339's shape (`YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`), which
+/// jiff's parser is more lenient than (basic formats, hour-only times, time zone names).
+fn rfc3339_shape(v: &str) -> bool {
+    let b = v.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if b.len() < 20
+        || !(digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10))
+        || !matches!(b[10], b'T' | b't')
+        || !(digits(11..13) && b[13] == b':' && digits(14..16) && b[16] == b':' && digits(17..19))
+    {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &frac[n..];
+    }
+    matches!(rest, [b'Z' | b'z'])
+        || (rest.len() == 6
+            && matches!(rest[0], b'+' | b'-')
+            && rest[1..3].iter().all(u8::is_ascii_digit)
+            && rest[3] == b':'
+            && rest[4..6].iter().all(u8::is_ascii_digit))
+}
+
 fn parse_time(field: &str, value: Option<String>) -> Result<Option<Timestamp>> {
+    let rule = || {
+        malformed(format!(
+            "{field}: must be an RFC 3339 timestamp from 1970 to 9998 (YYYY-MM-DDTHH:MM:SSZ)"
+        ))
+    };
     value
         .map(|v| {
-            v.parse::<Timestamp>()
-                .map_err(|_| malformed(format!("{field}: must be an RFC 3339 timestamp")))
+            if !rfc3339_shape(&v) || !("1970".."9999").contains(&&v[..4]) {
+                return Err(rule());
+            }
+            v.parse::<Timestamp>().map_err(|_| rule())
         })
         .transpose()
 }
@@ -632,6 +671,45 @@ mod tests {
             error_of(&format!("{{{base},\"colour\":\"red\"}}")),
             "the bundle's payload is malformed: unknown field \"colour\" (a new field means a new format version)"
         );
+    }
+
+    /// Found by the review: jiff accepts forms RFC 3339 does not (and years botocore
+    /// cannot read back from credential_process); the payload takes RFC 3339 only.
+    #[test]
+    fn timestamps_are_rfc_3339_from_1970_to_9998() {
+        let with = |t: &str| {
+            Credential::parse(
+                format!(r#"{{"format":"handoff/v1","console_password":"p","expires_at":"{t}"}}"#)
+                    .as_bytes(),
+            )
+        };
+        for ok in [
+            "2026-11-23T10:00:00Z",
+            "2026-11-23t10:00:00.123z",
+            "2026-11-23T10:00:00+05:30",
+            "1970-01-01T00:00:00Z",
+        ] {
+            assert!(with(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "20261123T100000Z",
+            "2026-11-23T10Z",
+            "2026-11-23T10:00:00+2500",
+            "2026-11-23T10:00:00+05:30[Asia/Kolkata]",
+            "+002026-11-23T10:00:00Z",
+            "-000001-01-01T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2026-11-23 10:00:00Z",
+            "2026-11-23T10:00:00.Z",
+        ] {
+            let e = with(bad).err().map(|e| e.what).unwrap_or_default();
+            assert_eq!(
+                e,
+                "the bundle's payload is malformed: expires_at: must be an RFC 3339 timestamp from 1970 to 9998 (YYYY-MM-DDTHH:MM:SSZ)",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

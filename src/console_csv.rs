@@ -676,14 +676,14 @@ mod tests {
 
     #[test]
     fn utf16_with_a_bom_is_read_in_both_byte_orders() {
-        let csv = format!("User name,Password,Console sign-in URL\r\nalice,Pässwörd 😀,{URL}\r\n");
+        let csv = format!("User name,Password,Console sign-in URL\r\nalice,Pässwörd ¿1,{URL}\r\n");
         for bytes in [
             utf16(&csv, u16::to_le_bytes, [0xFF, 0xFE]),
             utf16(&csv, u16::to_be_bytes, [0xFE, 0xFF]),
         ] {
             let c = parse(&bytes).unwrap();
             assert_eq!(c.user_name.as_deref(), Some("alice"));
-            assert_eq!(c.console_password.unwrap().expose_secret(), "Pässwörd 😀");
+            assert_eq!(c.console_password.unwrap().expose_secret(), "Pässwörd ¿1");
         }
         let mut odd = utf16(&csv, u16::to_le_bytes, [0xFF, 0xFE]);
         odd.pop();

@@ -114,6 +114,19 @@ pub fn parse(args: &RecipientArgs) -> Result<Vec<Recipient>> {
         }
         read_file(f, &mut lines)?;
     }
+    if let Some(l) = lines.iter().find(|l| {
+        l.text.len() > 4
+            && l.text[..4].eq_ignore_ascii_case("age1")
+            && l.text != l.text.to_lowercase()
+    }) {
+        // age refuses upper case too; accepting it would also defeat de-duplication and
+        // put a string in a signed manifest that the opener never finds.
+        return Err(Error::input(format!(
+            "{} is an age recipient with upper-case letters; age recipients are lower case",
+            shown(&l.text)
+        ))
+        .fix("use the age1… line exactly as handoff keygen or age-keygen printed it"));
+    }
     let mut seen = std::collections::HashSet::new();
     lines.retain(|l| {
         let key = ssh_key::PublicKey::from_openssh(&l.text)

@@ -304,7 +304,15 @@ pub fn create(
     match mint_and_seal(iam, keychain, args, &plan, sealer, &mut journal, &progress) {
         Ok(summary) => {
             if args.json {
-                crate::output::write_stdout(format!("{summary}\n").as_bytes())?;
+                // Everything is done; only the summary is lost. Say so, or a script
+                // would retry and mint a second key.
+                crate::output::write_stdout(format!("{summary}\n").as_bytes()).map_err(|e| {
+                    Error::output(format!(
+                        "the credential was created and sealed, but the --json summary could not be written ({})",
+                        e.what
+                    ))
+                    .fix("do not run create again: the bundle is where -o said; `handoff inspect BUNDLE` describes it")
+                })?;
             }
             Ok(())
         }

@@ -308,6 +308,32 @@ fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
     output::write_stdout(summary(c, &args.bundle).as_bytes())
 }
 
+/// The bundle's path as a shell word that is safe to paste into the suggested commands:
+/// as it is when it is made of ordinary characters, single-quoted otherwise (a name
+/// like `b$(touch x).age` must not run anything), `./`-prefixed when it starts with `-`.
+fn pasteable(bundle: &str) -> String {
+    if bundle == "-" {
+        return "BUNDLE".into();
+    }
+    let path = if bundle.starts_with('-') {
+        format!("./{bundle}")
+    } else {
+        bundle.to_string()
+    };
+    let plain = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._/+-=@,:%~".contains(&b))
+        && !path.starts_with('~');
+    if plain {
+        return path;
+    }
+    let mut out = Vec::new();
+    match crate::deliver::sh::quote_into(&mut out, &path) {
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| "BUNDLE".into()),
+        Err(_) => "BUNDLE".into(),
+    }
+}
+
 /// What the bundle holds, without any secret.
 pub fn summary(c: &Credential, bundle: &str) -> String {
     let mut s = format!("This bundle holds: {}\n", c.contents());
@@ -325,7 +351,7 @@ pub fn summary(c: &Credential, bundle: &str) -> String {
     row("created by", &c.created_by);
     row("expires", &c.expires_at.map(|t| t.to_string()));
     row("note", &c.note);
-    let b = shown(bundle);
+    let b = shown(&pasteable(bundle));
     s.push_str("\nDeliver it to exactly one place (add the same -i):\n");
     if c.has_access_key() {
         s.push_str(&format!(

@@ -31,9 +31,22 @@ fn failed(e: &AwsError, report: &Report) -> Error {
 
 /// Runs `revoke`.
 pub fn run(args: &RevokeArgs) -> Result<()> {
-    if args.user.is_empty() {
-        return Err(Error::input("--user is empty")
-            .fix("name the bootstrap user, e.g. --user mgmt-org-admin"));
+    if !crate::bundle::valid_user_name(&args.user) {
+        return Err(Error::input(format!(
+            "--user {} is not a valid IAM user name",
+            crate::error::shown(&args.user)
+        ))
+        .fix("use 1-64 letters, digits and + = , . @ _ - (e.g. --user mgmt-org-admin)"));
+    }
+    if let Some(id) = &args.access_key_id
+        && let Err(e) = crate::access_key::AccessKeyId::parse(id)
+    {
+        return Err(Error::input(format!(
+            "--access-key-id {} {}",
+            crate::error::shown(id),
+            e.rule()
+        ))
+        .fix("copy the access key ID (AKIA…) from `handoff open BUNDLE` or the IAM console"));
     }
     let iam = crate::aws::sdk::SdkIam::new(&args.aws)?;
     revoke(&iam, args, &confirm_on_terminal)

@@ -17,6 +17,17 @@ use crate::secret::{ExposeSecret, Zeroizing};
 /// Runs `seal`.
 pub fn run(args: &SealArgs) -> Result<()> {
     super::check_note(args.note.as_deref())?;
+    if let (true, Some(path)) = (args.shred, &args.from_csv) {
+        // Shredding a link would zero its target and unlink only the link.
+        let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+        if !regular {
+            return Err(Error::input(format!(
+                "--shred needs a regular file, and {} is a link, a device or missing",
+                shown(&path.display().to_string())
+            ))
+            .fix("pass the CSV file itself (not a link to it), or drop --shred"));
+        }
+    }
     super::check_bundle_output(&args.out)?;
     let sealing = super::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
     let mut credential = match &args.from_csv {

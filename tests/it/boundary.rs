@@ -149,6 +149,32 @@ fn create_to_a_stdout_that_loses_the_bundle_leaves_nothing_in_iam() {
         !moto.user_exists("mgmt-org-admin"),
         "the user was left behind"
     );
+
+    // Found by the review: only the --json summary fails after a complete create. The
+    // error must say that the credential exists, or a script retries and mints again.
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let out = c
+        .args([
+            "create",
+            "--to",
+            &r,
+            "-o",
+            &env.p("ok.age"),
+            "--json",
+            "--quiet",
+        ])
+        .stdout(dev("/dev/full"))
+        .output()
+        .unwrap();
+    let run = Run::from_output(out).fails(5);
+    assert!(
+        run.stderr.starts_with("handoff: error: the credential was created and sealed, but the --json summary could not be written"),
+        "{}",
+        run.stderr
+    );
+    assert!(env.path("ok.age").exists());
+    assert_eq!(moto.access_key_ids("mgmt-org-admin").len(), 1);
 }
 
 #[test]
@@ -445,4 +471,187 @@ fn a_typed_secret_is_held_to_the_rule() {
         s.stderr,
         "handoff: error: what was typed is not an access key: the secret access key must be 40 characters of A-Z a-z 0-9 / +\nhint: type the access key ID (AKIA…) and its secret exactly as AWS gave them\n"
     );
+}
+
+/// Found by the review of issue 10: the summary's suggested commands pasted the bundle's
+/// file name unquoted, so pasting `handoff open boot$(touch PWNED).age --json` ran it.
+#[test]
+fn suggested_commands_quote_a_hostile_bundle_name() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let evil = env.p("boot$(touch PWNED).age");
+    std::fs::copy(&b, &evil).unwrap();
+    let out = env.run(&["open", &evil, "-i", &id]).ok();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("--json"))
+        .unwrap()
+        .split('#')
+        .next()
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(line, format!("handoff open '{evil}' --json"));
+    // pasted into a shell (with printf standing in for handoff), it is one word and runs nothing
+    let pasted = line.replacen("handoff open", "printf '%s\\n'", 1);
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&pasted)
+        .current_dir(env.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{evil}\n--json\n")
+    );
+    assert!(!env.path("PWNED").exists());
+}
+
+/// Found by the review: `AGE1…` (upper case) was accepted, sealed to twice next to the
+/// same key in lower case, and written into signed manifests the opener never matched.
+#[test]
+fn an_upper_case_age_recipient_is_refused_as_age_refuses_it() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("accessKeys.csv");
+    let upper = r.to_uppercase();
+    let s = env
+        .run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &r,
+            "--to",
+            &upper,
+            "-o",
+            &env.p("u.age"),
+        ])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        format!(
+            "handoff: error: {upper} is an age recipient with upper-case letters; age recipients are lower case\nhint: use the age1… line exactly as handoff keygen or age-keygen printed it\n"
+        )
+    );
+    assert!(!env.path("u.age").exists());
+}
+
+/// Found by the review: `--reveal-password` printed a planted password holding a
+/// right-to-left override and zero-width characters raw. Passwords are now held to
+/// IAM's character set when the bundle is read.
+#[test]
+fn a_planted_password_outside_iams_set_is_refused() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let recipient: age::x25519::Recipient = r.parse().unwrap();
+    for password in [
+        "abc\u{202e}def",
+        "zero\u{200b}width",
+        "line\u{2028}sep",
+        "tab\there",
+    ] {
+        let payload = serde_json::json!({"format": "handoff/v1", "console_password": password});
+        let ct = age::encrypt(&recipient, payload.to_string().as_bytes()).unwrap();
+        let f = env.write("pw.age", ct);
+        let s = env.run(&["open", &f, "-i", &id]).fails(3);
+        assert!(
+            s.stderr.contains("console_password: must be 1-128 characters from U+0020-U+00FF (IAM's set), no control characters"),
+            "{}",
+            s.stderr
+        );
+    }
+    // Latin-1 and spaces are IAM's, and open
+    let payload = serde_json::json!({"format": "handoff/v1", "console_password": " Pässwörd ¿1 "});
+    let ct = age::encrypt(&recipient, payload.to_string().as_bytes()).unwrap();
+    let f = env.write("ok.age", ct);
+    env.run(&["open", &f, "-i", &id]).ok();
+}
+
+/// Found by the review: the age crate parses a header in quadratic time, so a planted
+/// 1 MiB bundle of 10 000 stanzas cost 22 s of CPU. handoff's linear header check now
+/// refuses more stanzas than it ever seals, at once.
+#[test]
+fn a_planted_header_with_thousands_of_stanzas_is_refused_at_once() {
+    use base64::Engine;
+    let env = TestEnv::new();
+    let (id, _) = env.keygen("key.txt");
+    let b64 = |n: usize| base64::engine::general_purpose::STANDARD_NO_PAD.encode(vec![7u8; n]);
+    for count in [200, 10_000] {
+        let mut h = String::from("age-encryption.org/v1\n");
+        for _ in 0..count {
+            h.push_str(&format!("-> X25519 {}\n{}\n", b64(32), b64(32)));
+        }
+        h.push_str(&format!("--- {}\n", b64(32)));
+        let f = env.write("many.age", h);
+        let start = std::time::Instant::now();
+        let s = env.run(&["open", &f, "-i", &id]).fails(4);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        if count == 200 {
+            assert_eq!(
+                s.stderr,
+                "handoff: error: the bundle has 200 recipient stanzas; handoff opens bundles for at most 100 recipients\nhint: this is not a bundle handoff made; ask the sender for a new one\n"
+            );
+        }
+    }
+}
+
+/// Found by the review: `revoke --user 'bad name'` and `--access-key-id AKIAlower` said
+/// "already gone" and exited 0. Both are now checked before any AWS call.
+#[test]
+fn revoke_holds_its_inputs_to_iams_rules() {
+    let env = TestEnv::new();
+    let s = env
+        .run_aws(9, &["revoke", "--user", "bad name", "--yes"])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --user bad name is not a valid IAM user name\nhint: use 1-64 letters, digits and + = , . @ _ - (e.g. --user mgmt-org-admin)\n"
+    );
+    let s = env
+        .run_aws(9, &["revoke", "--access-key-id", "AKIAlower", "--yes"])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        "handoff: error: --access-key-id AKIAlower must be 20 characters: AKIA or ASIA, then 16 of A-Z 0-9\nhint: copy the access key ID (AKIA…) from `handoff open BUNDLE` or the IAM console\n"
+    );
+}
+
+/// Found by the review: `--shred` on a link zeroed the link's target and removed only
+/// the link, while saying it shredded the file.
+#[test]
+fn shred_refuses_a_link_and_touches_nothing() {
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let csv = env.access_key_csv("real.csv");
+    let link = env.p("link.csv");
+    std::os::unix::fs::symlink(&csv, &link).unwrap();
+    let before = std::fs::read(&csv).unwrap();
+    let s = env
+        .run(&[
+            "seal",
+            "--from-csv",
+            &link,
+            "--shred",
+            "--to",
+            &r,
+            "-o",
+            &env.p("x.age"),
+        ])
+        .fails(3);
+    assert_eq!(
+        s.stderr,
+        format!(
+            "handoff: error: --shred needs a regular file, and {link} is a link, a device or missing\nhint: pass the CSV file itself (not a link to it), or drop --shred\n"
+        )
+    );
+    assert_eq!(std::fs::read(&csv).unwrap(), before);
+    assert!(std::path::Path::new(&link).exists());
+    assert!(!env.path("x.age").exists());
 }
