@@ -486,10 +486,21 @@ fn parse_time(field: &str, value: Option<String>) -> Result<Option<Timestamp>> {
     };
     value
         .map(|v| {
-            if !rfc3339_shape(&v) || !("1970".."9999").contains(&&v[..4]) {
+            if !rfc3339_shape(&v) {
                 return Err(rule());
             }
-            v.parse::<Timestamp>().map_err(|_| rule())
+            // The range is checked on the instant, not on the text: an offset can move
+            // 1970-01-01T00:00:00+05:30 into 1969, which would not read back once
+            // written in UTC.
+            let t = v.parse::<Timestamp>().map_err(|_| rule())?;
+            let (first, last): (Timestamp, Timestamp) = (
+                "1970-01-01T00:00:00Z".parse().map_err(|_| rule())?,
+                "9999-01-01T00:00:00Z".parse().map_err(|_| rule())?,
+            );
+            if t < first || t >= last {
+                return Err(rule());
+            }
+            Ok(t)
         })
         .transpose()
 }
@@ -688,6 +699,7 @@ mod tests {
             "2026-11-23t10:00:00.123z",
             "2026-11-23T10:00:00+05:30",
             "1970-01-01T00:00:00Z",
+            "1970-01-01T00:00:00-01:00",
         ] {
             assert!(with(ok).is_ok(), "{ok}");
         }
@@ -700,6 +712,8 @@ mod tests {
             "-000001-01-01T00:00:00Z",
             "0000-01-01T00:00:00Z",
             "9999-12-31T23:59:59Z",
+            "1970-01-01T00:00:00+05:30",
+            "9998-12-31T23:00:00-05:00",
             "2026-11-23 10:00:00Z",
             "2026-11-23T10:00:00.Z",
         ] {
