@@ -164,6 +164,19 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
                 "pass -i with your age identity file or SSH private key, e.g. -i ~/.ssh/id_ed25519",
             ));
         }
+        // age's own passphrase prompt for an encrypted SSH key names the file raw: a
+        // name holding terminal controls would reach the terminal through it.
+        if let Some(f) = unlock
+            .identity_files
+            .iter()
+            .find(|f| f.chars().any(crate::sanitize::is_escaped))
+        {
+            return Err(Error::input(format!(
+                "the identity file name {} holds control or invisible characters",
+                crate::error::shown(f)
+            ))
+            .fix("rename the file (or pass it through a link with a plain name)"));
+        }
         let mut guard = StdinGuard::new(false);
         let files = unlock.identity_files.clone();
         let read = read_identities(unlock.identity_files, None, &mut guard).map_err(|e| {

@@ -359,6 +359,28 @@ fn identity_mistakes_get_a_hint_that_says_so() {
     );
 }
 
+/// Found by the review: age's passphrase prompt for an encrypted SSH key printed the
+/// `-i` file name raw, escape sequences included. Such a name is refused first.
+#[test]
+fn an_identity_file_name_with_terminal_controls_is_refused() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let evil = env.p("\u{1b}]0;PWNED\u{7}\u{202e}yek");
+    std::fs::copy(&id, &evil).unwrap();
+    let s = env.run(&["open", &b, "-i", &evil]).fails(3);
+    assert!(
+        !s.stderr.contains('\u{1b}') && !s.stderr.contains('\u{202e}'),
+        "{}",
+        s.stderr
+    );
+    assert!(
+        s.stderr.contains("holds control or invisible characters"),
+        "{}",
+        s.stderr
+    );
+}
+
 #[test]
 fn errors_about_the_senders_own_flags_name_the_flag_and_the_limit() {
     let env = TestEnv::new();
