@@ -115,8 +115,11 @@ pub fn parse(args: &RecipientArgs) -> Result<Vec<Recipient>> {
         read_file(f, &mut lines)?;
     }
     if let Some(l) = lines.iter().find(|l| {
+        // `get`, not a slice: byte 4 need not be a character boundary.
         l.text.len() > 4
-            && l.text[..4].eq_ignore_ascii_case("age1")
+            && l.text
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("age1"))
             && l.text != l.text.to_lowercase()
     }) {
         // age refuses upper case too; accepting it would also defeat de-duplication and
@@ -294,6 +297,14 @@ mod tests {
         std::fs::write(&p, keys.join("\n")).unwrap();
         let e = parse(&args(&[p.to_str().unwrap()])).err().unwrap();
         assert_eq!(e.what, "101 recipients: a bundle may have at most 100");
+    }
+
+    /// Found by the `recipients` fuzz target in a CI run: the upper-case check sliced at
+    /// byte 4, which in ".\x18.Ë" is inside a character, and panicked.
+    #[test]
+    fn fuzz_regression_a_multibyte_character_at_byte_4_is_an_error_not_a_panic() {
+        assert!(parse(&args(&[".\u{18}.\u{cb}"])).is_err());
+        assert!(parse(&args(&["AGE1\u{cb}x"])).is_err());
     }
 
     #[test]
