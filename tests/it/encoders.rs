@@ -224,19 +224,7 @@ fn a_planted_bundle_cannot_run_code_through_env_json_or_csv() {
         })
         .to_string();
         let bundle = env.p("evil.age");
-        let _ = std::fs::remove_file(&bundle);
-        let mut age = Command::new("age")
-            .args(["-e", "-r", &recipient, "-o", &bundle])
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        age.stdin
-            .take()
-            .unwrap()
-            .write_all(payload.as_bytes())
-            .unwrap();
-        assert!(age.wait().unwrap().success());
+        age_encrypt(&recipient, payload.as_bytes(), &bundle);
         for flag in [&["--env"][..], &["--json"], &["--csv", "-"]] {
             let mut args = vec!["open", &bundle, "-i", &id];
             args.extend_from_slice(flag);

@@ -58,19 +58,7 @@ fn reseal(
     assert!(plain.status.success(), "{plain:?}");
     let edited = edit(String::from_utf8(plain.stdout).unwrap());
     let out = env.p("resealed.age");
-    let _ = std::fs::remove_file(&out);
-    let mut age = std::process::Command::new("age")
-        .args(["-r", recipient, "-o", &out])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    age.stdin
-        .take()
-        .unwrap()
-        .write_all(edited.as_bytes())
-        .unwrap();
-    assert!(age.wait().unwrap().success());
+    age_encrypt(recipient, edited.as_bytes(), &out);
     out
 }
 

@@ -318,3 +318,17 @@ pub fn resume(pid: u32) {
     )
     .unwrap();
 }
+
+/// Encrypts `plaintext` to `recipient` with the real `age` binary into `out` (replacing
+/// it): how anyone who knows a recipient makes a bundle handoff will open.
+pub fn age_encrypt(recipient: &str, plaintext: &[u8], out: &str) {
+    use std::io::Write;
+    let _ = std::fs::remove_file(out);
+    let mut age = Command::new("age")
+        .args(["-e", "-r", recipient, "-o", out])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    age.stdin.take().unwrap().write_all(plaintext).unwrap();
+    assert!(age.wait().unwrap().success(), "age -e failed");
+}
