@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::access_key::AccessKey;
+use crate::aws::names::{USER_NAME_RULE, valid_user_name};
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretBytes, SecretString, from_foreign};
 
@@ -29,17 +30,6 @@ pub const MAX_ARN_CHARS: usize = 2048;
 
 /// Longest console password accepted (IAM's limit).
 pub const MAX_PASSWORD_CHARS: usize = 128;
-
-/// The rule an IAM user name follows (IAM's own: `[\w+=,.@-]{1,64}`).
-pub const USER_NAME_RULE: &str = "must be 1-64 of A-Z a-z 0-9 + = , . @ _ -";
-
-/// Whether `name` is a valid IAM user name.
-pub fn valid_user_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
-}
 
 /// One AWS IAM credential, as handed over. Every field but the format is optional,
 /// but at least one of an access key or a console password is present.
@@ -316,61 +306,8 @@ impl Credential {
         }
         let Entries(entries) = serde_json::from_slice(bytes)
             .map_err(|e| malformed(format!("it is not a JSON object ({})", e.classify_name())))?;
-        let formats: Vec<&serde_json::Value> = entries
-            .iter()
-            .filter(|(k, _)| k == "format")
-            .map(|(_, v)| v)
-            .collect();
-        match formats.as_slice() {
-            [] => return Err(malformed("it has no \"format\" field")),
-            [serde_json::Value::String(f)] if f == FORMAT_V1 => {}
-            [serde_json::Value::String(f)] => {
-                return Err(Error::input(format!(
-                    "the bundle's payload has format \"{}\", which this handoff cannot read",
-                    crate::error::shown(f)
-                ))
-                .fix(format!("this handoff reads {FORMAT_V1}: upgrade handoff, or ask the sender for a {FORMAT_V1} bundle")));
-            }
-            [other] => {
-                return Err(malformed(format!(
-                    "format: must be a string, not {}",
-                    type_name(other)
-                )));
-            }
-            _ => return Err(malformed("the field \"format\" appears more than once")),
-        }
-        let mut fields: [Option<String>; 12] = Default::default();
-        for (key, value) in entries {
-            let Some(i) = FIELDS.iter().position(|f| *f == key) else {
-                return Err(malformed(format!(
-                    "unknown field \"{}\" (a new field means a new format version)",
-                    crate::error::shown(&key)
-                )));
-            };
-            let name = FIELDS[i];
-            if i == 0 {
-                continue;
-            }
-            if fields[i].is_some() {
-                return Err(malformed(format!(
-                    "the field \"{name}\" appears more than once"
-                )));
-            }
-            match value {
-                serde_json::Value::String(s) => fields[i] = Some(s),
-                serde_json::Value::Null => {
-                    return Err(malformed(format!(
-                        "{name}: must be a string; null is not allowed (an absent field is left out)"
-                    )));
-                }
-                other => {
-                    return Err(malformed(format!(
-                        "{name}: must be a string, not {}",
-                        type_name(&other)
-                    )));
-                }
-            }
-        }
+        check_format(&entries)?;
+        let fields = string_fields(entries)?;
         let [
             _,
             account_id,
@@ -504,6 +441,73 @@ fn parse_time(field: &str, value: Option<String>) -> Result<Option<Timestamp>> {
         })
         .transpose()
 }
+/// The `format` field: present once, a string, and the one version this handoff reads
+/// (an unknown version is its own error, with its own hint).
+fn check_format(entries: &[(String, serde_json::Value)]) -> Result<()> {
+    let formats: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|(k, _)| k == "format")
+        .map(|(_, v)| v)
+        .collect();
+    match formats.as_slice() {
+        [] => return Err(malformed("it has no \"format\" field")),
+        [serde_json::Value::String(f)] if f == FORMAT_V1 => {}
+        [serde_json::Value::String(f)] => {
+            return Err(Error::input(format!(
+                "the bundle's payload has format \"{}\", which this handoff cannot read",
+                crate::error::shown(f)
+            ))
+            .fix(format!("this handoff reads {FORMAT_V1}: upgrade handoff, or ask the sender for a {FORMAT_V1} bundle")));
+        }
+        [other] => {
+            return Err(malformed(format!(
+                "format: must be a string, not {}",
+                type_name(other)
+            )));
+        }
+        _ => return Err(malformed("the field \"format\" appears more than once")),
+    }
+    Ok(())
+}
+
+/// Every field but `format`, by its place in [`FIELDS`]: known, not repeated, and a
+/// string (not `null`).
+fn string_fields(entries: Vec<(String, serde_json::Value)>) -> Result<[Option<String>; 12]> {
+    let mut fields: [Option<String>; 12] = Default::default();
+    for (key, value) in entries {
+        let Some(i) = FIELDS.iter().position(|f| *f == key) else {
+            return Err(malformed(format!(
+                "unknown field \"{}\" (a new field means a new format version)",
+                crate::error::shown(&key)
+            )));
+        };
+        let name = FIELDS[i];
+        if i == 0 {
+            continue;
+        }
+        if fields[i].is_some() {
+            return Err(malformed(format!(
+                "the field \"{name}\" appears more than once"
+            )));
+        }
+        match value {
+            serde_json::Value::String(s) => fields[i] = Some(s),
+            serde_json::Value::Null => {
+                return Err(malformed(format!(
+                    "{name}: must be a string; null is not allowed (an absent field is left out)"
+                )));
+            }
+            other => {
+                return Err(malformed(format!(
+                    "{name}: must be a string, not {}",
+                    type_name(&other)
+                )));
+            }
+        }
+    }
+    Ok(fields)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

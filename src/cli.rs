@@ -170,8 +170,23 @@ pub struct AwsFlags {
     pub endpoint_url: Option<String>,
 }
 
+impl AwsFlags {
+    /// The AWS layer's own configuration: it never sees a command-line type.
+    pub fn config(&self) -> crate::aws::AwsConfig {
+        crate::aws::AwsConfig {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
 /// `handoff create`.
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags, one field each; `commands::create::resolve` turns them into enums"
+)]
 pub struct CreateArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -254,6 +269,10 @@ pub struct SealArgs {
 /// `handoff open`: exactly one output.
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("deliver").multiple(false))]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "clap flags, one field each; `commands::open::resolve` turns them into enums"
+)]
 pub struct OpenArgs {
     /// The bundle ("-" reads stdin).
     #[arg(value_name = "BUNDLE")]

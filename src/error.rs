@@ -23,7 +23,8 @@ pub enum ExitCode {
     Decrypt = 4,
     /// An output could not be written, or exists and `--force` was not given.
     Output = 5,
-    /// An AWS call failed; anything this run created was rolled back.
+    /// An AWS call failed, and AWS is as it was before the run: nothing had been
+    /// changed, or everything changed was rolled back.
     Aws = 6,
     /// An AWS call failed and the rollback failed too: something is left in AWS.
     RollbackFailed = 7,
@@ -33,11 +34,17 @@ pub enum ExitCode {
     Refused = 9,
     /// The user cancelled (a prompt was refused or interrupted).
     Cancelled = 10,
+    /// Refused before any change: what AWS holds conflicts with the request (the user
+    /// already has two access keys, or a console password without --reset-password).
+    Conflict = 11,
+    /// `revoke` stopped partway: some of it was deleted, the rest is still there; it is
+    /// safe to run again.
+    RevokeIncomplete = 12,
 }
 
 impl ExitCode {
     /// Every code, in order, for documentation and tests.
-    pub const ALL: [ExitCode; 11] = [
+    pub const ALL: [ExitCode; 13] = [
         ExitCode::Ok,
         ExitCode::Internal,
         ExitCode::Usage,
@@ -49,6 +56,8 @@ impl ExitCode {
         ExitCode::Keychain,
         ExitCode::Refused,
         ExitCode::Cancelled,
+        ExitCode::Conflict,
+        ExitCode::RevokeIncomplete,
     ];
 
     /// The process exit status.
@@ -67,11 +76,17 @@ impl ExitCode {
                 "cannot decrypt the bundle (wrong identity or passphrase, tampered)"
             }
             ExitCode::Output => "cannot write the output, or it exists and --force was not given",
-            ExitCode::Aws => "an AWS call failed; what this run created was rolled back",
+            ExitCode::Aws => {
+                "an AWS call failed; AWS is as before the run (nothing changed, or rolled back)"
+            }
             ExitCode::RollbackFailed => "an AWS call failed and the rollback failed too",
             ExitCode::Keychain => "the OS keychain failed or is unavailable",
             ExitCode::Refused => "a check refused the bundle (account, signer, verification)",
             ExitCode::Cancelled => "cancelled at a prompt",
+            ExitCode::Conflict => {
+                "refused before any change: the user already has two keys, or a password"
+            }
+            ExitCode::RevokeIncomplete => "revoke stopped partway; run it again to finish",
         }
     }
 

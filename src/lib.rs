@@ -6,29 +6,28 @@
 #![deny(unsafe_code)]
 
 pub mod access_key;
-pub mod age_header;
 pub mod alloc;
 pub mod aws;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod console_csv;
-pub mod credentials_file;
 pub mod deliver;
 pub mod error;
 pub mod exit_hooks;
 pub mod harden;
-pub mod keychain;
 pub mod memlock;
-pub mod openpgp;
+pub mod mint;
 pub mod output;
+pub mod preflight;
+pub mod progress;
 pub mod prompt;
-pub mod recipients;
+pub mod receipt;
+pub mod rotation;
 pub mod sanitize;
-pub mod seal;
+pub mod sealing;
 pub mod secret;
-pub mod signing;
-pub mod ssh_keys;
+pub mod store;
 
 use cli::{Cli, Command};
 use error::Result;
@@ -43,10 +42,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Revoke(a) => commands::revoke::run(&a),
         Command::CredentialProcess { name } => {
-            commands::keychain::credential_process(&keychain::OsKeychain, &name)
+            commands::credential_process::run(&store::OsKeychain, &name)
         }
-        Command::Keychain(c) => commands::keychain::run(&keychain::OsKeychain, &c),
-        Command::Completions { shell } => commands::docs::completions(shell),
-        Command::Man => commands::docs::man(),
+        Command::Keychain(c) => commands::keychain::run(&store::OsKeychain, &c),
+        Command::Completions { shell } => commands::completions::run(shell),
+        Command::Man => commands::man::run(),
     }
 }

@@ -2,7 +2,7 @@
 //! the old text as a prefix; replacing keeps every byte outside the profile and is
 //! idempotent; the profile then reads back (configparser's reading) as exactly E.
 #![no_main]
-use handoff::credentials_file::{MergeError, merge, profile};
+use handoff::deliver::credentials_file::{MergeError, merge, profile};
 use libfuzzer_sys::fuzz_target;
 
 const E: &[(&str, &str)] = &[("aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"), ("aws_secret_access_key", "S")];

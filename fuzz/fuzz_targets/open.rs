@@ -1,7 +1,7 @@
 //! `open` on arbitrary bytes with a fixed identity: never panics, never returns more
 //! than the payload cap, and bounded memory (libFuzzer's -rss_limit_mb).
 #![no_main]
-use handoff::seal::{Unlock, open};
+use handoff::sealing::age_file::{Unlock, open};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

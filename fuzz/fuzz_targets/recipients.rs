@@ -1,7 +1,7 @@
 //! Recipient parsing as handoff uses it (age's parser behind `--to`): never panics, and
 //! an accepted value yields at least one recipient; errors never echo a secret key.
 #![no_main]
-use handoff::recipients::{RecipientArgs, parse};
+use handoff::sealing::recipients::{RecipientArgs, parse};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! fixed key unwraps to the same bytes and passes the check (round trip). Never panics.
 #![no_main]
 use handoff::secret::SecretBytes;
-use handoff::signing::{Opened, check, sign, unwrap};
+use handoff::sealing::signing::{Opened, check, sign, unwrap};
 use libfuzzer_sys::fuzz_target;
 use ssh_key::PrivateKey;
 use ssh_key::private::Ed25519Keypair;

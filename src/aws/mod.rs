@@ -1,11 +1,27 @@
 //! IAM and STS, behind the small [`Iam`] trait that the commands use; SDK types end in
-//! `sdk.rs`. Errors say which action failed and whether its outcome is known: a create
-//! whose reply was lost may have happened, and is never retried blindly.
+//! `sdk.rs`, and the layer takes its own [`AwsConfig`], never a command-line type.
+//! Errors say which action failed and whether its outcome is known: a create whose
+//! reply was lost may have happened, and is never retried blindly. [`errors`] is the
+//! one place they become the user's message; [`names`] holds IAM's names and the
+//! documents handoff writes.
 
+pub mod errors;
+pub mod names;
 pub mod password;
 pub mod sdk;
 
 use crate::secret::SecretString;
+
+/// Where and as whom to call AWS, beyond the SDK's default chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// The profile of the shared config files (default: the SDK's chain).
+    pub profile: Option<String>,
+    /// The region (IAM is global; this picks the partition and STS endpoint).
+    pub region: Option<String>,
+    /// An endpoint for every call, e.g. a local IAM server.
+    pub endpoint_url: Option<String>,
+}
 
 /// Who is calling.
 #[derive(Debug, Clone)]

@@ -15,8 +15,7 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::runtime::Runtime;
 
-use super::{AwsError, AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy};
-use crate::cli::AwsFlags;
+use super::{AwsConfig, AwsError, AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy};
 use crate::error::{Error, ExitCode, Result};
 use crate::secret::{ExposeSecret, SecretString, from_foreign};
 
@@ -30,13 +29,13 @@ pub struct SdkIam {
 impl SdkIam {
     /// Loads the configuration with the SDK's default credential chain (no network
     /// call yet).
-    pub fn new(flags: &AwsFlags) -> Result<SdkIam> {
-        Self::build(flags, None)
+    pub fn new(config: &AwsConfig) -> Result<SdkIam> {
+        Self::build(config, None)
     }
 
     /// The same, acting as the holder of one access key (a received one, to verify or
     /// rotate it): the default chain is not consulted.
-    pub fn with_key(flags: &AwsFlags, id: &str, secret: &SecretString) -> Result<SdkIam> {
+    pub fn with_key(config: &AwsConfig, id: &str, secret: &SecretString) -> Result<SdkIam> {
         let creds = aws_sdk_iam::config::Credentials::new(
             id,
             secret.expose_secret(),
@@ -44,10 +43,10 @@ impl SdkIam {
             None,
             "handoff-received-key",
         );
-        Self::build(flags, Some(creds))
+        Self::build(config, Some(creds))
     }
 
-    fn build(flags: &AwsFlags, creds: Option<aws_sdk_iam::config::Credentials>) -> Result<SdkIam> {
+    fn build(aws: &AwsConfig, creds: Option<aws_sdk_iam::config::Credentials>) -> Result<SdkIam> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -66,13 +65,13 @@ impl SdkIam {
                     .operation_timeout(Duration::from_secs(30))
                     .build(),
             );
-        if let Some(p) = &flags.profile {
+        if let Some(p) = &aws.profile {
             loader = loader.profile_name(p);
         }
-        if let Some(r) = &flags.region {
+        if let Some(r) = &aws.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
-        if let Some(u) = &flags.endpoint_url {
+        if let Some(u) = &aws.endpoint_url {
             loader = loader.endpoint_url(u);
         }
         if let Some(c) = creds {
@@ -98,11 +97,29 @@ impl SdkIam {
         })
     }
 
-    /// Runs an idempotent call up to three times when the failure may be passing.
-    fn idempotent<T>(&self, mut call: impl FnMut() -> AwsResult<T>) -> AwsResult<T> {
+    /// Sends one request, once: creates and attaches, whose lost reply may mean the
+    /// change was made (the caller checks, never resends).
+    fn once<T, E>(
+        &self,
+        action: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> AwsResult<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.rt.block_on(request).map_err(|e| aws_error(action, e))
+    }
+
+    /// Sends an idempotent request (a read or a delete) up to three times when the
+    /// failure may be passing.
+    fn retried<T, E, F>(&self, action: &'static str, request: impl Fn() -> F) -> AwsResult<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    {
         let mut last = None;
         for attempt in 0..3u32 {
-            match call() {
+            match self.once(action, request()) {
                 Ok(v) => return Ok(v),
                 Err(e) if e.outcome_unknown || e.code.as_deref().is_some_and(is_throttling) => {
                     last = Some(e);
@@ -112,6 +129,15 @@ impl SdkIam {
             }
         }
         Err(last.expect("three attempts"))
+    }
+}
+
+/// `NoSuchEntity` as `None`: for reads where absence is an answer, not a failure.
+fn absent_as_none<T>(r: AwsResult<T>) -> AwsResult<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_no_such_entity() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -166,32 +192,19 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {
 
 impl Iam for SdkIam {
     fn caller(&self) -> AwsResult<Caller> {
-        self.idempotent(|| {
-            let out = self
-                .rt
-                .block_on(self.sts.get_caller_identity().send())
-                .map_err(|e| aws_error("GetCallerIdentity", e))?;
-            Ok(Caller {
-                account: out.account().unwrap_or_default().to_string(),
-                arn: out.arn().unwrap_or_default().to_string(),
-            })
+        let out = self.retried("GetCallerIdentity", || {
+            self.sts.get_caller_identity().send()
+        })?;
+        Ok(Caller {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
         })
     }
 
     fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        self.idempotent(
-            || match self.rt.block_on(self.iam.get_user().user_name(user).send()) {
-                Ok(out) => Ok(out.user().map(|u| u.arn().to_string())),
-                Err(e) => {
-                    let e = aws_error("GetUser", e);
-                    if e.is_no_such_entity() {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            },
-        )
+        let out =
+            absent_as_none(self.retried("GetUser", || self.iam.get_user().user_name(user).send()))?;
+        Ok(out.and_then(|o| o.user().map(|u| u.arn().to_string())))
     }
 
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
@@ -205,142 +218,92 @@ impl Iam for SdkIam {
                     .expect("key and value set"),
             );
         }
-        let out = self
-            .rt
-            .block_on(req.send())
-            .map_err(|e| aws_error("CreateUser", e))?;
+        let out = self.once("CreateUser", req.send())?;
         Ok(out.user().map(|u| u.arn().to_string()).unwrap_or_default())
     }
 
     fn delete_user(&self, user: &str) -> AwsResult<()> {
-        self.idempotent(|| {
-            self.rt
-                .block_on(self.iam.delete_user().user_name(user).send())
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteUser", e))
+        self.retried("DeleteUser", || {
+            self.iam.delete_user().user_name(user).send()
         })
+        .map(drop)
     }
 
     fn attached_policies(&self, user: &str) -> AwsResult<Vec<String>> {
-        self.idempotent(|| {
-            let out = self
-                .rt
-                .block_on(
-                    self.iam
-                        .list_attached_user_policies()
-                        .user_name(user)
-                        .max_items(1000)
-                        .send(),
-                )
-                .map_err(|e| aws_error("ListAttachedUserPolicies", e))?;
-            Ok(out
-                .attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_string))
-                .collect())
-        })
+        let out = self.retried("ListAttachedUserPolicies", || {
+            let req = self.iam.list_attached_user_policies().user_name(user);
+            req.max_items(1000).send()
+        })?;
+        Ok(out
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect())
     }
 
     fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
-        self.rt
-            .block_on(
-                self.iam
-                    .attach_user_policy()
-                    .user_name(user)
-                    .policy_arn(arn)
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| aws_error("AttachUserPolicy", e))
+        let req = self
+            .iam
+            .attach_user_policy()
+            .user_name(user)
+            .policy_arn(arn);
+        self.once("AttachUserPolicy", req.send()).map(drop)
     }
 
     fn detach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
-        self.idempotent(|| {
-            self.rt
-                .block_on(
-                    self.iam
-                        .detach_user_policy()
-                        .user_name(user)
-                        .policy_arn(arn)
-                        .send(),
-                )
-                .map(|_| ())
-                .map_err(|e| aws_error("DetachUserPolicy", e))
+        self.retried("DetachUserPolicy", || {
+            let req = self.iam.detach_user_policy().user_name(user);
+            req.policy_arn(arn).send()
         })
+        .map(drop)
     }
 
     fn inline_policies(&self, user: &str) -> AwsResult<Vec<String>> {
-        self.idempotent(|| {
-            let out = self
-                .rt
-                .block_on(
-                    self.iam
-                        .list_user_policies()
-                        .user_name(user)
-                        .max_items(1000)
-                        .send(),
-                )
-                .map_err(|e| aws_error("ListUserPolicies", e))?;
-            Ok(out.policy_names().to_vec())
-        })
+        let out = self.retried("ListUserPolicies", || {
+            let req = self.iam.list_user_policies().user_name(user);
+            req.max_items(1000).send()
+        })?;
+        Ok(out.policy_names().to_vec())
     }
 
     fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()> {
-        self.rt
-            .block_on(
-                self.iam
-                    .put_user_policy()
-                    .user_name(user)
-                    .policy_name(name)
-                    .policy_document(document)
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| aws_error("PutUserPolicy", e))
+        let req = self.iam.put_user_policy().user_name(user).policy_name(name);
+        self.once("PutUserPolicy", req.policy_document(document).send())
+            .map(drop)
     }
 
     fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()> {
-        self.idempotent(|| {
-            self.rt
-                .block_on(
-                    self.iam
-                        .delete_user_policy()
-                        .user_name(user)
-                        .policy_name(name)
-                        .send(),
-                )
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteUserPolicy", e))
+        self.retried("DeleteUserPolicy", || {
+            let req = self.iam.delete_user_policy().user_name(user);
+            req.policy_name(name).send()
         })
+        .map(drop)
     }
 
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
-        self.idempotent(|| {
-            let out = self
-                .rt
-                .block_on(self.iam.list_access_keys().user_name(user).send())
-                .map_err(|e| aws_error("ListAccessKeys", e))?;
-            Ok(out
-                .access_key_metadata()
-                .iter()
-                .map(|k| KeyInfo {
-                    id: k.access_key_id().unwrap_or_default().to_string(),
-                    status: k
-                        .status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    created: time(k.create_date()),
-                })
-                .collect())
-        })
+        let out = self.retried("ListAccessKeys", || {
+            self.iam.list_access_keys().user_name(user).send()
+        })?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .map(|k| KeyInfo {
+                id: k.access_key_id().unwrap_or_default().to_string(),
+                status: k
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                created: time(k.create_date()),
+            })
+            .collect())
     }
 
     fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)> {
         // Never retried: a lost reply may mean a key exists (the caller checks).
-        let out = self
-            .rt
-            .block_on(self.iam.create_access_key().user_name(user).send())
-            .map_err(|e| aws_error("CreateAccessKey", e))?;
+        let out = self.once(
+            "CreateAccessKey",
+            self.iam.create_access_key().user_name(user).send(),
+        )?;
         let key = out.access_key.ok_or_else(|| AwsError {
             action: "CreateAccessKey",
             code: None,
@@ -352,53 +315,31 @@ impl Iam for SdkIam {
     }
 
     fn key_last_used(&self, id: &str) -> AwsResult<Option<KeyUse>> {
-        self.idempotent(|| {
-            let out = self
-                .rt
-                .block_on(self.iam.get_access_key_last_used().access_key_id(id).send())
-                .map_err(|e| aws_error("GetAccessKeyLastUsed", e))?;
-            Ok(out.access_key_last_used().and_then(|u| {
-                Some(KeyUse {
-                    when: time(u.last_used_date())?,
-                    service: u.service_name().to_string(),
-                    region: u.region().to_string(),
-                })
-            }))
-        })
+        let out = self.retried("GetAccessKeyLastUsed", || {
+            self.iam.get_access_key_last_used().access_key_id(id).send()
+        })?;
+        Ok(out.access_key_last_used().and_then(|u| {
+            Some(KeyUse {
+                when: time(u.last_used_date())?,
+                service: u.service_name().to_string(),
+                region: u.region().to_string(),
+            })
+        }))
     }
 
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()> {
-        self.idempotent(|| {
-            self.rt
-                .block_on(
-                    self.iam
-                        .delete_access_key()
-                        .user_name(user)
-                        .access_key_id(id)
-                        .send(),
-                )
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteAccessKey", e))
+        self.retried("DeleteAccessKey", || {
+            let req = self.iam.delete_access_key().user_name(user);
+            req.access_key_id(id).send()
         })
+        .map(drop)
     }
 
     fn has_login_profile(&self, user: &str) -> AwsResult<bool> {
-        self.idempotent(|| {
-            match self
-                .rt
-                .block_on(self.iam.get_login_profile().user_name(user).send())
-            {
-                Ok(_) => Ok(true),
-                Err(e) => {
-                    let e = aws_error("GetLoginProfile", e);
-                    if e.is_no_such_entity() {
-                        Ok(false)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
-        })
+        let out = absent_as_none(self.retried("GetLoginProfile", || {
+            self.iam.get_login_profile().user_name(user).send()
+        }))?;
+        Ok(out.is_some())
     }
 
     fn create_login_profile(
@@ -407,17 +348,13 @@ impl Iam for SdkIam {
         password: &SecretString,
         reset_required: bool,
     ) -> AwsResult<()> {
-        self.rt
-            .block_on(
-                self.iam
-                    .create_login_profile()
-                    .user_name(user)
-                    .password(password.expose_secret())
-                    .password_reset_required(reset_required)
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| aws_error("CreateLoginProfile", e))
+        let req = self.iam.create_login_profile().user_name(user);
+        let req = req.password(password.expose_secret());
+        self.once(
+            "CreateLoginProfile",
+            req.password_reset_required(reset_required).send(),
+        )
+        .map(drop)
     }
 
     fn update_login_profile(
@@ -426,56 +363,37 @@ impl Iam for SdkIam {
         password: &SecretString,
         reset_required: bool,
     ) -> AwsResult<()> {
-        self.rt
-            .block_on(
-                self.iam
-                    .update_login_profile()
-                    .user_name(user)
-                    .password(password.expose_secret())
-                    .password_reset_required(reset_required)
-                    .send(),
-            )
-            .map(|_| ())
-            .map_err(|e| aws_error("UpdateLoginProfile", e))
+        let req = self.iam.update_login_profile().user_name(user);
+        let req = req.password(password.expose_secret());
+        self.once(
+            "UpdateLoginProfile",
+            req.password_reset_required(reset_required).send(),
+        )
+        .map(drop)
     }
 
     fn delete_login_profile(&self, user: &str) -> AwsResult<()> {
-        self.idempotent(|| {
-            self.rt
-                .block_on(self.iam.delete_login_profile().user_name(user).send())
-                .map(|_| ())
-                .map_err(|e| aws_error("DeleteLoginProfile", e))
+        self.retried("DeleteLoginProfile", || {
+            self.iam.delete_login_profile().user_name(user).send()
         })
+        .map(drop)
     }
 
     fn password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
-        self.idempotent(|| {
-            match self
-                .rt
-                .block_on(self.iam.get_account_password_policy().send())
-            {
-                Ok(out) => Ok(out.password_policy().map(|p| PasswordPolicy {
-                    min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
-                })),
-                Err(e) => {
-                    let e = aws_error("GetAccountPasswordPolicy", e);
-                    if e.is_no_such_entity() {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                }
-            }
-        })
+        let out = absent_as_none(self.retried("GetAccountPasswordPolicy", || {
+            self.iam.get_account_password_policy().send()
+        }))?;
+        Ok(out.and_then(|o| {
+            o.password_policy().map(|p| PasswordPolicy {
+                min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
+            })
+        }))
     }
 
     fn account_alias(&self) -> AwsResult<Option<String>> {
-        self.idempotent(|| {
-            let out = self
-                .rt
-                .block_on(self.iam.list_account_aliases().send())
-                .map_err(|e| aws_error("ListAccountAliases", e))?;
-            Ok(out.account_aliases().first().cloned())
-        })
+        let out = self.retried("ListAccountAliases", || {
+            self.iam.list_account_aliases().send()
+        })?;
+        Ok(out.account_aliases().first().cloned())
     }
 }

@@ -3,16 +3,16 @@
 //! is one. The stanza types come from the file: the header parser admits printable
 //! ASCII only, and they are printed through [`shown`] all the same.
 
-use crate::age_header;
 use crate::cli::InspectArgs;
 use crate::error::{Result, shown};
 use crate::output::write_stdout;
-use crate::seal::is_armored;
+use crate::sealing::age_file::is_armored;
+use crate::sealing::age_header;
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs) -> Result<()> {
-    let bundle = super::read_bundle(&args.bundle)?;
-    if crate::openpgp::is_message(&bundle) {
+    let bundle = crate::sealing::bundle_io::read_bundle(&args.bundle)?;
+    if crate::sealing::openpgp::is_message(&bundle) {
         let armored = bundle
             .trim_ascii_start()
             .starts_with(b"-----BEGIN PGP MESSAGE-----");

@@ -28,11 +28,11 @@ pub fn run(args: &KeygenArgs) -> Result<()> {
     let identity = age::x25519::Identity::generate();
     let recipient = identity.to_public().to_string();
     if let Some(name) = &args.keychain {
-        let kc = crate::keychain::OsKeychain;
+        let kc = crate::store::OsKeychain;
         let secret = identity.to_string();
-        crate::keychain::Keychain::put(
+        crate::store::Keychain::put(
             &kc,
-            crate::keychain::Kind::Identity,
+            crate::store::Kind::Identity,
             name,
             secret.expose_secret().as_bytes(),
             &[("recipient", recipient.clone())],

@@ -5,19 +5,23 @@
 //! the account (`--expect-account`), ask AWS whose key it is (`--verify`, [`receipt`])
 //! and replace the key (`--rotate`, [`rotate`]).
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use super::receipt;
-use super::rotate::{self, Rotation};
-use crate::aws::Iam;
+use ssh_key::PublicKey;
+
 use crate::aws::sdk::SdkIam;
+use crate::aws::{AwsConfig, Iam};
 use crate::bundle::Credential;
-use crate::cli::{AwsFlags, OpenArgs};
+use crate::cli::OpenArgs;
+use crate::deliver::{self, Delivery};
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::{self, Clobber};
-use crate::seal::{self, Unlock};
-use crate::secret::{ExposeSecret, SecretString};
-use crate::signing::{self, Opened, Signed};
+use crate::receipt;
+use crate::rotation::{self, ClientFor, Rotation};
+use crate::sealing::age_file::{self, Unlock};
+use crate::sealing::signing::{self, Opened, Signed};
+use crate::secret::SecretString;
+use crate::store::{Keychain, OsKeychain};
 
 /// A decrypted bundle: its credential, its signature if signed, and whether it was
 /// opened with a passphrase.
@@ -36,14 +40,14 @@ pub fn decrypt(
     identities: &[String],
     extra: Vec<Box<dyn age::Identity>>,
 ) -> Result<Received> {
-    let bundle = super::read_bundle(bundle_arg)?;
+    let bundle = crate::sealing::bundle_io::read_bundle(bundle_arg)?;
     let ask = || crate::prompt::hidden("passphrase");
-    let passphrase = crate::age_header::parse(&bundle)
+    let passphrase = crate::sealing::age_header::parse(&bundle)
         .is_ok_and(|h| h.stanza_types.iter().any(|t| t == "scrypt"));
-    let plaintext = if crate::openpgp::is_message(&bundle) {
-        crate::openpgp::decrypt(&bundle, identities)?
+    let plaintext = if crate::sealing::openpgp::is_message(&bundle) {
+        crate::sealing::openpgp::decrypt(&bundle, identities)?
     } else {
-        seal::open(
+        age_file::open(
             &bundle,
             Unlock {
                 identity_files: identities.to_vec(),
@@ -63,49 +67,152 @@ pub fn decrypt(
     })
 }
 
+/// What to ask AWS about the received key before delivering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsCheck {
+    /// Nothing: the bundle is delivered as it is.
+    None,
+    /// `--verify`: whose key is it?
+    Verify,
+    /// `--rotate`: verify, then replace the key with a new one.
+    Rotate,
+}
+
+/// A checked `open` command line: plain values, every flag already validated.
+pub struct OpenRequest {
+    /// The bundle ("-" is standard input).
+    pub bundle: String,
+    /// Identity files.
+    pub identities: Vec<String>,
+    /// Names of age identities kept in the OS keychain.
+    pub identity_keychain: Vec<String>,
+    /// `--from`: the signers one of which must have signed the bundle.
+    pub trusted: Vec<PublicKey>,
+    /// Where to export the signed manifest.
+    pub export_signature: Option<PathBuf>,
+    /// The account the bundle must claim.
+    pub expect_account: Option<String>,
+    /// What to ask AWS.
+    pub aws_check: AwsCheck,
+    /// Where `--verify` and `--rotate` calls go.
+    pub aws: AwsConfig,
+    /// Where the credential goes.
+    pub delivery: Delivery,
+    /// `--force`: replace an existing target; rotate a key already used.
+    pub force: bool,
+}
+
+/// What `execute` needs from outside.
+pub struct Deps<'a> {
+    /// The OS keychain (identities in, `--keychain` out).
+    pub keychain: &'a dyn Keychain,
+    /// Makes an IAM client acting as an access key (the received one, the new one).
+    pub client_for: ClientFor<'a>,
+}
+
 /// Runs `open`.
 pub fn run(args: &OpenArgs) -> Result<()> {
-    if args.reveal_password && !output::stdout_is_terminal() {
-        return Err(Error::output(
-            "--reveal-password prints only to a terminal, and standard output is not one",
-        )
-        .fix("run it in a terminal without redirecting its output"));
+    let request = resolve(args)?;
+    let aws = request.aws.clone();
+    let client_for = move |id: &str, secret: &SecretString| -> Result<Box<dyn Iam>> {
+        Ok(Box::new(SdkIam::with_key(&aws, id, secret)?))
+    };
+    execute(
+        &request,
+        &Deps {
+            keychain: &OsKeychain,
+            client_for: &client_for,
+        },
+    )
+}
+
+/// The delivery the flags name (clap allows at most one).
+fn delivery(args: &OpenArgs) -> Delivery {
+    if let Some(p) = &args.aws_profile {
+        Delivery::Profile(p.clone())
+    } else if args.json {
+        Delivery::ProcessJson
+    } else if args.env {
+        Delivery::Env
+    } else if let Some(t) = &args.csv {
+        deliver::csv(t)
+    } else if args.reveal_password {
+        Delivery::RevealPassword
+    } else if let Some(n) = &args.keychain {
+        Delivery::Keychain(n.clone())
+    } else {
+        Delivery::Summary {
+            bundle: args.bundle.clone(),
+        }
     }
-    check_secret_stdout(args)?;
+}
+
+/// Checks every flag, and (for `--rotate`) every delivery target, before anything is
+/// decrypted or changed.
+pub fn resolve(args: &OpenArgs) -> Result<OpenRequest> {
+    let delivery = delivery(args);
+    let aws_check = if args.rotate {
+        AwsCheck::Rotate
+    } else if args.verify {
+        AwsCheck::Verify
+    } else {
+        AwsCheck::None
+    };
+    // A rotation changes AWS before it delivers: every target is checked first.
+    delivery.check(&OsKeychain, args.force, aws_check == AwsCheck::Rotate)?;
     if args.bundle == "-" && args.identities.iter().any(|i| i == "-") {
         return Err(Error::input(
             "the bundle and an identity cannot both come from standard input",
         )
         .fix("pass one of them as a file"));
     }
-    if let Some(name) = &args.keychain {
-        crate::keychain::check_name(name)?;
+    if aws_check == AwsCheck::Rotate && !delivery.delivers_a_key() {
+        return Err(deliver::rotate_needs_a_delivery());
     }
-    if args.rotate {
-        check_outputs(args)?;
-    }
-    let trusted = crate::ssh_keys::trusted_signers(&args.from)?;
+    let trusted = crate::sealing::ssh_keys::trusted_signers(&args.from)?;
     if let Some(path) = &args.export_signature {
         output::check_writable(path, Clobber::from_force(args.force))?;
     }
+    Ok(OpenRequest {
+        bundle: args.bundle.clone(),
+        identities: args.identities.clone(),
+        identity_keychain: args.identity_keychain.clone(),
+        trusted,
+        export_signature: args.export_signature.clone(),
+        expect_account: args.expect_account.clone(),
+        aws_check,
+        aws: AwsConfig {
+            profile: None,
+            region: args.region.clone(),
+            endpoint_url: args.endpoint_url.clone(),
+        },
+        delivery,
+        force: args.force,
+    })
+}
+
+/// Decrypts, checks the signature and the account, asks AWS if asked, and delivers.
+pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     let mut extra: Vec<Box<dyn age::Identity>> = Vec::new();
     let mut mine: Vec<String> = Vec::new();
-    for name in &args.identity_keychain {
-        let identity = super::keychain::identity(&crate::keychain::OsKeychain, name)?;
+    for name in &request.identity_keychain {
+        let identity = crate::store::identity(deps.keychain, name)?;
         mine.push(identity.to_public().to_string());
         extra.push(Box::new(identity));
     }
-    let received = decrypt(&args.bundle, &args.identities, extra)?;
+    let received = decrypt(&request.bundle, &request.identities, extra)?;
     if received.passphrase {
-        mine.push(crate::signing::PASSPHRASE.to_string());
+        mine.push(signing::PASSPHRASE.to_string());
     }
-    for file in &args.identities {
-        mine.extend(crate::ssh_keys::recipients_of_identity_file(file));
+    for file in &request.identities {
+        mine.extend(crate::sealing::ssh_keys::recipients_of_identity_file(file));
     }
-    mine.extend(crate::openpgp::identity_recipients(&args.identities));
-    super::signed::check(received.signed.as_deref(), &trusted, &mine)?;
-    if let Some(path) = &args.export_signature {
-        super::signed::export(received.signed.as_deref(), path, args.force)?;
+    mine.extend(crate::sealing::openpgp::identity_recipients(
+        &request.identities,
+    ));
+    crate::sealing::signer_policy::check(received.signed.as_deref(), &request.trusted, &mine)?;
+    if let Some(path) = &request.export_signature {
+        crate::sealing::signer_policy::export(received.signed.as_deref(), path, request.force)?;
     }
     let credential = received.credential;
     if credential.is_expired(jiff::Timestamp::now()) {
@@ -117,37 +224,30 @@ pub fn run(args: &OpenArgs) -> Result<()> {
                 .unwrap_or_default()
         );
     }
-    if let Some(account) = &args.expect_account {
+    if let Some(account) = &request.expect_account {
         receipt::expect_account(&credential, account)?;
     }
-    if !(args.verify || args.rotate) {
-        return deliver(args, &credential);
+    let deliver = |c: &Credential| request.delivery.deliver(c, deps.keychain, request.force);
+    if request.aws_check == AwsCheck::None {
+        return deliver(&credential);
     }
     let started = jiff::Timestamp::now();
-    let (id, secret) = need_key(&credential)?;
-    let flags = AwsFlags {
-        profile: None,
-        region: args.region.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-    };
-    let received = SdkIam::with_key(&flags, id, secret)?;
-    if args.rotate {
+    let (id, secret) = deliver::need_key(&credential)?;
+    let received = (deps.client_for)(id, secret)?;
+    if request.aws_check == AwsCheck::Rotate {
         let user = credential.user_name.as_deref().unwrap_or("USER");
-        rotate::check_unused(&received, id, user, args.force, started)?;
+        rotation::check_unused(received.as_ref(), id, user, request.force, started)?;
     }
-    let caller = receipt::verify(&received, &credential)?;
+    let caller = receipt::verify(received.as_ref(), &credential)?;
     eprintln!(
         "Verified with AWS: the key belongs to {} in account {}.",
         shown(&caller.arn),
         shown(&caller.account)
     );
-    if !args.rotate {
-        return deliver(args, &credential);
+    if request.aws_check == AwsCheck::Verify {
+        return deliver(&credential);
     }
-    let client_for = |id: &str, secret: &SecretString| -> Result<Box<dyn Iam>> {
-        Ok(Box::new(SdkIam::with_key(&flags, id, secret)?))
-    };
-    let user = receipt::user_of_arn(&caller.arn)
+    let user = crate::aws::names::user_of_arn(&caller.arn)
         .ok_or_else(|| {
             Error::new(
                 ExitCode::Refused,
@@ -157,220 +257,14 @@ pub fn run(args: &OpenArgs) -> Result<()> {
         })?
         .to_string();
     let rotation = Rotation {
-        received: &received,
-        client_for: &client_for,
+        received: received.as_ref(),
+        client_for: deps.client_for,
         user,
     };
     let old = id.to_string();
-    let new = rotate::rotate(&rotation, credential, &mut |c| deliver(args, c))?;
+    let new = rotation::rotate(&rotation, credential, &mut |c| deliver(c))?;
     eprintln!(
         "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."
     );
     Ok(())
-}
-
-/// `--json`, `--env` and `--csv -` put a secret on standard output. To a terminal it
-/// would stay in the scrollback (and tmux's history, and a shared screen): refused, as
-/// these outputs are for programs (`eval "$(…)"`, credential_process, a pipe).
-/// `--reveal-password` is the one output made for a terminal. To /dev/null or a closed
-/// stdout the secret (after `--rotate`, the only copy of the new key) would be lost.
-fn check_secret_stdout(args: &OpenArgs) -> Result<()> {
-    let flag = if args.json {
-        "--json"
-    } else if args.env {
-        "--env"
-    } else if args.csv.as_deref() == Some("-") {
-        "--csv -"
-    } else {
-        return Ok(());
-    };
-    match output::stdout_kind() {
-        output::Stdout::Terminal => Err(Error::output(format!(
-            "{flag} writes the secret access key to standard output, which is a terminal: it would stay in the scrollback"
-        ))
-        .fix(match flag {
-            "--env" => "use it in a shell: eval \"$(handoff open BUNDLE -i ID --env)\"; or pipe or redirect it",
-            "--json" => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME",
-            _ => "pass --csv FILE (written 0600), or pipe or redirect it",
-        })),
-        _ => output::check_stdout_keeps("secret"),
-    }
-}
-
-/// Checks every delivery target before anything is changed in AWS (for --rotate).
-fn check_outputs(args: &OpenArgs) -> Result<()> {
-    let force = args.force;
-    if let Some(profile) = &args.aws_profile {
-        crate::credentials_file::check_profile(
-            &crate::credentials_file::default_path()?,
-            profile,
-            force,
-        )?;
-    }
-    if let Some(target) = args.csv.as_deref().filter(|t| *t != "-") {
-        output::check_writable(Path::new(target), Clobber::from_force(force))?;
-    }
-    if let Some(name) = &args.keychain {
-        use crate::keychain::{Keychain, Kind, OsKeychain};
-        if !force && OsKeychain.exists(Kind::Credential, name)? {
-            return Err(Error::output(format!(
-                "the keychain already holds a credential named {name}"
-            ))
-            .fix("choose another name, or pass --force to replace it"));
-        }
-    }
-    let delivers = args.aws_profile.is_some()
-        || args.json
-        || args.env
-        || args.csv.is_some()
-        || args.keychain.is_some();
-    if !delivers {
-        return Err(Error::new(
-            ExitCode::Usage,
-            "--rotate needs somewhere to deliver the new key",
-        )
-        .fix("add --aws-profile NAME, --keychain NAME, --json, --env or --csv FILE"));
-    }
-    Ok(())
-}
-
-fn no_key() -> Error {
-    Error::input("this bundle holds no access key, only a console password")
-        .fix("use --reveal-password to see the password on a terminal")
-}
-
-fn need_key(c: &Credential) -> Result<(&str, &SecretString)> {
-    let k = c.access_key.as_ref().ok_or_else(no_key)?;
-    Ok((k.id.as_str(), k.secret.as_secret()))
-}
-
-fn deliver(args: &OpenArgs, c: &Credential) -> Result<()> {
-    if let Some(profile) = &args.aws_profile {
-        let (id, secret) = need_key(c)?;
-        let path = crate::credentials_file::default_path()?;
-        crate::credentials_file::write_profile(&path, profile, id, secret, args.force)?;
-        eprintln!(
-            "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
-            shown(&path.display().to_string())
-        );
-        return Ok(());
-    }
-    if let Some(name) = &args.keychain {
-        super::keychain::store_credential(&crate::keychain::OsKeychain, name, c, args.force)?;
-        eprintln!(
-            "Stored the credential in the OS keychain as {name}. In ~/.aws/config:\n  credential_process = handoff credential-process {name}"
-        );
-        return Ok(());
-    }
-    if args.json {
-        let (id, secret) = need_key(c)?;
-        return output::write_stdout_secret(&crate::deliver::process_json::encode(
-            id,
-            secret,
-            c.expires_at,
-        ));
-    }
-    if args.env {
-        let (id, secret) = need_key(c)?;
-        let out = crate::deliver::sh::access_key_exports(id, secret).map_err(|_| {
-            Error::input("the access key holds a NUL character, which no shell variable can hold")
-                .fix("ask the sender for a new bundle")
-        })?;
-        return output::write_stdout_secret(&out);
-    }
-    if let Some(target) = &args.csv {
-        let key = c.access_key.as_ref().ok_or_else(no_key)?;
-        let csv = crate::console_csv::access_key_csv(key);
-        if target == "-" {
-            return output::write_stdout_secret(&csv);
-        }
-        output::write_file(Path::new(target), &csv, Clobber::from_force(args.force))?;
-        eprintln!(
-            "Wrote {} (mode 0600). Delete it once it has been imported.",
-            shown(target)
-        );
-        return Ok(());
-    }
-    if args.reveal_password {
-        let password = c.console_password.as_ref().ok_or_else(|| {
-            Error::input("this bundle holds no console password")
-                .fix("deliver its access key with --aws-profile, --json, --env or --csv")
-        })?;
-        let mut out = crate::secret::buffer(160);
-        out.extend_from_slice(b"Console password: ");
-        out.extend_from_slice(password.expose_secret().as_bytes());
-        out.push(b'\n');
-        if let Some(url) = &c.sign_in_url {
-            out.extend_from_slice(format!("Sign in at:       {}\n", shown(url)).as_bytes());
-        }
-        return output::write_stdout_secret(&out);
-    }
-    output::write_stdout(summary(c, &args.bundle).as_bytes())
-}
-
-/// The bundle's path as a shell word that is safe to paste into the suggested commands:
-/// as it is when it is made of ordinary characters, single-quoted otherwise (a name
-/// like `b$(touch x).age` must not run anything), `./`-prefixed when it starts with `-`.
-fn pasteable(bundle: &str) -> String {
-    if bundle == "-" {
-        return "BUNDLE".into();
-    }
-    let path = if bundle.starts_with('-') {
-        format!("./{bundle}")
-    } else {
-        bundle.to_string()
-    };
-    let plain = path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"._/+-=@,:%~".contains(&b))
-        && !path.starts_with('~');
-    if plain {
-        return path;
-    }
-    let mut out = Vec::new();
-    match crate::deliver::sh::quote_into(&mut out, &path) {
-        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| "BUNDLE".into()),
-        Err(_) => "BUNDLE".into(),
-    }
-}
-
-/// What the bundle holds, without any secret.
-pub fn summary(c: &Credential, bundle: &str) -> String {
-    let mut s = format!("This bundle holds: {}\n", c.contents());
-    let mut row = |k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            s.push_str(&format!("  {k:<12} {}\n", shown(v)));
-        }
-    };
-    row("account", &c.account_id);
-    row("user", &c.user_name);
-    row("user ARN", &c.user_arn);
-    row("access key", &c.access_key_id().map(str::to_string));
-    row("sign-in URL", &c.sign_in_url);
-    row("created", &c.created_at.map(|t| t.to_string()));
-    row("created by", &c.created_by);
-    row("expires", &c.expires_at.map(|t| t.to_string()));
-    row("note", &c.note);
-    let b = shown(&pasteable(bundle));
-    s.push_str("\nDeliver it to exactly one place (add the same -i):\n");
-    if c.has_access_key() {
-        s.push_str(&format!(
-            "  handoff open {b} --aws-profile NAME    # into ~/.aws/credentials\n"
-        ));
-        s.push_str(&format!(
-            "  handoff open {b} --json                # credential_process JSON\n"
-        ));
-        s.push_str(&format!(
-            "  handoff open {b} --env                 # export lines for eval\n"
-        ));
-        s.push_str(&format!(
-            "  handoff open {b} --csv FILE            # the console's access-key CSV\n"
-        ));
-    }
-    if c.console_password.is_some() {
-        s.push_str(&format!(
-            "  handoff open {b} --reveal-password     # the console password, on a terminal\n"
-        ));
-    }
-    s
 }

@@ -6,11 +6,53 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::aws::{AwsError, Iam};
+use crate::aws::names::{EXPIRY_POLICY, valid_user_name};
+use crate::aws::{AwsConfig, AwsError, Iam};
 use crate::cli::RevokeArgs;
 use crate::error::{Error, ExitCode, Result, shown};
 
-use super::create::EXPIRY_POLICY;
+/// What to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// One access key (`--access-key-id`).
+    Key(String),
+    /// Every key, the password, handoff's expiry policy and the attachments.
+    Credentials,
+    /// All that, the other inline policies, and the user (`--delete-user`).
+    User,
+}
+
+/// Whether to ask before deleting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// Ask on the terminal.
+    Ask,
+    /// `--yes`.
+    Yes,
+}
+
+/// A checked `revoke` command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeRequest {
+    /// The IAM user.
+    pub user: String,
+    /// What to delete.
+    pub scope: Scope,
+    /// Ask first or not.
+    pub confirm: Confirm,
+    /// Print the report as JSON on stdout.
+    pub json: bool,
+    /// Where AWS calls go.
+    pub aws: AwsConfig,
+}
+
+/// What `execute` needs from outside.
+pub struct Deps<'a> {
+    /// IAM, as the caller.
+    pub iam: &'a dyn Iam,
+    /// Asks a yes/no question.
+    pub confirm: &'a dyn Fn(&str) -> Result<bool>,
+}
 
 /// What revoke did, for the report.
 #[derive(Default)]
@@ -19,24 +61,37 @@ struct Report {
     gone: Vec<String>,
 }
 
-fn failed(e: &AwsError, report: &Report) -> Error {
-    let so_far = if report.done.is_empty() {
-        "nothing was deleted".to_string()
+/// A failed call stops revoke: exit 6 when nothing was deleted yet, 12 when some was.
+fn stopped(e: &AwsError, report: &Report) -> Error {
+    let (code, so_far) = if report.done.is_empty() {
+        (ExitCode::Aws, "nothing was deleted".to_string())
     } else {
-        format!("already deleted: {}", report.done.join(", "))
+        (
+            ExitCode::RevokeIncomplete,
+            format!("already deleted: {}", report.done.join(", ")),
+        )
     };
-    Error::new(ExitCode::Aws, format!("{} ({so_far})", e.describe()))
+    Error::new(code, format!("{} ({so_far})", e.describe()))
         .fix("fix the cause and run the same command again: revoke is safe to repeat")
 }
 
 /// Runs `revoke`.
 pub fn run(args: &RevokeArgs) -> Result<()> {
-    if !crate::bundle::valid_user_name(&args.user) {
-        return Err(Error::input(format!(
-            "--user {} is not a valid IAM user name",
-            crate::error::shown(&args.user)
-        ))
-        .fix("use 1-64 letters, digits and + = , . @ _ - (e.g. --user mgmt-org-admin)"));
+    let request = resolve(args)?;
+    let iam = crate::aws::sdk::SdkIam::new(&request.aws)?;
+    execute(
+        &request,
+        &Deps {
+            iam: &iam,
+            confirm: &confirm_on_terminal,
+        },
+    )
+}
+
+/// Checks the user name and the key id before any call.
+pub fn resolve(args: &RevokeArgs) -> Result<RevokeRequest> {
+    if !valid_user_name(&args.user) {
+        return Err(crate::preflight::bad_user_name(&args.user));
     }
     if let Some(id) = &args.access_key_id
         && let Err(e) = crate::access_key::AccessKeyId::parse(id)
@@ -48,8 +103,17 @@ pub fn run(args: &RevokeArgs) -> Result<()> {
         ))
         .fix("copy the access key ID (AKIA…) from `handoff open BUNDLE` or the IAM console"));
     }
-    let iam = crate::aws::sdk::SdkIam::new(&args.aws)?;
-    revoke(&iam, args, &confirm_on_terminal)
+    Ok(RevokeRequest {
+        user: args.user.clone(),
+        scope: match (&args.access_key_id, args.delete_user) {
+            (Some(id), _) => Scope::Key(id.clone()),
+            (None, true) => Scope::User,
+            (None, false) => Scope::Credentials,
+        },
+        confirm: if args.yes { Confirm::Yes } else { Confirm::Ask },
+        json: args.json,
+        aws: args.aws.config(),
+    })
 }
 
 fn confirm_on_terminal(question: &str) -> Result<bool> {
@@ -70,82 +134,66 @@ fn confirm_on_terminal(question: &str) -> Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
 }
 
-/// The body of `revoke`, against any [`Iam`].
-pub fn revoke(
-    iam: &dyn Iam,
-    args: &RevokeArgs,
-    confirm: &dyn Fn(&str) -> Result<bool>,
-) -> Result<()> {
-    let user = args.user.as_str();
+/// Looks, asks (unless `--yes`), deletes, and reports what was deleted and what was
+/// already gone.
+pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
+    let (iam, user) = (deps.iam, request.user.as_str());
     let mut report = Report::default();
     if iam
         .user_arn(user)
-        .map_err(|e| failed(&e, &report))?
+        .map_err(|e| stopped(&e, &report))?
         .is_none()
     {
         report.gone.push(format!("user {user}"));
-        return finish(args, report);
+        return finish(request, report);
     }
-    if let Some(id) = &args.access_key_id {
-        if !args.yes && !confirm(&format!("Delete access key {} of {user}?", shown(id)))? {
-            return Err(Error::new(ExitCode::Cancelled, "nothing was deleted")
-                .fix("answer y to delete, or pass --yes"));
-        }
-        match iam.delete_access_key(user, id) {
-            Ok(()) => report.done.push(format!("access key {id}")),
-            Err(e) if e.is_no_such_entity() => report.gone.push(format!("access key {id}")),
-            Err(e) => return Err(failed(&e, &report)),
-        }
-        return finish(args, report);
-    }
-    let keys = iam.access_keys(user).map_err(|e| failed(&e, &report))?;
-    let policies = iam
-        .attached_policies(user)
-        .map_err(|e| failed(&e, &report))?;
-    let inline = iam.inline_policies(user).map_err(|e| failed(&e, &report))?;
-    let has_password = iam
-        .has_login_profile(user)
-        .map_err(|e| failed(&e, &report))?;
-    if !args.yes {
-        let mut what: Vec<String> = keys
-            .iter()
-            .map(|k| format!("access key {}", k.id))
-            .collect();
-        if has_password {
-            what.push("the console password".into());
-        }
-        what.extend(policies.iter().map(|p| format!("attachment of {p}")));
-        if args.delete_user {
-            what.extend(inline.iter().map(|p| format!("inline policy {p}")));
-            what.push(format!("the user {user}"));
-        } else if inline.iter().any(|p| p == EXPIRY_POLICY) {
-            what.push(format!("inline policy {EXPIRY_POLICY}"));
-        }
-        if what.is_empty() {
-            what.push("nothing (all already gone)".into());
-        }
-        if !confirm(&format!("Delete from {user}: {}?", what.join(", ")))? {
-            return Err(Error::new(ExitCode::Cancelled, "nothing was deleted")
-                .fix("answer y to delete, or pass --yes"));
-        }
-    }
-    let step =
-        |r: std::result::Result<(), AwsError>, what: String, report: &mut Report| -> Result<()> {
-            match r {
-                Ok(()) => report.done.push(what),
-                Err(e) if e.is_no_such_entity() => report.gone.push(what),
-                Err(e) => return Err(failed(&e, report)),
-            }
-            Ok(())
-        };
-    for k in &keys {
+    if let Scope::Key(id) = &request.scope {
+        let question = format!("Delete access key {} of {user}?", shown(id));
+        ask(request, deps, &question)?;
         step(
-            iam.delete_access_key(user, &k.id),
-            format!("access key {}", k.id),
+            iam.delete_access_key(user, id),
+            format!("access key {id}"),
+            &mut report,
+        )?;
+        return finish(request, report);
+    }
+    let found = Found {
+        keys: iam
+            .access_keys(user)
+            .map_err(|e| stopped(&e, &report))?
+            .into_iter()
+            .map(|k| k.id)
+            .collect(),
+        policies: iam
+            .attached_policies(user)
+            .map_err(|e| stopped(&e, &report))?,
+        inline: iam
+            .inline_policies(user)
+            .map_err(|e| stopped(&e, &report))?,
+        has_password: iam
+            .has_login_profile(user)
+            .map_err(|e| stopped(&e, &report))?,
+    };
+    let delete_user = request.scope == Scope::User;
+    // Without the user, only handoff's own inline policy goes: others are the owner's.
+    let inline: Vec<&String> = found
+        .inline
+        .iter()
+        .filter(|p| delete_user || *p == EXPIRY_POLICY)
+        .collect();
+    let question = format!(
+        "Delete from {user}: {}?",
+        found.describe(user, &inline, delete_user)
+    );
+    ask(request, deps, &question)?;
+    for k in &found.keys {
+        step(
+            iam.delete_access_key(user, k),
+            format!("access key {k}"),
             &mut report,
         )?;
     }
-    if has_password {
+    if found.has_password {
         step(
             iam.delete_login_profile(user),
             "console password".into(),
@@ -154,31 +202,79 @@ pub fn revoke(
     } else {
         report.gone.push("console password".into());
     }
-    for p in &policies {
+    for p in &found.policies {
         step(
             iam.detach_policy(user, p),
             format!("attachment of {p}"),
             &mut report,
         )?;
     }
-    for p in &inline {
-        if args.delete_user || p == EXPIRY_POLICY {
-            step(
-                iam.delete_inline_policy(user, p),
-                format!("inline policy {p}"),
-                &mut report,
-            )?;
-        }
+    for p in inline {
+        step(
+            iam.delete_inline_policy(user, p),
+            format!("inline policy {p}"),
+            &mut report,
+        )?;
     }
-    if args.delete_user {
+    if delete_user {
         step(iam.delete_user(user), format!("user {user}"), &mut report)?;
     }
-    finish(args, report)
+    finish(request, report)
 }
 
-fn finish(args: &RevokeArgs, report: Report) -> Result<()> {
-    if args.json {
-        let v = serde_json::json!({"user_name": args.user, "deleted": report.done, "already_gone": report.gone});
+/// What the user has, as listed before deleting.
+struct Found {
+    keys: Vec<String>,
+    policies: Vec<String>,
+    inline: Vec<String>,
+    has_password: bool,
+}
+
+impl Found {
+    /// The list the confirmation question names.
+    fn describe(&self, user: &str, inline: &[&String], delete_user: bool) -> String {
+        let mut what: Vec<String> = self
+            .keys
+            .iter()
+            .map(|k| format!("access key {k}"))
+            .collect();
+        if self.has_password {
+            what.push("the console password".into());
+        }
+        what.extend(self.policies.iter().map(|p| format!("attachment of {p}")));
+        what.extend(inline.iter().map(|p| format!("inline policy {p}")));
+        if delete_user {
+            what.push(format!("the user {user}"));
+        }
+        if what.is_empty() {
+            what.push("nothing (all already gone)".into());
+        }
+        what.join(", ")
+    }
+}
+
+/// Asks, unless `--yes`; a "no" cancels with nothing deleted.
+fn ask(request: &RevokeRequest, deps: &Deps, question: &str) -> Result<()> {
+    if request.confirm == Confirm::Yes || (deps.confirm)(question)? {
+        return Ok(());
+    }
+    Err(Error::new(ExitCode::Cancelled, "nothing was deleted")
+        .fix("answer y to delete, or pass --yes"))
+}
+
+/// One delete: done, already gone (idempotent), or the end of the run.
+fn step(r: std::result::Result<(), AwsError>, what: String, report: &mut Report) -> Result<()> {
+    match r {
+        Ok(()) => report.done.push(what),
+        Err(e) if e.is_no_such_entity() => report.gone.push(what),
+        Err(e) => return Err(stopped(&e, report)),
+    }
+    Ok(())
+}
+
+fn finish(request: &RevokeRequest, report: Report) -> Result<()> {
+    if request.json {
+        let v = serde_json::json!({"user_name": request.user, "deleted": report.done, "already_gone": report.gone});
         return crate::output::write_stdout(
             format!("{}\n", crate::sanitize::json_line(&v)).as_bytes(),
         );

@@ -4,7 +4,7 @@
 //! the bundle is safely on disk.
 
 use std::io::{Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::access_key::{AccessKey, KeyError};
 use crate::bundle::Credential;
@@ -12,11 +12,49 @@ use crate::cli::SealArgs;
 use crate::console_csv;
 use crate::error::{Error, Result, shown};
 use crate::prompt;
+use crate::sealing::Sealing;
+use crate::sealing::bundle_io::BundleOutput;
 use crate::secret::{ExposeSecret, Zeroizing};
+
+/// Where the credential comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The console's CSV; `shred` removes it after a successful seal.
+    Csv {
+        /// The file.
+        path: PathBuf,
+        /// Overwrite and remove it once the bundle is written.
+        shred: bool,
+    },
+    /// Typed at hidden prompts.
+    Prompt,
+}
+
+/// A checked `seal` command line.
+pub struct SealRequest {
+    /// Where the credential comes from.
+    pub source: Source,
+    /// `--account-id`, recorded in the bundle.
+    pub account_id: Option<String>,
+    /// `--user`, recorded in the bundle.
+    pub user: Option<String>,
+    /// `--note`.
+    pub note: Option<String>,
+    /// Who can open it (and the signing key).
+    pub sealing: Sealing,
+    /// Where the bundle goes.
+    pub output: BundleOutput,
+}
 
 /// Runs `seal`.
 pub fn run(args: &SealArgs) -> Result<()> {
-    super::check_note(args.note.as_deref())?;
+    execute(resolve(args)?)
+}
+
+/// Checks the flags, the output and the recipients (asking for a passphrase or the
+/// signing key's) before the credential is read.
+pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
+    crate::preflight::check_note(args.note.as_deref())?;
     if let (true, Some(path)) = (args.shred, &args.from_csv) {
         // Shredding a link would zero its target and unlink only the link.
         let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
@@ -28,10 +66,29 @@ pub fn run(args: &SealArgs) -> Result<()> {
             .fix("pass the CSV file itself (not a link to it), or drop --shred"));
         }
     }
-    super::check_bundle_output(&args.out)?;
-    let sealing = super::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
-    let mut credential = match &args.from_csv {
-        Some(path) => {
+    let output = BundleOutput::from_flags(&args.out);
+    output.check()?;
+    let sealing = crate::sealing::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
+    Ok(SealRequest {
+        source: match &args.from_csv {
+            Some(path) => Source::Csv {
+                path: path.clone(),
+                shred: args.shred,
+            },
+            None => Source::Prompt,
+        },
+        account_id: args.account_id.clone(),
+        user: args.user.clone(),
+        note: args.note.clone(),
+        sealing,
+        output,
+    })
+}
+
+/// Reads the credential, seals it in memory, writes the bundle, then shreds the CSV.
+pub fn execute(request: SealRequest) -> Result<()> {
+    let mut credential = match &request.source {
+        Source::Csv { path, .. } => {
             let bytes = Zeroizing::new(crate::output::read_capped(
                 path,
                 console_csv::MAX_CSV_BYTES,
@@ -39,22 +96,24 @@ pub fn run(args: &SealArgs) -> Result<()> {
             )?);
             console_csv::parse(&bytes)?
         }
-        None => typed_credential()?,
+        Source::Prompt => typed_credential()?,
     };
-    if args.account_id.is_some() {
-        credential.account_id = args.account_id.clone();
+    if request.account_id.is_some() {
+        credential.account_id = request.account_id.clone();
     }
-    if args.user.is_some() {
-        credential.user_name = args.user.clone();
+    if request.user.is_some() {
+        credential.user_name = request.user.clone();
     }
-    credential.note = args.note.clone();
+    credential.note = request.note.clone();
     credential.created_at = None;
-    credential.validate().map_err(super::sender_input)?;
+    credential
+        .validate()
+        .map_err(crate::preflight::sender_input)?;
     let plaintext = credential.encode()?;
-    let bundle = sealing.seal(&plaintext, args.out.armor)?;
+    let bundle = request.sealing.seal(&plaintext, request.output.armor)?;
     drop(plaintext);
-    super::write_bundle(&args.out, &bundle)?;
-    if let (true, Some(path)) = (args.shred, &args.from_csv) {
+    request.output.write(&bundle)?;
+    if let Source::Csv { path, shred: true } = &request.source {
         shred(path)?;
         eprintln!(
             "Shredded {} (overwritten, then removed; on SSDs and journaling or copy-on-write file systems, overwriting is best effort).",

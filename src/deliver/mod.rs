@@ -1,8 +1,208 @@
-//! Where plaintext may go: one encoder per consumer, each built with the consumer's own
-//! rules and proven against the real consumer in the tests (`tests/it/encoders.rs`):
-//! [`sh`] for `eval` in a POSIX shell, [`process_json`] for the AWS SDKs'
-//! `credential_process`. Every encoder is correct for *any* input string, not only for
-//! the validated keys it is normally given, and writes into a zeroizing buffer.
+//! Where a received credential goes: exactly one [`Delivery`], used by `open`,
+//! `credential-process` and rotation. Plaintext leaves the process only here, through
+//! one encoder per consumer, each built with the consumer's own rules and proven
+//! against the real consumer in the tests (`tests/it/encoders.rs`): [`sh`] for `eval`
+//! in a POSIX shell, [`process_json`] for the AWS SDKs' `credential_process`,
+//! [`credentials_file`] for the AWS CLI's shared credentials file, the console CSV
+//! ([`crate::console_csv`]). Every encoder is correct for *any* input string, and
+//! writes into a zeroizing buffer.
 
+pub mod credentials_file;
+pub mod keychain;
 pub mod process_json;
 pub mod sh;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+
+use crate::bundle::Credential;
+use crate::error::{Error, ExitCode, Result, shown};
+use crate::output::{self, Clobber};
+use crate::secret::{ExposeSecret, SecretString};
+use crate::store::{Keychain, Kind};
+
+/// The one place a credential is delivered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A summary without any secret (the default), naming the bundle as given.
+    Summary {
+        /// The bundle's path, for the suggested commands.
+        bundle: String,
+    },
+    /// A profile of the AWS shared credentials file.
+    Profile(String),
+    /// `credential_process` JSON on standard output.
+    ProcessJson,
+    /// `export AWS_…=` lines on standard output, for `eval`.
+    Env,
+    /// The console's access-key CSV on standard output.
+    CsvStdout,
+    /// The console's access-key CSV in a file (0600).
+    CsvFile(PathBuf),
+    /// The OS keychain, under a name.
+    Keychain(String),
+    /// The console password, on a terminal only.
+    RevealPassword,
+}
+
+impl Delivery {
+    /// Whether this delivery hands over the key itself (what `--rotate` needs).
+    pub fn delivers_a_key(&self) -> bool {
+        !matches!(self, Delivery::Summary { .. } | Delivery::RevealPassword)
+    }
+
+    /// Checks, before anything is decrypted or changed, that the delivery can happen:
+    /// standard output is what it must be, and (with `targets`) the profile, file or
+    /// keychain name is free unless `replace`.
+    pub fn check(&self, keychain: &dyn Keychain, replace: bool, targets: bool) -> Result<()> {
+        self.check_stdout()?;
+        if let Delivery::Keychain(name) = self {
+            crate::store::check_name(name)?;
+        }
+        if !targets {
+            return Ok(());
+        }
+        match self {
+            Delivery::Profile(name) => {
+                credentials_file::check_profile(&credentials_file::default_path()?, name, replace)
+            }
+            Delivery::CsvFile(path) => output::check_writable(path, Clobber::from_force(replace)),
+            Delivery::Keychain(name) => {
+                crate::store::refuse_existing(keychain, Kind::Credential, name, replace)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `--json`, `--env` and `--csv -` put a secret on standard output. To a terminal
+    /// it would stay in the scrollback (and tmux's history, and a shared screen):
+    /// refused, as these outputs are for programs (`eval "$(…)"`, credential_process, a
+    /// pipe). `--reveal-password` is the one output made for a terminal, and only for
+    /// one. To /dev/null or a closed stdout the secret (after `--rotate`, the only copy
+    /// of the new key) would be lost.
+    fn check_stdout(&self) -> Result<()> {
+        let flag = match self {
+            Delivery::RevealPassword if !output::stdout_is_terminal() => {
+                return Err(Error::output(
+                    "--reveal-password prints only to a terminal, and standard output is not one",
+                )
+                .fix("run it in a terminal without redirecting its output"));
+            }
+            Delivery::ProcessJson => "--json",
+            Delivery::Env => "--env",
+            Delivery::CsvStdout => "--csv -",
+            _ => return Ok(()),
+        };
+        match output::stdout_kind() {
+            output::Stdout::Terminal => Err(Error::output(format!(
+                "{flag} writes the secret access key to standard output, which is a terminal: it would stay in the scrollback"
+            ))
+            .fix(match self {
+                Delivery::Env => "use it in a shell: eval \"$(handoff open BUNDLE -i ID --env)\"; or pipe or redirect it",
+                Delivery::ProcessJson => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME",
+                _ => "pass --csv FILE (written 0600), or pipe or redirect it",
+            })),
+            _ => output::check_stdout_keeps("secret"),
+        }
+    }
+
+    /// Delivers the credential; `replace` allows replacing an existing profile, file or
+    /// keychain item.
+    pub fn deliver(&self, c: &Credential, keychain: &dyn Keychain, replace: bool) -> Result<()> {
+        match self {
+            Delivery::Summary { bundle } => {
+                output::write_stdout(summary::summary(c, bundle).as_bytes())
+            }
+            Delivery::Profile(profile) => {
+                let (id, secret) = need_key(c)?;
+                let path = credentials_file::default_path()?;
+                credentials_file::write_profile(&path, profile, id, secret, replace)?;
+                eprintln!(
+                    "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
+                    shown(&path.display().to_string())
+                );
+                Ok(())
+            }
+            Delivery::Keychain(name) => {
+                keychain::store_credential(keychain, name, c, replace)?;
+                eprintln!(
+                    "Stored the credential in the OS keychain as {name}. In ~/.aws/config:\n  credential_process = handoff credential-process {name}"
+                );
+                Ok(())
+            }
+            Delivery::ProcessJson => {
+                let (id, secret) = need_key(c)?;
+                output::write_stdout_secret(&process_json::encode(id, secret, c.expires_at))
+            }
+            Delivery::Env => {
+                let (id, secret) = need_key(c)?;
+                let out = sh::access_key_exports(id, secret).map_err(|_| {
+                    Error::input(
+                        "the access key holds a NUL character, which no shell variable can hold",
+                    )
+                    .fix("ask the sender for a new bundle")
+                })?;
+                output::write_stdout_secret(&out)
+            }
+            Delivery::CsvStdout => {
+                let key = c.access_key.as_ref().ok_or_else(no_key)?;
+                output::write_stdout_secret(&crate::console_csv::access_key_csv(key))
+            }
+            Delivery::CsvFile(path) => {
+                let key = c.access_key.as_ref().ok_or_else(no_key)?;
+                let csv = crate::console_csv::access_key_csv(key);
+                output::write_file(path, &csv, Clobber::from_force(replace))?;
+                eprintln!(
+                    "Wrote {} (mode 0600). Delete it once it has been imported.",
+                    shown(&path.display().to_string())
+                );
+                Ok(())
+            }
+            Delivery::RevealPassword => reveal_password(c),
+        }
+    }
+}
+
+fn reveal_password(c: &Credential) -> Result<()> {
+    let password = c.console_password.as_ref().ok_or_else(|| {
+        Error::input("this bundle holds no console password")
+            .fix("deliver its access key with --aws-profile, --json, --env or --csv")
+    })?;
+    let mut out = crate::secret::buffer(160);
+    out.extend_from_slice(b"Console password: ");
+    out.extend_from_slice(password.expose_secret().as_bytes());
+    out.push(b'\n');
+    if let Some(url) = &c.sign_in_url {
+        out.extend_from_slice(format!("Sign in at:       {}\n", shown(url)).as_bytes());
+    }
+    output::write_stdout_secret(&out)
+}
+
+fn no_key() -> Error {
+    Error::input("this bundle holds no access key, only a console password")
+        .fix("use --reveal-password to see the password on a terminal")
+}
+
+/// The credential's access key id and secret, or the error that it holds none.
+pub fn need_key(c: &Credential) -> Result<(&str, &SecretString)> {
+    let k = c.access_key.as_ref().ok_or_else(no_key)?;
+    Ok((k.id.as_str(), k.secret.as_secret()))
+}
+
+/// Where `--csv TARGET` goes: "-" is standard output.
+pub fn csv(target: &str) -> Delivery {
+    if target == "-" {
+        Delivery::CsvStdout
+    } else {
+        Delivery::CsvFile(Path::new(target).to_path_buf())
+    }
+}
+
+/// The error `--rotate` gives without a delivery of the key.
+pub fn rotate_needs_a_delivery() -> Error {
+    Error::new(
+        ExitCode::Usage,
+        "--rotate needs somewhere to deliver the new key",
+    )
+    .fix("add --aws-profile NAME, --keychain NAME, --json, --env or --csv FILE")
+}

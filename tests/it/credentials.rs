@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
-use handoff::credentials_file::{MergeError, merge};
+use handoff::deliver::credentials_file::{MergeError, merge};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};

@@ -155,7 +155,7 @@ fn console_password_with_reset_and_sign_in_url() {
                 &env.p("c.age"),
             ],
         )
-        .fails(6);
+        .fails(11);
     assert!(e.stderr.contains("--reset-password"));
     assert!(!env.path("c.age").exists());
     env.run_aws(
@@ -186,7 +186,7 @@ fn the_two_key_limit_is_an_error_before_anything_is_minted() {
     assert_eq!(keys.len(), 2);
     let e = env
         .run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("3.age")])
-        .fails(6);
+        .fails(11);
     for k in &keys {
         assert!(e.stderr.contains(k.as_str()), "{}", e.stderr);
     }

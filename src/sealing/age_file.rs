@@ -10,16 +10,16 @@ use age::{DecryptError, Decryptor, EncryptError, Encryptor};
 
 use crate::bundle::MAX_PAYLOAD_BYTES;
 use crate::error::{Error, ExitCode, Result};
-use crate::recipients::{Recipient, read_error};
+use crate::sealing::recipients::{Recipient, read_error};
 use crate::secret::{SecretBytes, SecretString};
 
 /// Largest bundle accepted by `open` and `inspect`: a payload is at most 64 KiB, and
 /// a header with a few hundred recipients fits easily.
 pub const MAX_BUNDLE_BYTES: u64 = 1 << 20;
 
-/// The most recipient stanzas a bundle may have: [`crate::recipients::MAX_RECIPIENTS`]
+/// The most recipient stanzas a bundle may have: [`crate::sealing::recipients::MAX_RECIPIENTS`]
 /// and room for the grease stanzas age adds.
-pub const MAX_STANZAS: usize = crate::recipients::MAX_RECIPIENTS + 28;
+pub const MAX_STANZAS: usize = crate::sealing::recipients::MAX_RECIPIENTS + 28;
 
 /// The scrypt work factor (log2 N) handoff seals passphrase bundles with: fixed, and the
 /// same as `age -p` (Go age's fixed default), not age-the-crate's timing-based choice,
@@ -51,7 +51,7 @@ fn internal(e: impl std::fmt::Display) -> Error {
 /// ciphertext: not secret.
 pub fn seal(plaintext: &[u8], sealer: Sealer, armor: bool) -> Result<Vec<u8>> {
     let encryptor = match sealer {
-        Sealer::OpenPgp(keys) => return crate::openpgp::encrypt(plaintext, &keys, armor),
+        Sealer::OpenPgp(keys) => return crate::sealing::openpgp::encrypt(plaintext, &keys, armor),
         Sealer::Passphrase(p) => {
             let mut r = age::scrypt::Recipient::new(p);
             r.set_work_factor(SEAL_SCRYPT_WORK_FACTOR);
@@ -66,9 +66,8 @@ pub fn seal(plaintext: &[u8], sealer: Sealer, armor: bool) -> Result<Vec<u8>> {
                         "these recipients cannot be combined in one bundle: {e}"
                     ))
                     .fix("seal separately for each kind of recipient"),
-                    EncryptError::MissingRecipients => {
-                        Error::input("no recipients given").fix(crate::recipients::ACCEPTED)
-                    }
+                    EncryptError::MissingRecipients => Error::input("no recipients given")
+                        .fix(crate::sealing::recipients::ACCEPTED),
                     other => internal(other),
                 })?
         }
@@ -138,12 +137,12 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
     // The age crate re-parses the whole header after each line it reads (quadratic: a
     // planted 1 MiB header of 10 000 stanzas costs 22 s of CPU). handoff's own header
     // reader is linear and capped at 256 KiB: it checks the header first.
-    let header = crate::age_header::parse(bundle)?;
+    let header = crate::sealing::age_header::parse(bundle)?;
     if header.stanza_types.len() + header.grease > MAX_STANZAS {
         return Err(Error::decrypt(format!(
             "the bundle has {} recipient stanzas; handoff opens bundles for at most {} recipients",
             header.stanza_types.len() + header.grease,
-            crate::recipients::MAX_RECIPIENTS
+            crate::sealing::recipients::MAX_RECIPIENTS
         ))
         .fix("this is not a bundle handoff made; ask the sender for a new one"));
     }
@@ -256,7 +255,7 @@ pub fn decrypt_error(e: DecryptError) -> Error {
         .fix("ask the sender to seal it again with handoff or age -p (work factor 2^18)"),
         DecryptError::Io(e) => Error::decrypt(format!("the bundle cannot be read: {e}"))
             .fix("check it is a complete .age file (armored text must be unchanged)"),
-        DecryptError::PluginResolve(e) => crate::recipients::plugin_missing(&e),
+        DecryptError::PluginResolve(e) => crate::sealing::recipients::plugin_missing(&e),
         DecryptError::Plugin(errors) => Error::decrypt(format!(
             "the age plugin failed: {}",
             errors

@@ -11,8 +11,8 @@ use ssh_key::{Algorithm, PrivateKey, PublicKey};
 
 use crate::error::{Error, Result, shown};
 use crate::output::read_capped;
+use crate::sealing::signing::{KEY_HINT, NAMESPACE};
 use crate::secret::{ExposeSecret, Zeroizing};
-use crate::signing::{KEY_HINT, NAMESPACE};
 
 /// Largest key or signers file read.
 const MAX_KEY_FILE: u64 = 1 << 20;
@@ -208,7 +208,7 @@ pub fn canonical_recipients(values: &[String]) -> Result<Vec<String>> {
             );
         }
         let path = Path::new(value);
-        if let Some(r) = crate::openpgp::public_key_recipient(path) {
+        if let Some(r) = crate::sealing::openpgp::public_key_recipient(path) {
             out.push(r);
             continue;
         }

@@ -5,7 +5,9 @@
 //! `--verify` asks AWS (STS GetCallerIdentity, signed with the received key) whose key
 //! it really is. Either mismatch exits 9 and delivers nothing.
 
-use crate::aws::{AwsError, Caller, Iam};
+use crate::aws::errors::{Whose, failed};
+use crate::aws::names::user_of_arn;
+use crate::aws::{Caller, Iam};
 use crate::bundle::Credential;
 use crate::error::{Error, ExitCode, Result, shown};
 
@@ -33,37 +35,10 @@ pub fn expect_account(c: &Credential, want: &str) -> Result<()> {
     }
 }
 
-/// Words a failed call made with the received key. AWS refusing the key itself is a
-/// refusal of the bundle (9); anything else is an AWS failure (6).
-pub fn received_key_failed(e: &AwsError) -> Error {
-    match e.code.as_deref() {
-        Some("InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" | "AuthFailure") => {
-            Error::new(
-                ExitCode::Refused,
-                format!("AWS does not accept the received key ({})", e.describe()),
-            )
-            .fix("the key was deleted, deactivated or never real: ask the sender for a new bundle")
-        }
-        Some("AccessDenied" | "AccessDeniedException") => Error::new(ExitCode::Aws, e.describe())
-            .fix("the received key is valid but may not do this; ask the sender to check the user's policies"),
-        _ if e.outcome_unknown => Error::new(ExitCode::Aws, e.describe())
-            .fix("check your network and --endpoint-url/--region, then run the command again"),
-        _ => Error::new(ExitCode::Aws, e.describe())
-            .fix("check the message above, then run the command again"),
-    }
-}
-
-/// The user name of an IAM user ARN (`arn:aws:iam::1:user/path/name` → `name`).
-pub fn user_of_arn(arn: &str) -> Option<&str> {
-    let resource = arn.splitn(6, ':').nth(5)?;
-    let path = resource.strip_prefix("user/")?;
-    path.rsplit('/').next().filter(|n| !n.is_empty())
-}
-
 /// `--verify`: asks AWS whose key this is, signed with the received key itself, and
 /// compares the answer with the account, user and ARN the payload claims.
 pub fn verify(iam: &dyn Iam, c: &Credential) -> Result<Caller> {
-    let caller = iam.caller().map_err(|e| received_key_failed(&e))?;
+    let caller = iam.caller().map_err(|e| failed(&e, Whose::Received))?;
     let refuse = |what: String| {
         Error::new(ExitCode::Refused, format!("{what}; nothing was delivered"))
             .fix("do not use this key: it is not what the bundle says it is; ask the sender")
@@ -143,23 +118,5 @@ mod tests {
                 .code,
             ExitCode::Input
         );
-    }
-
-    #[test]
-    fn user_names_come_from_user_arns_only() {
-        assert_eq!(
-            user_of_arn("arn:aws:iam::123456789012:user/boot"),
-            Some("boot")
-        );
-        assert_eq!(
-            user_of_arn("arn:aws:iam::123456789012:user/a/b/boot"),
-            Some("boot")
-        );
-        assert_eq!(
-            user_of_arn("arn:aws:sts::123456789012:assumed-role/r/boot"),
-            None
-        );
-        assert_eq!(user_of_arn("arn:aws:iam::123456789012:user/"), None);
-        assert_eq!(user_of_arn("nonsense"), None);
     }
 }

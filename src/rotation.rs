@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::receipt::received_key_failed;
+use crate::aws::errors::{Whose, failed};
 use crate::aws::{AwsError, Iam, KeyUse};
 use crate::bundle::Credential;
 use crate::error::{Error, ExitCode, Result};
@@ -98,7 +98,7 @@ pub fn check_unused(
             Ok(())
         }
         Ok(_) => Ok(()),
-        Err(e) => Err(received_key_failed(&e)),
+        Err(e) => Err(failed(&e, Whose::Received)),
     }
 }
 
@@ -118,36 +118,9 @@ pub fn rotate(
     let before = r
         .received
         .access_keys(user)
-        .map_err(|e| received_key_failed(&e))?;
+        .map_err(|e| failed(&e, Whose::Received))?;
     let still_one = format!("the received key {old} still works and nothing was delivered");
-    let (new_id, new_secret) = match r.received.create_access_key(user) {
-        Ok(k) => k,
-        Err(e) => {
-            let mut err = with_note(create_failed(&e), still_one.clone());
-            if e.outcome_unknown {
-                // A key may have been made although its secret never reached us: find
-                // it and delete it, so that the received key stays the only one.
-                let made: Vec<String> = match r.received.access_keys(user) {
-                    Ok(now) => now
-                        .into_iter()
-                        .filter(|k| !before.iter().any(|b| b.id == k.id))
-                        .map(|k| k.id)
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
-                for id in made {
-                    if let Err(d) = r.received.delete_access_key(user, &id) {
-                        err = Error::new(
-                            ExitCode::RollbackFailed,
-                            format!("{}; a key {id} was made whose secret never arrived, and deleting it failed ({})", err.what, d.describe()),
-                        )
-                        .fix(format!("delete it: {}", revoke_command(user, &id)));
-                    }
-                }
-            }
-            return Err(err);
-        }
-    };
+    let (new_id, new_secret) = create_new_key(r, &before, &still_one)?;
     eprintln!(
         "Rotation: created the new access key {}",
         crate::error::shown(&new_id)
@@ -227,6 +200,47 @@ pub fn rotate(
     }
 }
 
+/// CreateAccessKey with the received key. When the reply is lost, a key may have been
+/// made although its secret never reached us: it is found by listing and deleted, so
+/// that the received key stays the only one.
+fn create_new_key(
+    r: &Rotation,
+    before: &[crate::aws::KeyInfo],
+    still_one: &str,
+) -> Result<(String, SecretString)> {
+    let user = r.user.as_str();
+    let e = match r.received.create_access_key(user) {
+        Ok(k) => return Ok(k),
+        Err(e) => e,
+    };
+    let mut err = with_note(create_failed(&e), still_one.to_string());
+    if !e.outcome_unknown {
+        return Err(err);
+    }
+    let made: Vec<String> = match r.received.access_keys(user) {
+        Ok(now) => now
+            .into_iter()
+            .filter(|k| !before.iter().any(|b| b.id == k.id))
+            .map(|k| k.id)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    for id in made {
+        if let Err(d) = r.received.delete_access_key(user, &id) {
+            err = Error::new(
+                ExitCode::RollbackFailed,
+                format!(
+                    "{}; a key {id} was made whose secret never arrived, and deleting it failed ({})",
+                    err.what,
+                    d.describe()
+                ),
+            )
+            .fix(format!("delete it: {}", revoke_command(user, &id)));
+        }
+    }
+    Err(err)
+}
+
 fn create_failed(e: &AwsError) -> Error {
     let fix = match e.code.as_deref() {
         Some("LimitExceeded") => {
@@ -234,7 +248,7 @@ fn create_failed(e: &AwsError) -> Error {
         }
         _ => "run the command again; or open without --rotate".to_string(),
     };
-    let err = received_key_failed(e);
+    let err = failed(e, Whose::Received);
     Error {
         fix: Some(fix),
         ..err

@@ -4,15 +4,20 @@
 //! name the user gives; non-secret facts (key id, user, account, expiry) are item
 //! attributes, so listing never reads a secret.
 //!
+//! [`memory::MemKeychain`] is the in-memory store unit tests use.
+//!
 //! The zbus store has no call timeout of its own: every call runs on its own thread
 //! and is abandoned after [`CALL_TIMEOUT`], so a stuck daemon is an error, not a hang.
+
+#[cfg(test)]
+pub mod memory;
 
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::error::{Error, ExitCode, Result, shown};
-use crate::secret::SecretBytes;
+use crate::secret::{ExposeSecret, SecretBytes, SecretString};
 
 /// How long one keychain call may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -86,7 +91,7 @@ pub fn check_name(name: &str) -> Result<()> {
         ))
         .fix("start the name with a letter or digit"));
     }
-    if crate::credentials_file::valid_profile_name(name) {
+    if crate::deliver::credentials_file::valid_profile_name(name) {
         Ok(())
     } else {
         Err(
@@ -94,6 +99,43 @@ pub fn check_name(name: &str) -> Result<()> {
                 .fix("use letters, digits and - _ . @ + = , (at most 64)"),
         )
     }
+}
+
+/// Refuses, unless `replace`, a name that is taken: the one check `create --keychain`,
+/// `open --keychain` and every store run before writing.
+pub fn refuse_existing(
+    keychain: &dyn Keychain,
+    kind: Kind,
+    name: &str,
+    replace: bool,
+) -> Result<()> {
+    if !replace && keychain.exists(kind, name)? {
+        return Err(Error::output(format!(
+            "the keychain already has a {} named {}",
+            kind.words(),
+            shown(name)
+        ))
+        .fix("choose another name, or pass --force to replace it"));
+    }
+    Ok(())
+}
+
+/// Reads an age identity kept in the keychain.
+pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Identity> {
+    let secret = keychain.get(Kind::Identity, name)?;
+    let text = std::str::from_utf8(&secret)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .map(crate::secret::from_foreign);
+    text.as_ref()
+        .and_then(|t: &SecretString| t.expose_secret().parse::<age::x25519::Identity>().ok())
+        .ok_or_else(|| {
+            Error::new(
+                ExitCode::Keychain,
+                format!("the keychain item {} is not an age identity", shown(name)),
+            )
+            .fix("make one with `handoff keygen --keychain NAME`")
+        })
 }
 
 fn keychain_error(e: keyring_core::Error) -> Error {
@@ -146,7 +188,11 @@ fn with_timeout<T: Send + 'static>(
     std::thread::Builder::new()
         .name("keychain".into())
         .spawn(move || {
-            let _ = tx.send(f());
+            let result = f();
+            // The store decrypts the secret in this thread's stack frames (the Secret
+            // Service session cipher), which no allocator wipes: overwrite them.
+            crate::exit_hooks::scrub_stack();
+            let _ = tx.send(result);
         })
         .map_err(|e| Error::new(ExitCode::Internal, format!("cannot start a thread: {e}")))?;
     rx.recv_timeout(CALL_TIMEOUT).unwrap_or_else(|_| {
@@ -195,14 +241,7 @@ impl Keychain for OsKeychain {
         replace: bool,
     ) -> Result<()> {
         check_name(name)?;
-        if !replace && self.exists(kind, name)? {
-            return Err(Error::output(format!(
-                "the keychain already has a {} named {}",
-                kind.words(),
-                shown(name)
-            ))
-            .fix("choose another name, or pass --force to replace it"));
-        }
+        refuse_existing(self, kind, name, replace)?;
         let (name, secret) = (name.to_string(), SecretBytes::new(secret.to_vec()));
         let attributes: Vec<(String, String)> = attributes
             .iter()
@@ -287,5 +326,34 @@ impl Keychain for OsKeychain {
             items.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(items)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memory::MemKeychain;
+
+    #[test]
+    fn identities_round_trip_and_junk_is_refused() {
+        let kc = MemKeychain::default();
+        let id = age::x25519::Identity::generate();
+        kc.put(
+            Kind::Identity,
+            "me",
+            id.to_string().expose_secret().as_bytes(),
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            identity(&kc, "me").unwrap().to_public().to_string(),
+            id.to_public().to_string()
+        );
+        kc.put(Kind::Identity, "junk", b"not a key", &[], false)
+            .unwrap();
+        let e = identity(&kc, "junk").err().unwrap();
+        assert_eq!(e.code, ExitCode::Keychain);
+        assert!(!e.what.contains("not a key"));
     }
 }

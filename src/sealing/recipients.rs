@@ -133,7 +133,7 @@ pub fn parse(args: &RecipientArgs) -> Result<Vec<Recipient>> {
     let mut seen = std::collections::HashSet::new();
     lines.retain(|l| {
         let key = ssh_key::PublicKey::from_openssh(&l.text)
-            .map(|k| crate::ssh_keys::canonical(&k))
+            .map(|k| crate::sealing::ssh_keys::canonical(&k))
             .unwrap_or_else(|_| l.text.clone());
         seen.insert(key)
     });

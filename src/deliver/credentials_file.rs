@@ -176,15 +176,27 @@ struct Value<'a> {
 /// their values (the `[DEFAULT]` keys under `DEFAULT`, not copied into the others).
 struct Parsed<'a> {
     roles: Vec<Role<'a>>,
-    sections: BTreeMap<&'a str, BTreeMap<String, (usize, Zeroizing<String>)>>,
+    sections: Sections<'a>,
 }
 
 /// Reads `text` as botocore's `raw_config_parse` does (CPython's
 /// `RawConfigParser._read`, then botocore's nested-value parse), or says at which line
 /// and why botocore would refuse the whole file.
 fn read(text: &str) -> std::result::Result<Parsed<'_>, (usize, Unreadable)> {
+    let (roles, raw) = read_lines(text)?;
+    let sections = join_values(raw)?;
+    Ok(Parsed { roles, sections })
+}
+
+/// One section's keys as read, before their lines are joined.
+type RawSections<'a> = BTreeMap<&'a str, BTreeMap<String, Value<'a>>>;
+
+/// The line-by-line half of [`read`]: each line's role and each key's value lines.
+fn read_lines(
+    text: &str,
+) -> std::result::Result<(Vec<Role<'_>>, RawSections<'_>), (usize, Unreadable)> {
     let mut roles = Vec::new();
-    let mut raw: BTreeMap<&str, BTreeMap<String, Value<'_>>> = BTreeMap::new();
+    let mut raw: RawSections<'_> = BTreeMap::new();
     let mut seen_sections = HashSet::new();
     let mut section: Option<&str> = None;
     let mut key: Option<String> = None;
@@ -252,6 +264,15 @@ fn read(text: &str) -> std::result::Result<Parsed<'_>, (usize, Unreadable)> {
         key = Some(name);
         roles.push(Role::Key);
     }
+    Ok((roles, raw))
+}
+
+/// Sections: the joining half of [`read`].
+type Sections<'a> = BTreeMap<&'a str, BTreeMap<String, (usize, Zeroizing<String>)>>;
+
+/// The joining half of [`read`]: each key's lines as one value, checked as botocore
+/// checks nested values.
+fn join_values(raw: RawSections<'_>) -> std::result::Result<Sections<'_>, (usize, Unreadable)> {
     // `_join_multiline_values`, then botocore: a value that starts with a line end is
     // parsed as nested `key = value` lines, and a line without `=` fails the file. A
     // `[DEFAULT]` value is parsed only as the value of a section that lacks the key
@@ -296,7 +317,7 @@ fn read(text: &str) -> std::result::Result<Parsed<'_>, (usize, Unreadable)> {
         }
         sections.insert(s, out);
     }
-    Ok(Parsed { roles, sections })
+    Ok(sections)
 }
 
 impl Parsed<'_> {

@@ -9,7 +9,7 @@ use ssh_key::PublicKey;
 
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::{self, Clobber};
-use crate::signing::{self, Signed};
+use crate::sealing::signing::{self, Signed};
 
 /// Checks the signature against the trusted signers (none: `--from` not given).
 pub fn check(signed: Option<&Signed>, trusted: &[PublicKey], mine: &[String]) -> Result<()> {

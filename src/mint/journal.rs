@@ -1,0 +1,158 @@
+//! Where rollback lives: each change `create` makes is journalled as it happens
+//! ([`Change`]); on a later failure the journal is undone in reverse, and the user is
+//! told what was rolled back, or, if an undo failed, exactly what is left and the
+//! `handoff revoke` command that finishes it.
+
+use std::fmt::Write as _;
+
+use crate::aws::names::EXPIRY_POLICY;
+use crate::aws::{AwsError, Iam};
+use crate::error::{Error, ExitCode};
+use crate::progress::Progress;
+use crate::store::{Keychain, Kind};
+
+/// One change made in AWS, and how to undo it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// CreateUser.
+    User,
+    /// AttachUserPolicy.
+    Policy(String),
+    /// PutUserPolicy of the expiry policy.
+    Expiry,
+    /// CreateAccessKey.
+    Key(String),
+    /// CreateLoginProfile / UpdateLoginProfile.
+    LoginProfile,
+    /// The credential stored in the creator's OS keychain.
+    Keychain(String),
+}
+
+impl Change {
+    /// Undoes the change; something already gone counts as undone.
+    pub fn undo(
+        &self,
+        iam: &dyn Iam,
+        user: &str,
+        keychain: &dyn Keychain,
+    ) -> std::result::Result<(), AwsError> {
+        if let Change::Keychain(name) = self {
+            return keychain
+                .delete(Kind::Credential, name)
+                .map(|_| ())
+                .map_err(|e| AwsError {
+                    action: "keychain delete",
+                    code: None,
+                    message: e.what,
+                    outcome_unknown: false,
+                });
+        }
+        let gone_is_fine = |r: std::result::Result<(), AwsError>| match r {
+            Err(e) if e.is_no_such_entity() => Ok(()),
+            other => other,
+        };
+        gone_is_fine(match self {
+            Change::User => iam.delete_user(user),
+            Change::Policy(arn) => iam.detach_policy(user, arn),
+            Change::Expiry => iam.delete_inline_policy(user, EXPIRY_POLICY),
+            Change::Key(id) => iam.delete_access_key(user, id),
+            Change::LoginProfile => iam.delete_login_profile(user),
+            Change::Keychain(_) => Ok(()),
+        })
+    }
+
+    /// What undoing it did, in words.
+    pub fn undo_words(&self) -> String {
+        match self {
+            Change::User => "deleted the user it created".into(),
+            Change::Policy(arn) => format!("detached {arn}"),
+            Change::Expiry => format!("deleted the {EXPIRY_POLICY} policy"),
+            Change::Key(id) => format!("deleted access key {id}"),
+            Change::LoginProfile => "deleted the console password".into(),
+            Change::Keychain(name) => format!("removed {name} from the keychain"),
+        }
+    }
+}
+
+/// A failure in the middle: which step, and the error.
+pub struct Failure {
+    /// The step, as the user reads it (an API action, "seal", …).
+    pub step: String,
+    /// What went wrong.
+    pub error: Error,
+}
+
+/// Tags an error with the step it happened in.
+pub fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
+    move |error| Failure {
+        step: step.to_string(),
+        error,
+    }
+}
+
+/// Undoes the journal in reverse and words the result: what failed and what was
+/// rolled back (the failure's own exit code), or, when an undo failed too, what is
+/// left and the `handoff revoke` command that finishes the clean-up (exit 7).
+pub fn roll_back(
+    iam: &dyn Iam,
+    keychain: &dyn Keychain,
+    user: &str,
+    journal: Vec<Change>,
+    failure: Failure,
+    progress: &Progress,
+) -> Error {
+    let mut undone = Vec::new();
+    let mut left = Vec::new();
+    for change in journal.iter().rev() {
+        match change.undo(iam, user, keychain) {
+            Ok(()) => {
+                progress.step(format!("rolled back: {}", change.undo_words()));
+                undone.push(change.undo_words());
+            }
+            Err(e) => left.push((change.clone(), e)),
+        }
+    }
+    let step = failure.step;
+    let cause = failure.error.what;
+    if left.is_empty() {
+        let rolled = if undone.is_empty() {
+            "nothing had been changed".to_string()
+        } else {
+            format!("rolled back: {}", undone.join(", "))
+        };
+        let mut e = Error::new(
+            failure.error.code,
+            format!("{step} failed ({cause}); {rolled}"),
+        );
+        e.fix = failure.error.fix;
+        return e;
+    }
+    let mut command = format!("handoff revoke --user {user}");
+    if left.iter().any(|(c, _)| *c == Change::User) {
+        command.push_str(" --delete-user");
+    } else if let [(Change::Key(id), _)] = left.as_slice() {
+        let _ = write!(command, " --access-key-id {id}");
+    }
+    let what_left: Vec<String> = left
+        .iter()
+        .map(|(c, e)| match c {
+            Change::Key(id) => format!("access key {id} ({})", e.describe()),
+            Change::User => format!("user {user} ({})", e.describe()),
+            Change::Policy(p) => format!("policy attachment {p} ({})", e.describe()),
+            Change::Expiry => format!("inline policy {EXPIRY_POLICY} ({})", e.describe()),
+            Change::LoginProfile => format!("console password ({})", e.describe()),
+            Change::Keychain(name) => format!(
+                "keychain item {name} ({}); delete it with: handoff keychain delete {name}",
+                e.describe()
+            ),
+        })
+        .collect();
+    Error::new(
+        ExitCode::RollbackFailed,
+        format!(
+            "{step} failed ({cause}), and the rollback failed too: left in AWS: {}",
+            what_left.join("; ")
+        ),
+    )
+    .fix(format!("finish the clean-up with: {command} --yes"))
+}

@@ -1,0 +1,336 @@
+//! The changing half of `create`, in order: CreateUser, AttachUserPolicy, the expiry
+//! policy, CreateAccessKey and/or the login profile, then the keychain and the sealed
+//! bundle. Each change is journalled ([`journal`]) the moment it may have happened, and
+//! an answer that cannot be read is checked (the policies are listed again) before
+//! anything is minted. A create is never sent twice: a lost CreateAccessKey reply is
+//! resolved by listing the user's keys, so the rollback deletes the key whose secret
+//! never arrived.
+
+pub mod journal;
+pub mod order;
+pub mod plan;
+
+pub use order::{Order, PasswordOrder, Policies};
+
+use jiff::Timestamp;
+
+use crate::access_key::AccessKey;
+use crate::aws::errors::{Whose, failed};
+use crate::aws::names::{CREATED_BY_TAG, EXPIRY_POLICY, expiry_policy, sign_in_url};
+use crate::aws::{AwsError, Iam, password};
+use crate::bundle::Credential;
+use crate::error::{Error, ExitCode, shown};
+use crate::progress::Progress;
+use crate::sealing::Sealing;
+use crate::sealing::bundle_io::BundleOutput;
+use crate::secret::SecretString;
+use crate::store::Keychain;
+use journal::{Change, Failure, at};
+use plan::{PasswordStep, Plan};
+
+/// Where the sealed bundle goes, when there is one.
+pub struct SealTo {
+    /// Who can open it.
+    pub sealing: Sealing,
+    /// The file or standard output.
+    pub output: BundleOutput,
+}
+
+/// What the changes need from outside.
+pub struct Deps<'a> {
+    /// IAM, as the caller.
+    pub iam: &'a dyn Iam,
+    /// The creator's OS keychain.
+    pub keychain: &'a dyn Keychain,
+    /// The clock (the credential's dates, the expiry).
+    pub now: fn() -> Timestamp,
+    /// Where progress goes.
+    pub progress: &'a Progress,
+}
+
+/// Makes the planned changes and delivers the credential; on failure, rolls back
+/// everything journalled and returns the worded error. Returns the `--json` summary.
+pub fn mint(
+    order: &Order,
+    plan: &Plan,
+    seal: Option<SealTo>,
+    deps: &Deps,
+) -> Result<String, Error> {
+    let mut journal: Vec<Change> = Vec::new();
+    let made = make_changes(order, plan, deps, &mut journal)
+        .and_then(|credential| deliver(order, plan, credential, seal, deps, &mut journal));
+    made.map_err(|failure| {
+        journal::roll_back(
+            deps.iam,
+            deps.keychain,
+            &order.user,
+            journal,
+            failure,
+            deps.progress,
+        )
+    })
+}
+
+fn aws(e: AwsError) -> Failure {
+    Failure {
+        step: e.action.to_string(),
+        error: failed(&e, Whose::Caller),
+    }
+}
+
+/// An answer that cannot be read may still look like success to the SDK (these calls
+/// return no data): the change is checked before anything is minted.
+fn unconfirmed(action: &'static str, what: String) -> Failure {
+    aws(AwsError {
+        action,
+        code: None,
+        message: format!("AWS answered, but {what} is not in place"),
+        outcome_unknown: true,
+    })
+}
+
+/// The IAM changes, up to a credential in memory.
+fn make_changes(
+    order: &Order,
+    plan: &Plan,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<Credential, Failure> {
+    let user_arn = ensure_user(plan, order, deps, journal)?;
+    attach_policies(plan, order, deps, journal)?;
+    if let Some(at) = plan.expires_at {
+        put_expiry(at, order, deps, journal)?;
+    }
+    let now = (deps.now)();
+    let mut credential = Credential {
+        account_id: Some(plan.caller.account.clone()).filter(|a| a.len() == 12),
+        user_name: Some(order.user.clone()),
+        user_arn: Some(user_arn).filter(|a| !a.is_empty()),
+        created_at: Some(now.round(jiff::Unit::Second).unwrap_or(now)),
+        expires_at: plan.expires_at,
+        created_by: Some(plan.caller.arn.clone()).filter(|a| !a.is_empty()),
+        note: order.note.clone(),
+        ..Default::default()
+    };
+    if plan.access_key {
+        credential.access_key = Some(mint_key(plan, order, deps, journal)?);
+    }
+    if let (Some(step), Some(p)) = (plan.password, &order.console_password) {
+        credential.console_password = Some(set_password(step, *p, plan, order, deps, journal)?);
+        credential.sign_in_url = Some(sign_in_url(&plan.caller, plan.alias.as_deref()));
+    }
+    Ok(credential)
+}
+
+fn ensure_user(
+    plan: &Plan,
+    order: &Order,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<String, Failure> {
+    if let Some(arn) = &plan.user_arn {
+        return Ok(arn.clone());
+    }
+    match deps
+        .iam
+        .create_user(&order.user, &[(CREATED_BY_TAG, "handoff")])
+    {
+        Ok(arn) => {
+            journal.push(Change::User);
+            deps.progress.step(format!("CreateUser: {arn}"));
+            Ok(arn)
+        }
+        Err(e) => {
+            // Someone else made it meanwhile: not ours to delete. Otherwise it may
+            // exist: undoing a user that is not there is harmless.
+            if e.code.as_deref() != Some("EntityAlreadyExists") && e.outcome_unknown {
+                journal.push(Change::User);
+            }
+            Err(aws(e))
+        }
+    }
+}
+
+fn attach_policies(
+    plan: &Plan,
+    order: &Order,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<(), Failure> {
+    let user = order.user.as_str();
+    for policy in &plan.attach {
+        if let Err(e) = deps.iam.attach_policy(user, policy) {
+            if e.outcome_unknown {
+                journal.push(Change::Policy(policy.clone()));
+            }
+            return Err(aws(e));
+        }
+        journal.push(Change::Policy(policy.clone()));
+        deps.progress.step(format!("AttachUserPolicy: {policy}"));
+    }
+    if !plan.attach.is_empty() {
+        let now = deps.iam.attached_policies(user).map_err(aws)?;
+        if let Some(missing) = plan.attach.iter().find(|p| !now.contains(p)) {
+            return Err(unconfirmed("AttachUserPolicy", format!("policy {missing}")));
+        }
+    }
+    Ok(())
+}
+
+fn put_expiry(
+    at: Timestamp,
+    order: &Order,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<(), Failure> {
+    let user = order.user.as_str();
+    let put = deps
+        .iam
+        .put_inline_policy(user, EXPIRY_POLICY, &expiry_policy(at));
+    // Put, or maybe put, or an earlier one overwritten: in each case undone.
+    journal.push(Change::Expiry);
+    put.map_err(aws)?;
+    let names = deps.iam.inline_policies(user).map_err(aws)?;
+    if !names.iter().any(|p| p == EXPIRY_POLICY) {
+        return Err(unconfirmed(
+            "PutUserPolicy",
+            format!("the {EXPIRY_POLICY} policy"),
+        ));
+    }
+    deps.progress.step(format!(
+        "PutUserPolicy: {EXPIRY_POLICY}, AWS denies everything after {at}"
+    ));
+    Ok(())
+}
+
+fn mint_key(
+    plan: &Plan,
+    order: &Order,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<AccessKey, Failure> {
+    let user = order.user.as_str();
+    match deps.iam.create_access_key(user) {
+        Ok((id, secret)) => {
+            journal.push(Change::Key(id.clone()));
+            deps.progress
+                .step(format!("CreateAccessKey: {}", shown(&id)));
+            // IAM's answer is held to the same rules as any other: an odd key is
+            // rolled back, never handed on.
+            AccessKey::new(&id, secret)
+                .map_err(|e| {
+                    Error::new(
+                        ExitCode::Aws,
+                        format!(
+                            "IAM returned an access key whose {} breaks the rule ({})",
+                            e.field(),
+                            e.rule()
+                        ),
+                    )
+                    .fix("check --endpoint-url points at IAM")
+                })
+                .map_err(at("CreateAccessKey"))
+        }
+        Err(e) => {
+            if e.outcome_unknown {
+                // The key may exist although its secret never reached us: find it by
+                // listing, so that the rollback deletes it. Never create again.
+                if let Ok(now) = deps.iam.access_keys(user) {
+                    for k in now
+                        .iter()
+                        .filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id))
+                    {
+                        journal.push(Change::Key(k.id.clone()));
+                    }
+                }
+            }
+            Err(aws(e))
+        }
+    }
+}
+
+fn set_password(
+    step: PasswordStep,
+    order_password: PasswordOrder,
+    plan: &Plan,
+    order: &Order,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<SecretString, Failure> {
+    let user = order.user.as_str();
+    let password: SecretString = password::generate(plan.password_policy.as_ref());
+    let reset = order_password.reset_required;
+    let result = match step {
+        PasswordStep::Replace => deps.iam.update_login_profile(user, &password, reset),
+        PasswordStep::Create => deps.iam.create_login_profile(user, &password, reset),
+    };
+    // Created, or maybe created, or an old password replaced by one nobody will
+    // receive if a later step fails: in each case the rollback deletes it.
+    journal.push(Change::LoginProfile);
+    result.map_err(aws)?;
+    deps.progress.step(format!(
+        "{}: console password set{}",
+        step.action(),
+        if reset {
+            ", new password required at first sign-in"
+        } else {
+            ""
+        }
+    ));
+    Ok(password)
+}
+
+/// The keychain, then the sealed bundle: the credential's two destinations.
+fn deliver(
+    order: &Order,
+    plan: &Plan,
+    credential: Credential,
+    seal: Option<SealTo>,
+    deps: &Deps,
+    journal: &mut Vec<Change>,
+) -> Result<String, Failure> {
+    if let Some(name) = &order.keychain {
+        crate::deliver::keychain::store_credential(
+            deps.keychain,
+            name,
+            &credential,
+            order.replace_keychain,
+        )
+        .map_err(at("store in the keychain"))?;
+        journal.push(Change::Keychain(name.clone()));
+        deps.progress.step(format!(
+            "Stored {} in the OS keychain as {name} (credential_process = handoff credential-process {name})",
+            credential.contents()
+        ));
+    }
+    let bundle = match seal {
+        None => None,
+        Some(SealTo { sealing, output }) => {
+            let plaintext = credential.encode().map_err(at("encode the payload"))?;
+            let bundle = sealing.seal(&plaintext, output.armor).map_err(at("seal"))?;
+            drop(plaintext);
+            output.write(&bundle).map_err(at("write the bundle"))?;
+            deps.progress.step(format!(
+                "Sealed {} for {} into {}",
+                credential.contents(),
+                order.user,
+                output.describe()
+            ));
+            output.path.clone()
+        }
+    };
+    let summary = serde_json::json!({
+        "account_id": plan.caller.account,
+        "user_name": order.user,
+        "user_arn": credential.user_arn,
+        "created_user": journal.contains(&Change::User),
+        "attached_policies": plan.attach,
+        "access_key_id": credential.access_key_id(),
+        "console_password": credential.console_password.is_some(),
+        "sign_in_url": credential.sign_in_url,
+        "expires_at": plan.expires_at.map(|t| t.to_string()),
+        "bundle": bundle.map(|p| p.display().to_string()),
+        "keychain": order.keychain,
+    });
+    Ok(crate::sanitize::json_line(&summary))
+}

@@ -1,0 +1,193 @@
+//! The read-only half of `create`: what AWS holds now (GetCallerIdentity, GetUser, the
+//! user's policies, keys and password), and so what the run will change. Conflicts
+//! that no change could fix (two keys already, a password without `--reset-password`)
+//! are refused here, before anything is changed (exit 11).
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+
+use super::order::{Order, Policies};
+use crate::aws::errors::{Whose, failed};
+use crate::aws::names::{CREATED_BY_TAG, DEFAULT_POLICY, EXPIRY_POLICY, expiry_policy};
+use crate::aws::{Caller, Iam, KeyInfo, PasswordPolicy};
+use crate::error::{Error, ExitCode, Result, shown};
+use crate::progress::Progress;
+
+/// How the console password is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordStep {
+    /// CreateLoginProfile: the user has none.
+    Create,
+    /// UpdateLoginProfile: `--reset-password` replaces the user's password.
+    Replace,
+}
+
+impl PasswordStep {
+    /// The IAM action.
+    pub fn action(self) -> &'static str {
+        match self {
+            PasswordStep::Create => "CreateLoginProfile",
+            PasswordStep::Replace => "UpdateLoginProfile",
+        }
+    }
+}
+
+/// What the run decided after its read-only checks.
+pub struct Plan {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The user's ARN when it exists already (reused); `None`: CreateUser.
+    pub user_arn: Option<String>,
+    /// Policies to attach (those not attached yet).
+    pub attach: Vec<String>,
+    /// When the expiry policy makes AWS deny everything.
+    pub expires_at: Option<Timestamp>,
+    /// Whether to mint an access key.
+    pub access_key: bool,
+    /// Whether and how to set a console password.
+    pub password: Option<PasswordStep>,
+    /// The user's keys before the run (to find a key whose CreateAccessKey reply was lost).
+    pub keys_before: Vec<KeyInfo>,
+    /// The account's password policy, which a generated password meets.
+    pub password_policy: Option<PasswordPolicy>,
+    /// The account alias, for the sign-in URL.
+    pub alias: Option<String>,
+}
+
+/// Reads what AWS holds and decides what to change; changes nothing.
+pub fn plan(iam: &dyn Iam, order: &Order, now: Timestamp, progress: &Progress) -> Result<Plan> {
+    let aws = |e| failed(&e, Whose::Caller);
+    let user = order.user.as_str();
+    let caller = iam.caller().map_err(aws)?;
+    progress.step(format!(
+        "GetCallerIdentity: account {}, caller {}",
+        caller.account,
+        shown(&caller.arn)
+    ));
+    let user_arn = iam.user_arn(user).map_err(aws)?;
+    let user_exists = user_arn.is_some();
+    progress.step(if user_exists {
+        format!("GetUser: {user} exists, reusing it")
+    } else {
+        format!("GetUser: {user} does not exist yet")
+    });
+    let wanted: Vec<String> = match &order.policies {
+        Policies::None => vec![],
+        Policies::Default => {
+            vec![DEFAULT_POLICY.replace("arn:aws:", &format!("arn:{}:", caller.partition()))]
+        }
+        Policies::These(arns) => arns.clone(),
+    };
+    let password = order.console_password.as_ref();
+    let (attached, keys_before, has_password) = if user_exists {
+        (
+            iam.attached_policies(user).map_err(aws)?,
+            iam.access_keys(user).map_err(aws)?,
+            password.is_some() && iam.has_login_profile(user).map_err(aws)?,
+        )
+    } else {
+        (vec![], vec![], false)
+    };
+    if order.access_key && keys_before.len() >= 2 {
+        return Err(two_keys_already(user, &keys_before, now));
+    }
+    if has_password && !password.is_some_and(|p| p.replace_existing) {
+        return Err(Error::new(
+            ExitCode::Conflict,
+            format!("{user} already has a console password"),
+        )
+        .fix("pass --reset-password to replace it, or leave out --console-password"));
+    }
+    let (password_policy, alias) = if password.is_some() {
+        (
+            iam.password_policy().map_err(aws)?,
+            iam.account_alias().map_err(aws)?,
+        )
+    } else {
+        (None, None)
+    };
+    Ok(Plan {
+        attach: wanted
+            .into_iter()
+            .filter(|p| !attached.contains(p))
+            .collect(),
+        expires_at: order
+            .expires
+            .map(|d| now.round(jiff::Unit::Second).unwrap_or(now) + d),
+        caller,
+        user_arn,
+        access_key: order.access_key,
+        password: password.map(|_| {
+            if has_password {
+                PasswordStep::Replace
+            } else {
+                PasswordStep::Create
+            }
+        }),
+        keys_before,
+        password_policy,
+        alias,
+    })
+}
+
+/// IAM allows two access keys per user: a third cannot be minted until one goes.
+fn two_keys_already(user: &str, keys: &[KeyInfo], now: Timestamp) -> Error {
+    let mut list = String::new();
+    for k in keys {
+        let age = k
+            .created
+            .map(|c| format!("{} days old", (now - c).get_days().max(0)))
+            .unwrap_or_else(|| "age unknown".into());
+        let _ = write!(list, "{} ({}, {age}); ", k.id, k.status);
+    }
+    Error::new(
+        ExitCode::Conflict,
+        format!(
+            "{user} already has two access keys, the most IAM allows: {}",
+            list.trim_end_matches("; ")
+        ),
+    )
+    .fix(format!(
+        "delete one first: handoff revoke --user {user} --access-key-id ID"
+    ))
+}
+
+/// The plan as the API calls it would make (`--dry-run`), with their parameters.
+pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
+    let u = &order.user;
+    let mut s = String::from("Plan (dry run: nothing was changed):\n");
+    if plan.user_arn.is_none() {
+        let _ = writeln!(
+            s,
+            "  iam:CreateUser UserName={u} Tags=[{CREATED_BY_TAG}=handoff]"
+        );
+    }
+    for p in &plan.attach {
+        let _ = writeln!(s, "  iam:AttachUserPolicy UserName={u} PolicyArn={p}");
+    }
+    if let Some(at) = plan.expires_at {
+        let _ = writeln!(
+            s,
+            "  iam:PutUserPolicy UserName={u} PolicyName={EXPIRY_POLICY} PolicyDocument={}",
+            expiry_policy(at)
+        );
+    }
+    if plan.access_key {
+        let _ = writeln!(s, "  iam:CreateAccessKey UserName={u}");
+    }
+    if let (Some(step), Some(p)) = (plan.password, &order.console_password) {
+        let _ = writeln!(
+            s,
+            "  iam:{} UserName={u} Password=<generated> PasswordResetRequired={}",
+            step.action(),
+            p.reset_required
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  seal the credential → {}",
+        bundle.map_or_else(|| "standard output".into(), shown)
+    );
+    s
+}

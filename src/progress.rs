@@ -1,0 +1,57 @@
+//! Progress of a run that talks to AWS, on stderr: a spinner with a line per finished
+//! step on a terminal, plain lines otherwise, nothing when quiet. The lines carry IAM's
+//! answers, so each is escaped for the terminal.
+
+/// Reports progress on stderr: a spinner with a line per finished step on a terminal,
+/// plain lines otherwise, nothing with --quiet.
+pub struct Progress {
+    quiet: bool,
+    spinner: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    /// A reporter; `quiet` prints nothing.
+    pub fn new(quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        let spinner = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg}") {
+                pb.set_style(style);
+            }
+            pb.set_message("talking to AWS…");
+            pb.enable_steady_tick(std::time::Duration::from_millis(100));
+            pb
+        });
+        Progress { quiet, spinner }
+    }
+
+    /// Reports one finished step (escaped for the terminal).
+    pub fn step(&self, line: impl AsRef<str>) {
+        if self.quiet {
+            return;
+        }
+        match &self.spinner {
+            // IAM's answers (ARNs, ids, policy names) end up in these lines.
+            Some(pb) => pb.println(format!("• {}", crate::sanitize::escape_raw(line.as_ref()))),
+            None => eprintln!("• {}", crate::sanitize::escape_raw(line.as_ref())),
+        }
+    }
+}
+
+impl Progress {
+    /// A reporter that prints nothing (`--quiet`, `--json`, tests).
+    pub fn silent() -> Progress {
+        Progress {
+            quiet: true,
+            spinner: None,
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(pb) = &self.spinner {
+            pb.finish_and_clear();
+        }
+    }
+}
