@@ -2,6 +2,8 @@
 //! `sdk.rs`. Errors say which action failed and whether its outcome is known: a create
 //! whose reply was lost may have happened, and is never retried blindly.
 
+#[cfg(test)]
+pub mod fake;
 pub mod password;
 pub mod sdk;
 
