@@ -3,9 +3,11 @@
 //! Errors say which action failed and whether its outcome is known: a create whose
 //! reply was lost may have happened, and is never retried blindly. [`errors`] is the
 //! one place they become the user's message; [`names`] holds IAM's names and the
-//! documents handoff writes.
+//! documents handoff writes; [`fake`] is the scriptable in-memory IAM of the unit tests.
 
 pub mod errors;
+#[cfg(test)]
+pub mod fake;
 pub mod names;
 pub mod password;
 pub mod sdk;
