@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::{Item, Keychain, Kind};
-use crate::error::{Error, ExitCode, Result};
+use crate::error::Result;
 use crate::secret::SecretBytes;
 
 type Items = HashMap<(&'static str, String), (Vec<u8>, HashMap<String, String>)>;
@@ -37,7 +37,7 @@ impl Keychain for MemKeychain {
             .borrow()
             .get(&(kind.service(), name.to_string()))
             .map(|(s, _)| SecretBytes::new(s.clone()))
-            .ok_or_else(|| Error::new(ExitCode::Keychain, "none"))
+            .ok_or_else(|| super::StoreError::Missing(kind, name.into()).into())
     }
     fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
         Ok(self

@@ -9,6 +9,7 @@
 //! The zbus store has no call timeout of its own: every call runs on its own thread
 //! and is abandoned after [`CALL_TIMEOUT`], so a stuck daemon is an error, not a hang.
 
+pub mod error;
 #[cfg(test)]
 pub mod memory;
 
@@ -16,8 +17,9 @@ use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::error::{Error, ExitCode, Result, shown};
+use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretBytes, SecretString};
+pub use error::StoreError;
 
 /// How long one keychain call may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -82,23 +84,13 @@ pub trait Keychain {
 
 /// A valid keychain name: what a profile name may be.
 pub fn check_name(name: &str) -> Result<()> {
-    // A leading '-' would read as an option in the printed
-    // `credential_process = handoff credential-process NAME` line.
     if name.starts_with('-') {
-        return Err(Error::input(format!(
-            "{} is not a usable keychain name: it starts with '-', so it would read as an option",
-            shown(name)
-        ))
-        .fix("start the name with a letter or digit"));
+        return Err(StoreError::NameLikeAnOption(name.into()).into());
     }
-    if crate::deliver::credentials_file::valid_profile_name(name) {
-        Ok(())
-    } else {
-        Err(
-            Error::input(format!("{} is not a usable keychain name", shown(name)))
-                .fix("use letters, digits and - _ . @ + = , (at most 64)"),
-        )
+    if !crate::deliver::credentials_file::valid_profile_name(name) {
+        return Err(StoreError::BadName(name.into()).into());
     }
+    Ok(())
 }
 
 /// Refuses, unless `replace`, a name that is taken: the one check `create --keychain`,
@@ -110,12 +102,7 @@ pub fn refuse_existing(
     replace: bool,
 ) -> Result<()> {
     if !replace && keychain.exists(kind, name)? {
-        return Err(Error::output(format!(
-            "the keychain already has a {} named {}",
-            kind.words(),
-            shown(name)
-        ))
-        .fix("choose another name, or pass --force to replace it"));
+        return Err(StoreError::Taken(kind, name.into()).into());
     }
     Ok(())
 }
@@ -129,59 +116,16 @@ pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Iden
         .map(crate::secret::from_foreign);
     text.as_ref()
         .and_then(|t: &SecretString| t.expose_secret().parse::<age::x25519::Identity>().ok())
-        .ok_or_else(|| {
-            Error::new(
-                ExitCode::Keychain,
-                format!("the keychain item {} is not an age identity", shown(name)),
-            )
-            .fix("make one with `handoff keygen --keychain NAME`")
-        })
+        .ok_or_else(|| StoreError::NotAnIdentity(name.into()).into())
 }
 
 fn keychain_error(e: keyring_core::Error) -> Error {
-    use keyring_core::Error as K;
-    let fix = "start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS";
-    match e {
-        // These variants carry the secret's bytes: never print them.
-        K::BadEncoding(_) | K::BadDataFormat(..) => Error::new(
-            ExitCode::Keychain,
-            "the keychain item is not in handoff's format",
-        )
-        .fix("delete it with `handoff keychain delete NAME` and store it again"),
-        K::NoStorageAccess(p) => {
-            let text = p.to_string();
-            if text.to_lowercase().contains("locked")
-                || text.to_lowercase().contains("dismissed")
-                || text.to_lowercase().contains("prompt")
-            {
-                Error::new(ExitCode::Keychain, format!("the keychain is locked, or its unlock prompt was refused ({})", shown(&text)))
-                    .fix("unlock your keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and run again")
-            } else {
-                Error::new(
-                    ExitCode::Keychain,
-                    format!("the OS keychain cannot be reached ({})", shown(&text)),
-                )
-                .fix(fix)
-            }
-        }
-        K::PlatformFailure(p) => Error::new(
-            ExitCode::Keychain,
-            format!("the OS keychain failed ({})", shown(&p.to_string())),
-        )
-        .fix(fix),
-        K::Ambiguous(_) => Error::new(ExitCode::Keychain, "several keychain items have this name")
-            .fix("remove the duplicates with your keyring manager (seahorse, secret-tool clear)"),
-        other => Error::new(
-            ExitCode::Keychain,
-            format!("the OS keychain failed ({})", shown(&other.to_string())),
-        )
-        .fix(fix),
-    }
+    error::from_keyring(e).into()
 }
 
 /// Runs `f` on its own thread; gives up after [`CALL_TIMEOUT`].
 fn with_timeout<T: Send + 'static>(
-    what: &str,
+    what: &'static str,
     f: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     let (tx, rx) = mpsc::channel();
@@ -194,11 +138,9 @@ fn with_timeout<T: Send + 'static>(
             crate::exit_hooks::scrub_stack();
             let _ = tx.send(result);
         })
-        .map_err(|e| Error::new(ExitCode::Internal, format!("cannot start a thread: {e}")))?;
-    rx.recv_timeout(CALL_TIMEOUT).unwrap_or_else(|_| {
-        Err(Error::new(ExitCode::Keychain, format!("the OS keychain did not answer within {} s ({what})", CALL_TIMEOUT.as_secs()))
-            .fix("the Secret Service daemon may be stuck or waiting on a prompt: restart it, or unlock it, and run again"))
-    })
+        .map_err(|e| StoreError::NoThread(e.to_string()))?;
+    rx.recv_timeout(CALL_TIMEOUT)
+        .unwrap_or_else(|_| Err(StoreError::Timeout(what).into()))
 }
 
 /// The platform keychain.
@@ -224,11 +166,7 @@ fn entry(kind: Kind, name: &str) -> Result<keyring_core::Entry> {
 
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn entry(_kind: Kind, _name: &str) -> Result<keyring_core::Entry> {
-    Err(Error::new(
-        ExitCode::Keychain,
-        "the OS keychain is not supported on this system yet",
-    )
-    .fix("seal to an age or SSH key with --to instead"))
+    Err(StoreError::Unsupported.into())
 }
 
 impl Keychain for OsKeychain {
@@ -270,13 +208,7 @@ impl Keychain for OsKeychain {
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(e) => Err(keychain_error(e)),
         })?;
-        secret.ok_or_else(|| {
-            Error::new(
-                ExitCode::Keychain,
-                format!("the keychain has no {} named {}", kind.words(), shown(name)),
-            )
-            .fix("`handoff keychain list` shows what is stored")
-        })
+        secret.ok_or_else(|| StoreError::Missing(kind, name.into()).into())
     }
 
     fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
@@ -332,6 +264,7 @@ impl Keychain for OsKeychain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitCode;
     use memory::MemKeychain;
 
     #[test]

@@ -1,0 +1,172 @@
+//! Every way the keychain can fail, as one enum: the message is its `Display`, and
+//! [`From<StoreError> for Error`](crate::error::Error) gives each its exit code and
+//! hint, in this one place. Names from the user and the store's own messages are
+//! escaped ([`shown`]); the variants of the store's errors that carry the secret's
+//! bytes are never printed.
+
+use super::Kind;
+use crate::error::{Error, ExitCode, shown};
+
+/// A keychain failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A name starting with `-` would read as an option in the printed
+    /// `credential_process = handoff credential-process NAME` line.
+    #[error("{} is not a usable keychain name: it starts with '-', so it would read as an option", shown(.0))]
+    NameLikeAnOption(String),
+    /// Not what a profile name may be.
+    #[error("{} is not a usable keychain name", shown(.0))]
+    BadName(String),
+    /// The name is taken and replacing was not asked for.
+    #[error("the keychain already has a {} named {}", .0.words(), shown(.1))]
+    Taken(Kind, String),
+    /// Nothing of that kind and name.
+    #[error("the keychain has no {} named {}", .0.words(), shown(.1))]
+    Missing(Kind, String),
+    /// The identity item does not hold an age identity.
+    #[error("the keychain item {} is not an age identity", shown(.0))]
+    NotAnIdentity(String),
+    /// The item's bytes are not what handoff stores.
+    #[error("the keychain item is not in handoff's format")]
+    BadFormat,
+    /// Locked, or its unlock prompt was dismissed.
+    #[error("the keychain is locked, or its unlock prompt was refused ({})", shown(.0))]
+    Locked(String),
+    /// No Secret Service to talk to.
+    #[error("the OS keychain cannot be reached ({})", shown(.0))]
+    Unreachable(String),
+    /// The store failed otherwise.
+    #[error("the OS keychain failed ({})", shown(.0))]
+    Failed(String),
+    /// Several items match one name.
+    #[error("several keychain items have this name")]
+    Ambiguous,
+    /// A call took longer than [`super::CALL_TIMEOUT`].
+    #[error("the OS keychain did not answer within {secs} s ({0})", secs = super::CALL_TIMEOUT.as_secs())]
+    Timeout(&'static str),
+    /// No thread for the call.
+    #[error("cannot start a thread: {0}")]
+    NoThread(String),
+    /// No keychain on this OS yet.
+    #[error("the OS keychain is not supported on this system yet")]
+    Unsupported,
+}
+
+const START_ONE: &str = "start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS";
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        use StoreError as S;
+        let (code, fix) = match &e {
+            S::NameLikeAnOption(_) => (ExitCode::Input, "start the name with a letter or digit"),
+            S::BadName(_) => (
+                ExitCode::Input,
+                "use letters, digits and - _ . @ + = , (at most 64)",
+            ),
+            S::Taken(..) => (
+                ExitCode::Output,
+                "choose another name, or pass --force to replace it",
+            ),
+            S::Missing(..) => (
+                ExitCode::Keychain,
+                "`handoff keychain list` shows what is stored",
+            ),
+            S::NotAnIdentity(_) => (
+                ExitCode::Keychain,
+                "make one with `handoff keygen --keychain NAME`",
+            ),
+            S::BadFormat => (
+                ExitCode::Keychain,
+                "delete it with `handoff keychain delete NAME` and store it again",
+            ),
+            S::Locked(_) => (
+                ExitCode::Keychain,
+                "unlock your keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and run again",
+            ),
+            S::Unreachable(_) | S::Failed(_) => (ExitCode::Keychain, START_ONE),
+            S::Ambiguous => (
+                ExitCode::Keychain,
+                "remove the duplicates with your keyring manager (seahorse, secret-tool clear)",
+            ),
+            S::Timeout(_) => (
+                ExitCode::Keychain,
+                "the Secret Service daemon may be stuck or waiting on a prompt: restart it, or unlock it, and run again",
+            ),
+            S::NoThread(_) => (ExitCode::Internal, "this is a bug: please report it"),
+            S::Unsupported => (
+                ExitCode::Keychain,
+                "seal to an age or SSH key with --to instead",
+            ),
+        };
+        let error = Error::new(code, e.to_string());
+        // An internal error had no hint before; keep it that way.
+        if matches!(e, S::NoThread(_)) {
+            error
+        } else {
+            error.fix(fix)
+        }
+    }
+}
+
+/// The keyring store's error, as ours. Locked and dismissed-prompt are told apart by
+/// the Secret Service error's type, never by its text.
+pub fn from_keyring(e: keyring_core::Error) -> StoreError {
+    use keyring_core::Error as K;
+    match e {
+        // These variants carry the secret's bytes: never print them.
+        K::BadEncoding(_) | K::BadDataFormat(..) => StoreError::BadFormat,
+        K::NoStorageAccess(p) if is_locked(p.as_ref()) => StoreError::Locked(p.to_string()),
+        K::NoStorageAccess(p) => StoreError::Unreachable(p.to_string()),
+        K::PlatformFailure(p) => StoreError::Failed(p.to_string()),
+        K::Ambiguous(_) => StoreError::Ambiguous,
+        other => StoreError::Failed(other.to_string()),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn is_locked(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    use secret_service::Error as SS;
+    matches!(
+        e.downcast_ref::<SS>(),
+        Some(SS::Locked | SS::Prompt | SS::PromptDisconnected)
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_locked(_: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_failure_has_its_code_and_hint() {
+        let e: Error = StoreError::Taken(Kind::Credential, "boot".into()).into();
+        assert_eq!(e.code, ExitCode::Output);
+        assert_eq!(e.what, "the keychain already has a credential named boot");
+        let e: Error = StoreError::BadName("a\u{1b}b".into()).into();
+        assert_eq!(
+            e.to_string(),
+            "error: a\\u{1b}b is not a usable keychain name\nhint: use letters, digits and - _ . @ + = , (at most 64)"
+        );
+        let e: Error = StoreError::NoThread("x".into()).into();
+        assert_eq!((e.code, e.fix), (ExitCode::Internal, None));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn locked_and_dismissed_are_told_by_type_not_text() {
+        let boxed =
+            |e: secret_service::Error| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) };
+        for e in [secret_service::Error::Locked, secret_service::Error::Prompt] {
+            let got = from_keyring(keyring_core::Error::NoStorageAccess(boxed(e)));
+            assert!(matches!(got, StoreError::Locked(_)), "{got:?}");
+        }
+        let got = from_keyring(keyring_core::Error::NoStorageAccess(boxed(
+            secret_service::Error::Unavailable,
+        )));
+        assert!(matches!(got, StoreError::Unreachable(_)), "{got:?}");
+    }
+}
