@@ -6,10 +6,49 @@ use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::write_stdout;
 use crate::store::{Keychain, Kind};
 
+/// A checked `handoff keychain …` command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeychainRequest {
+    /// List names and non-secret facts, as text or JSON.
+    List {
+        /// Print JSON.
+        json: bool,
+    },
+    /// Delete one item.
+    Delete(Kind, String),
+    /// Print an identity's recipient.
+    Recipient(String),
+}
+
 /// `handoff keychain …`.
 pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
-    match cmd {
-        KeychainCommand::List { json } => {
+    execute(&resolve(cmd)?, keychain)
+}
+
+/// Checks the name before the keychain is touched.
+pub fn resolve(cmd: &KeychainCommand) -> Result<KeychainRequest> {
+    Ok(match cmd {
+        KeychainCommand::List { json } => KeychainRequest::List { json: *json },
+        KeychainCommand::Delete { name, identity } => {
+            crate::store::check_name(name)?;
+            let kind = if *identity {
+                Kind::Identity
+            } else {
+                Kind::Credential
+            };
+            KeychainRequest::Delete(kind, name.clone())
+        }
+        KeychainCommand::Recipient { name } => {
+            crate::store::check_name(name)?;
+            KeychainRequest::Recipient(name.clone())
+        }
+    })
+}
+
+/// Lists, deletes or shows.
+pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()> {
+    match request {
+        KeychainRequest::List { json } => {
             let items = keychain.list()?;
             if *json {
                 let v: Vec<serde_json::Value> = items
@@ -53,13 +92,8 @@ pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
             }
             write_stdout(out.as_bytes())
         }
-        KeychainCommand::Delete { name, identity } => {
-            let kind = if *identity {
-                Kind::Identity
-            } else {
-                Kind::Credential
-            };
-            if keychain.delete(kind, name)? {
+        KeychainRequest::Delete(kind, name) => {
+            if keychain.delete(*kind, name)? {
                 eprintln!("Deleted {} from the keychain.", shown(name));
                 Ok(())
             } else {
@@ -70,7 +104,7 @@ pub fn run(keychain: &dyn Keychain, cmd: &KeychainCommand) -> Result<()> {
                 .fix("`handoff keychain list` shows what is stored"))
             }
         }
-        KeychainCommand::Recipient { name } => {
+        KeychainRequest::Recipient(name) => {
             let id = crate::store::identity(keychain, name)?;
             write_stdout(format!("{}\n", id.to_public()).as_bytes())
         }

@@ -18,7 +18,7 @@ pub enum StoreError {
     #[error("{} is not a usable keychain name", shown(.0))]
     BadName(String),
     /// The name is taken and replacing was not asked for.
-    #[error("the keychain already has a {} named {}", .0.words(), shown(.1))]
+    #[error("the keychain already has {} named {}", .0.with_article(), shown(.1))]
     Taken(Kind, String),
     /// Nothing of that kind and name.
     #[error("the keychain has no {} named {}", .0.words(), shown(.1))]

@@ -42,6 +42,14 @@ impl Kind {
         }
     }
 
+    /// "a credential", "an identity".
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Kind::Credential => "a credential",
+            Kind::Identity => "an identity",
+        }
+    }
+
     fn words(self) -> &'static str {
         match self {
             Kind::Credential => "credential",
