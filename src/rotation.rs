@@ -296,3 +296,7 @@ mod tests {
         assert!(!used_before(&use_at("2026-01-01T12:00:01Z"), started));
     }
 }
+
+#[cfg(test)]
+#[path = "rotation_tests.rs"]
+mod rollback_tests;

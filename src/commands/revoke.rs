@@ -290,3 +290,7 @@ fn finish(request: &RevokeRequest, report: Report) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "revoke_tests.rs"]
+mod tests;

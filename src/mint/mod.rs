@@ -334,3 +334,6 @@ fn deliver(
     });
     Ok(crate::sanitize::json_line(&summary))
 }
+
+#[cfg(test)]
+mod tests;
