@@ -213,7 +213,7 @@ fn create_new_key(
         Ok(k) => return Ok(k),
         Err(e) => e,
     };
-    let mut err = with_note(create_failed(&e), still_one.to_string());
+    let mut err = with_note(create_failed(&e, user), still_one.to_string());
     if !e.outcome_unknown {
         return Err(err);
     }
@@ -241,11 +241,11 @@ fn create_new_key(
     Err(err)
 }
 
-fn create_failed(e: &AwsError) -> Error {
+fn create_failed(e: &AwsError, user: &str) -> Error {
     let fix = match e.code.as_deref() {
-        Some("LimitExceeded") => {
-            "the user already has two access keys: delete the one not in use (handoff revoke --access-key-id ID), then run again".to_string()
-        }
+        Some("LimitExceeded") => format!(
+            "the user already has two access keys: delete the one not in use (handoff revoke --user {user} --access-key-id ID), then run again"
+        ),
         _ => "run the command again; or open without --rotate".to_string(),
     };
     let err = failed(e, Whose::Received);

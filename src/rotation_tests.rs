@@ -198,14 +198,13 @@ fn limit_exceeded_hints_at_the_two_keys() {
     assert_eq!(
         e.fix.as_deref(),
         Some(
-            "the user already has two access keys: delete the one not in use (handoff revoke --access-key-id ID), then run again"
+            "the user already has two access keys: delete the one not in use (handoff revoke --user boot --access-key-id ID), then run again"
         )
     );
     assert_eq!(fake.keys_of(USER), [k(1), k(2)]);
 }
 
 #[test]
-#[ignore = "bug: the LimitExceeded hint `handoff revoke --access-key-id ID` has no --user, so revoke acts on its default user mgmt-org-admin, not the rotated one"]
 fn limit_exceeded_hint_names_the_user() {
     let (fake, credential) = setup();
     let fake = fake.with_key(USER);

@@ -187,8 +187,11 @@ fn put_expiry(
     let put = deps
         .iam
         .put_inline_policy(user, EXPIRY_POLICY, &expiry_policy(at));
-    // Put, or maybe put, or an earlier one overwritten: in each case undone.
-    journal.push(Change::Expiry);
+    // Put, or maybe put, or an earlier one overwritten: undone. Refused: nothing
+    // was written, and an earlier policy of that name stays.
+    if put.as_ref().is_ok() || put.as_ref().is_err_and(|e| e.outcome_unknown) {
+        journal.push(Change::Expiry);
+    }
     put.map_err(aws)?;
     let names = deps.iam.inline_policies(user).map_err(aws)?;
     if !names.iter().any(|p| p == EXPIRY_POLICY) {
@@ -265,8 +268,13 @@ fn set_password(
         PasswordStep::Create => deps.iam.create_login_profile(user, &password, reset),
     };
     // Created, or maybe created, or an old password replaced by one nobody will
-    // receive if a later step fails: in each case the rollback deletes it.
-    journal.push(Change::LoginProfile);
+    // receive if a later step fails: in each case the rollback deletes it. A refused
+    // UpdateLoginProfile changed nothing: the user's password stays.
+    let refused_update =
+        step == PasswordStep::Replace && result.as_ref().is_err_and(|e| !e.outcome_unknown);
+    if !refused_update {
+        journal.push(Change::LoginProfile);
+    }
     result.map_err(aws)?;
     deps.progress.step(format!(
         "{}: console password set{}",

@@ -137,7 +137,7 @@ fn two_keys_already(user: &str, keys: &[KeyInfo], now: Timestamp) -> Error {
     for k in keys {
         let age = k
             .created
-            .map(|c| format!("{} days old", (now - c).get_days().max(0)))
+            .map(|c| format!("{} days old", days(now.duration_since(c))))
             .unwrap_or_else(|| "age unknown".into());
         let _ = write!(list, "{} ({}, {age}); ", k.id, k.status);
     }
@@ -190,4 +190,9 @@ pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
         bundle.map_or_else(|| "standard output".into(), shown)
     );
     s
+}
+
+/// Whole days, to the nearest (a key made 99.99 days ago is 100 days old).
+fn days(d: jiff::SignedDuration) -> i64 {
+    ((d.as_secs() + 43_200) / 86_400).max(0)
 }
