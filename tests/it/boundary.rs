@@ -564,28 +564,46 @@ fn an_upper_case_age_recipient_is_refused_as_age_refuses_it() {
 /// Found by the review: `--reveal-password` printed a planted password holding a
 /// right-to-left override and zero-width characters raw. Passwords are now held to
 /// IAM's character set when the bundle is read.
-#[test]
-fn a_planted_password_outside_iams_set_is_refused() {
+fn a_planted_password_is_refused(password: &str) {
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
     let recipient: age::x25519::Recipient = r.parse().unwrap();
-    for password in [
-        "abc\u{202e}def",
-        "zero\u{200b}width",
-        "line\u{2028}sep",
-        "tab\there",
-    ] {
-        let payload = serde_json::json!({"format": "handoff/v1", "console_password": password});
-        let ct = age::encrypt(&recipient, payload.to_string().as_bytes()).unwrap();
-        let f = env.write("pw.age", ct);
-        let s = env.run(&["open", &f, "-i", &id]).fails(3);
-        assert!(
-            s.stderr.contains("console_password: must be 1-128 characters from U+0020-U+00FF (IAM's set), no control characters"),
-            "{}",
-            s.stderr
-        );
-    }
-    // Latin-1 and spaces are IAM's, and open
+    let payload = serde_json::json!({"format": "handoff/v1", "console_password": password});
+    let ct = age::encrypt(&recipient, payload.to_string().as_bytes()).unwrap();
+    let f = env.write("pw.age", ct);
+    let s = env.run(&["open", &f, "-i", &id]).fails(3);
+    assert!(
+        s.stderr.contains("console_password: must be 1-128 characters from U+0020-U+00FF (IAM's set), no control characters"),
+        "{}",
+        s.stderr
+    );
+}
+
+/// One test per planted password: `name => password;`.
+macro_rules! planted_passwords {
+    ($($name:ident => $password:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                a_planted_password_is_refused($password);
+            }
+        )+
+    };
+}
+
+planted_passwords! {
+    a_planted_password_with_a_bidi_override_is_refused => "abc\u{202e}def";
+    a_planted_password_with_a_zero_width_space_is_refused => "zero\u{200b}width";
+    a_planted_password_with_a_line_separator_is_refused => "line\u{2028}sep";
+    a_planted_password_with_a_tab_is_refused => "tab\there";
+}
+
+/// Latin-1 and spaces are IAM's, and open.
+#[test]
+fn a_password_of_latin_1_and_spaces_opens() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let recipient: age::x25519::Recipient = r.parse().unwrap();
     let payload = serde_json::json!({"format": "handoff/v1", "console_password": " Pässwörd ¿1 "});
     let ct = age::encrypt(&recipient, payload.to_string().as_bytes()).unwrap();
     let f = env.write("ok.age", ct);

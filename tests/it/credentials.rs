@@ -357,6 +357,8 @@ fn botocore_reads_every_merge_as_the_new_profile_and_the_rest_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
     let read: Vec<[Value; 2]> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(n > 0, "CREDENTIALS_CASES=0: no case to check");
+    assert_eq!(read.len(), n, "botocore read every case");
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
     let mut failures = Vec::new();
     for ((case, merged), [before, after]) in cases.iter().zip(&read) {

@@ -201,57 +201,70 @@ for i in range(int(sys.argv[2])):
 /// The end-to-end case the review found: `eval "$(handoff open planted.age --env)"` ran
 /// code hidden in the secret. A bundle anyone can make with `age -e` now holds a key
 /// that breaks the payload rules: refused (exit 3) before anything is written, so the
-/// shell evaluates nothing, in every shell.
-#[test]
-fn a_planted_bundle_cannot_run_code_through_env_json_or_csv() {
+/// shell evaluates nothing, in every shell. `secret` makes the planted secret from the
+/// path of a marker file that code run by it would create.
+fn a_planted_bundle_runs_no_code(secret: fn(&str) -> String) {
     if !have("age") || !shells_present() {
         return;
     }
     let env = TestEnv::new();
     let (id, recipient) = env.keygen("key.txt");
     let marker = env.p("pwned");
-    for secret in [
-        format!("x'; touch {marker}; '"),
-        format!("$(touch {marker})"),
-        format!("`touch {marker}`"),
-        "x\",\"SessionToken\":\"FORGED".to_string(),
-        "a,=HYPERLINK(\"http://x\")".to_string(),
-    ] {
-        let payload = serde_json::json!({
-            "format": "handoff/v1",
-            "access_key_id": KEY_ID,
-            "secret_access_key": secret,
-        })
-        .to_string();
-        let bundle = env.p("evil.age");
-        age_encrypt(&recipient, payload.as_bytes(), &bundle);
-        for flag in [&["--env"][..], &["--json"], &["--csv", "-"]] {
-            let mut args = vec!["open", &bundle, "-i", &id];
-            args.extend_from_slice(flag);
-            let r = env.run(&args).fails(3);
-            assert_eq!(r.stdout, "", "{flag:?} wrote something");
-            assert_eq!(
-                r.stderr,
-                "handoff: error: the bundle's payload is malformed: secret_access_key: must be 40 characters of A-Z a-z 0-9 / +\nhint: ask the sender for a new bundle made with handoff (payload format handoff/v1)\n"
-            );
-        }
-        let h = env.cmd();
-        let handoff = h.get_program().to_str().unwrap().to_string();
-        for shell in SHELLS {
-            let status = Command::new(shell)
-                .arg("-c")
-                .arg(format!(
-                    "eval \"$(\"{handoff}\" open \"{bundle}\" -i \"{id}\" --env 2>/dev/null)\""
-                ))
-                .status()
-                .unwrap();
-            assert!(status.success(), "{shell}");
-        }
-        assert!(
-            !std::path::Path::new(&marker).exists(),
-            "code ran: {secret:?}"
+    let secret = secret(&marker);
+    let payload = serde_json::json!({
+        "format": "handoff/v1",
+        "access_key_id": KEY_ID,
+        "secret_access_key": secret,
+    })
+    .to_string();
+    let bundle = env.p("evil.age");
+    age_encrypt(&recipient, payload.as_bytes(), &bundle);
+    for flag in [&["--env"][..], &["--json"], &["--csv", "-"]] {
+        let mut args = vec!["open", &bundle, "-i", &id];
+        args.extend_from_slice(flag);
+        let r = env.run(&args).fails(3);
+        assert_eq!(r.stdout, "", "{flag:?} wrote something");
+        assert_eq!(
+            r.stderr,
+            "handoff: error: the bundle's payload is malformed: secret_access_key: must be 40 characters of A-Z a-z 0-9 / +\nhint: ask the sender for a new bundle made with handoff (payload format handoff/v1)\n"
         );
     }
+    let h = env.cmd();
+    let handoff = h.get_program().to_str().unwrap().to_string();
+    for shell in SHELLS {
+        let status = Command::new(shell)
+            .arg("-c")
+            .arg(format!(
+                "eval \"$(\"{handoff}\" open \"{bundle}\" -i \"{id}\" --env 2>/dev/null)\""
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success(), "{shell}");
+    }
+    assert!(
+        !std::path::Path::new(&marker).exists(),
+        "code ran: {secret:?}"
+    );
+}
+
+/// One test per planted secret: `name => |marker| secret;`.
+macro_rules! planted {
+    ($($name:ident => $secret:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                a_planted_bundle_runs_no_code($secret);
+            }
+        )+
+    };
+}
+
+planted! {
+    a_planted_shell_quote_breakout_runs_no_code => |marker| format!("x'; touch {marker}; '");
+    a_planted_command_substitution_runs_no_code => |marker| format!("$(touch {marker})");
+    a_planted_backtick_substitution_runs_no_code => |marker| format!("`touch {marker}`");
+    a_planted_json_field_breakout_is_refused => |_| "x\",\"SessionToken\":\"FORGED".to_string();
+    a_planted_csv_formula_is_refused => |_| "a,=HYPERLINK(\"http://x\")".to_string();
 }
 
 /// A real bundle's `--env` output, evaluated by each shell, sets exactly the key and

@@ -4,21 +4,104 @@
 //! credentials files, a failing IAM server). Each must end with a documented non-zero
 //! exit code, an `error:` and a `hint:` line, no panic, within a time bound, without
 //! printing the secret, without leaving a file behind, and without anything left in IAM.
+//!
+//! Each input is its own test, `hostile::<name>` (run one alone with
+//! `cargo test --test it hostile::<name>`, or a family with a prefix such as
+//! `hostile::payload_`); [`Fx::check`] holds the checks they share.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::moto::{Fault, Moto, Proxy};
 use crate::support::*;
 
+const K: &str = KEY_ID;
+const S: &str = SECRET;
+
+/// One hostile run of handoff.
 struct Case {
-    name: String,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     codes: &'static [i32],
     aws_port: Option<u16>,
 }
 
+/// What every case starts from, made once per test run with the real handoff: an
+/// identity and its recipient, a second identity, and the sample key sealed to the
+/// first one, binary and armored.
+struct Made {
+    id: Vec<u8>,
+    other: Vec<u8>,
+    r: String,
+    good: Vec<u8>,
+    good_armored: String,
+}
+
+fn made() -> &'static Made {
+    static MADE: OnceLock<Made> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let env = TestEnv::new();
+        let (id, r) = env.keygen("key.txt");
+        let (other, _) = env.keygen("other.txt");
+        let csv = env.access_key_csv("accessKeys.csv");
+        env.run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &r,
+            "-o",
+            &env.p("good.age"),
+        ])
+        .ok();
+        env.run(&[
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &r,
+            "-a",
+            "-o",
+            &env.p("good.asc"),
+        ])
+        .ok();
+        Made {
+            id: std::fs::read(id).unwrap(),
+            other: std::fs::read(other).unwrap(),
+            r,
+            good: std::fs::read(env.path("good.age")).unwrap(),
+            good_armored: env.read("good.asc"),
+        }
+    })
+}
+
+/// A test's directory: `key.txt` (the identity), `other.txt` (another identity),
+/// `accessKeys.csv` (the sample key), `good.age` and `good.asc` (the sample key sealed
+/// to `key.txt`).
+struct Fx {
+    env: TestEnv,
+    id: String,
+    other: String,
+    r: String,
+    recipient: age::x25519::Recipient,
+    csv: String,
+    good: Vec<u8>,
+    good_armored: String,
+}
+
+/// Things an output path can be instead of a new file.
+#[derive(Clone, Copy)]
+enum Target {
+    Directory,
+    Fifo,
+    DanglingSymlink,
+    SymlinkToFile,
+    DevFull,
+    MissingDirectory,
+}
+
+/// Every file under the test's directory (but the prompt answers).
 fn files(env: &TestEnv) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let mut stack = vec![env.dir.path().to_path_buf()];
@@ -35,863 +118,274 @@ fn files(env: &TestEnv) -> BTreeSet<String> {
     out
 }
 
-fn payload_bundle(
-    env: &TestEnv,
-    recipient: &age::x25519::Recipient,
-    name: &str,
-    payload: &[u8],
-) -> String {
-    let ct = age::encrypt(recipient, payload).unwrap();
-    env.write(name, ct)
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
 }
 
-#[test]
-fn every_hostile_input_fails_cleanly() {
-    let env = TestEnv::new();
-    let (id, r) = env.keygen("key.txt");
-    let recipient: age::x25519::Recipient = r.parse().unwrap();
-    let csv = env.access_key_csv("accessKeys.csv");
-    env.run(&[
-        "seal",
-        "--from-csv",
-        &csv,
-        "--to",
-        &r,
-        "-o",
-        &env.p("good.age"),
-    ])
-    .ok();
-    env.run(&[
-        "seal",
-        "--from-csv",
-        &csv,
-        "--to",
-        &r,
-        "-a",
-        "-o",
-        &env.p("good.asc"),
-    ])
-    .ok();
-    let good = std::fs::read(env.path("good.age")).unwrap();
-    let good_armored = std::fs::read_to_string(env.path("good.asc")).unwrap();
-    let (other, _) = env.keygen("other.txt");
-    let mut cases: Vec<Case> = Vec::new();
-    let open = |bundle: &str| {
-        vec![
-            "open".to_string(),
-            bundle.to_string(),
-            "-i".into(),
-            id.clone(),
-            "--json".into(),
-        ]
-    };
-    let open_case = |name: String, bundle: String, codes: &'static [i32]| Case {
-        name,
-        args: open(&bundle),
-        stdin: None,
-        codes,
-        aws_port: None,
-    };
-
-    // ---- damaged bundles
-    let n = good.len();
-    for cut in [1, 10, 21, 22, 50, 100, n / 2, n - 17, n - 1] {
-        cases.push(open_case(
-            format!("bundle truncated to {cut} bytes"),
-            env.write(&format!("trunc{cut}.age"), &good[..cut]),
-            &[4],
-        ));
+impl Fx {
+    fn new() -> Fx {
+        use std::os::unix::fs::PermissionsExt;
+        let m = made();
+        let env = TestEnv::new();
+        let id = env.write("key.txt", &m.id);
+        let other = env.write("other.txt", &m.other);
+        for f in [&id, &other] {
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let csv = env.access_key_csv("accessKeys.csv");
+        env.write("good.age", &m.good);
+        env.write("good.asc", &m.good_armored);
+        // the first command writes the fake pinentry: before any snapshot of the files
+        drop(env.cmd());
+        Fx {
+            id,
+            other,
+            r: m.r.clone(),
+            recipient: m.r.parse().unwrap(),
+            csv,
+            good: m.good.clone(),
+            good_armored: m.good_armored.clone(),
+            env,
+        }
     }
-    for at in [0, 3, 25, 40, 60, 90, n - 40, n - 20, n - 1] {
-        let mut b = good.clone();
+
+    fn case(&self, args: Vec<String>, codes: &'static [i32]) -> Case {
+        Case {
+            args,
+            stdin: None,
+            codes,
+            aws_port: None,
+        }
+    }
+
+    /// `open BUNDLE -i key.txt --json`.
+    fn open(&self, bundle: &str) -> Vec<String> {
+        strings(&["open", bundle, "-i", &self.id, "--json"])
+    }
+
+    /// `open BUNDLE -i key.txt --json EXTRA…` on the good bundle.
+    fn open_with(&self, extra: &[&str]) -> Vec<String> {
+        let mut a = self.open(&self.env.p("good.age"));
+        a.extend(strings(extra));
+        a
+    }
+
+    /// Opens the bundle at `path`.
+    fn open_path(&self, path: String, codes: &'static [i32]) -> Case {
+        self.case(self.open(&path), codes)
+    }
+
+    /// Opens a bundle file `name` holding `contents`.
+    fn open_file(&self, name: &str, contents: impl AsRef<[u8]>, codes: &'static [i32]) -> Case {
+        self.open_path(self.env.write(name, contents), codes)
+    }
+
+    fn truncated_to(&self, cut: usize) -> Case {
+        self.open_file(&format!("trunc{cut}.age"), &self.good[..cut], &[4])
+    }
+
+    fn flipped_at(&self, at: usize) -> Case {
+        let mut b = self.good.clone();
         b[at] ^= 0x20;
-        cases.push(open_case(
-            format!("bundle byte {at} flipped"),
-            env.write(&format!("flip{at}.age"), &b),
-            &[4],
-        ));
+        self.open_file(&format!("flip{at}.age"), &b, &[4])
     }
-    {
-        let text = String::from_utf8_lossy(&good).into_owned();
-        let mut lines: Vec<&str> = text.split('\n').collect();
-        lines.swap(1, 2);
-        cases.push(open_case(
-            "bundle header lines re-ordered".into(),
-            env.write("reorder.age", lines.join("\n")),
-            &[4],
-        ));
-        let mut rev = good.clone();
-        let tail = rev.split_off(n - 64);
-        rev.extend(tail.iter().rev());
-        cases.push(open_case(
-            "bundle payload bytes re-ordered".into(),
-            env.write("rev.age", &rev),
-            &[4],
-        ));
-        let mut doubled = good.clone();
-        doubled.extend_from_slice(&good);
-        cases.push(open_case(
-            "two bundles concatenated".into(),
-            env.write("double.age", &doubled),
-            &[4],
-        ));
+
+    fn armored_lines(&self) -> Vec<&str> {
+        self.good_armored.lines().collect()
     }
-    cases.push(open_case(
-        "bundle of 2 MiB".into(),
-        env.write("huge.age", vec![b'A'; 2 << 20]),
-        &[3],
-    ));
-    let mut big = good.clone();
-    big.extend(vec![0u8; 1 << 20]);
-    cases.push(open_case(
-        "real bundle padded past 1 MiB".into(),
-        env.write("padded.age", &big),
-        &[3],
-    ));
-    cases.push(open_case(
-        "empty bundle".into(),
-        env.write("empty.age", ""),
-        &[4],
-    ));
-    cases.push(open_case("bundle is a directory".into(), env.p(""), &[3]));
-    cases.push(open_case(
-        "bundle does not exist".into(),
-        env.p("nope.age"),
-        &[3],
-    ));
-    cases.push(open_case(
-        "bundle is /dev/null".into(),
-        "/dev/null".into(),
-        &[4],
-    ));
-    cases.push(open_case(
-        "random bytes".into(),
-        env.write(
-            "random.age",
-            (0..4096u32)
-                .map(|i| (i * 7919 % 251) as u8)
-                .collect::<Vec<u8>>(),
-        ),
-        &[4],
-    ));
-    cases.push(open_case(
-        "only the age header line".into(),
-        env.write("hdr.age", "age-encryption.org/v1\n"),
-        &[4],
-    ));
-    cases.push(open_case(
-        "header with no stanza".into(),
-        env.write("nostanza.age", "age-encryption.org/v1\n--- AAAA\n"),
-        &[4],
-    ));
-    cases.push(open_case(
-        "future age version".into(),
-        env.write("v2.age", "age-encryption.org/v2\n-> X25519 a\nb\n--- c\n"),
-        &[4],
-    ));
 
-    // ---- armored with garbage
-    let arm_lines: Vec<&str> = good_armored.lines().collect();
-    cases.push(open_case("armor with garbage body".into(), env.write("g1.asc", "-----BEGIN AGE ENCRYPTED FILE-----\n!!!not base64!!!\n-----END AGE ENCRYPTED FILE-----\n"), &[4]));
-    cases.push(open_case(
-        "armor without end line".into(),
-        env.write("g2.asc", arm_lines[..arm_lines.len() - 1].join("\n")),
-        &[4],
-    ));
-    cases.push(open_case(
-        "armor with a line too long".into(),
-        env.write(
-            "g3.asc",
-            format!(
-                "{}\n{}\n{}\n",
-                arm_lines[0],
-                "QUFB".repeat(40),
-                arm_lines[arm_lines.len() - 1]
-            ),
-        ),
-        &[4],
-    ));
-    cases.push(open_case(
-        "armor with text after the end".into(),
-        env.write("g4.asc", format!("{good_armored}trailing garbage\n")),
-        &[4],
-    ));
-    cases.push(open_case(
-        "armor with a body line removed".into(),
-        env.write("g5.asc", {
-            let mut l = arm_lines.clone();
-            l.remove(2);
-            l.join("\n")
-        }),
-        &[4],
-    ));
-    cases.push(open_case(
-        "armor header only".into(),
-        env.write("g6.asc", "-----BEGIN AGE ENCRYPTED FILE-----\n"),
-        &[4],
-    ));
-
-    // ---- identities
-    let bad_id = |name: &str, contents: &[u8]| env.write(name, contents);
-    for (name, contents) in [
-        ("identity of garbage", &b"hello\n"[..]),
-        ("identity with a bad checksum", b"AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n"),
-        ("identity that is a public key", r.as_bytes()),
-        ("identity of binary junk", &[0u8, 159, 146, 150, 255, 0, 1][..]),
-        ("identity that is an SSH public key", b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpuf0sZ9V4nW/qd0bgqBgk5uuqzEh6X2Lhp x\n"),
-        ("identity that is a truncated SSH key", b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"),
-    ] {
-        let f = bad_id(&format!("{}.id", name.replace(' ', "_")), contents);
-        cases.push(Case { name: name.into(), args: vec!["open".into(), env.p("good.age"), "-i".into(), f, "--json".into()], stdin: None, codes: &[3, 4], aws_port: None });
+    /// Opens the good bundle with the identity file `contents`.
+    fn bad_identity(&self, contents: impl AsRef<[u8]>) -> Case {
+        let f = self.env.write("bad.id", contents);
+        self.case(
+            strings(&["open", &self.env.p("good.age"), "-i", &f, "--json"]),
+            &[3, 4],
+        )
     }
-    cases.push(Case {
-        name: "wrong identity".into(),
-        args: vec![
-            "open".into(),
-            env.p("good.age"),
-            "-i".into(),
-            other.clone(),
-            "--json".into(),
-        ],
-        stdin: None,
-        codes: &[4],
-        aws_port: None,
-    });
-    cases.push(Case {
-        name: "identity missing".into(),
-        args: vec![
-            "open".into(),
-            env.p("good.age"),
-            "-i".into(),
-            env.p("missing.txt"),
-            "--json".into(),
-        ],
-        stdin: None,
-        codes: &[3],
-        aws_port: None,
-    });
-    cases.push(Case {
-        name: "identity is a directory".into(),
-        args: vec![
-            "open".into(),
-            env.p("good.age"),
-            "-i".into(),
-            env.p(""),
-            "--json".into(),
-        ],
-        stdin: None,
-        codes: &[3],
-        aws_port: None,
-    });
-    cases.push(Case {
-        name: "bundle and identity both stdin".into(),
-        args: vec!["open".into(), "-".into(), "-i".into(), "-".into()],
-        stdin: Some(good.clone()),
-        codes: &[3],
-        aws_port: None,
-    });
 
-    // ---- malicious payloads, properly encrypted to our key
-    let k = KEY_ID;
-    let s = SECRET;
-    let mut payloads: Vec<(String, Vec<u8>)> = vec![
-        ("unknown version".into(), br#"{"format":"handoff/v9","x":1}"#.to_vec()),
-        ("format missing".into(), format!(r#"{{"access_key_id":"{k}","secret_access_key":"{s}"}}"#).into_bytes()),
-        ("format is a number".into(), br#"{"format":1}"#.to_vec()),
-        ("format is null".into(), br#"{"format":null}"#.to_vec()),
-        ("payload is an array".into(), br#"["handoff/v1"]"#.to_vec()),
-        ("payload is a string".into(), br#""handoff/v1""#.to_vec()),
-        ("payload is empty".into(), b"".to_vec()),
-        ("empty object".into(), b"{}".to_vec()),
-        ("only the format".into(), br#"{"format":"handoff/v1"}"#.to_vec()),
-        ("unknown field".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"{k}","secret_access_key":"{s}","region":"x"}}"#).into_bytes()),
-        ("duplicate field".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"{k}","access_key_id":"{k}","secret_access_key":"{s}"}}"#).into_bytes()),
-        ("invalid UTF-8".into(), b"{\"format\":\"handoff/v1\",\"note\":\"\xff\xfe\"}".to_vec()),
-        ("truncated JSON".into(), br#"{"format":"handoff/v1","access_key_id":"#.to_vec()),
-        ("trailing garbage".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"{k}","secret_access_key":"{s}"}} junk"#).into_bytes()),
-        ("deep nesting".into(), format!(r#"{{"format":"handoff/v1","note":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000)).into_bytes()),
-        ("huge note".into(), format!(r#"{{"format":"handoff/v1","console_password":"p","note":"{}"}}"#, "x".repeat(60_000)).into_bytes()),
-        ("payload over 64 KiB".into(), format!(r#"{{"format":"handoff/v1","console_password":"p","note":"{}"}}"#, "x".repeat(70_000)).into_bytes()),
-        ("lowercase access key id".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"akiaiosfodnn7example","secret_access_key":"{s}"}}"#).into_bytes()),
-        ("secret with spaces".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"{k}","secret_access_key":"a b c"}}"#).into_bytes()),
-        ("secret with a newline".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"{k}","secret_access_key":"abc\ndef"}}"#).into_bytes()),
-        ("empty secret".into(), format!(r#"{{"format":"handoff/v1","access_key_id":"{k}","secret_access_key":""}}"#).into_bytes()),
-        ("account id of 11 digits".into(), format!(r#"{{"format":"handoff/v1","account_id":"12345678901","access_key_id":"{k}","secret_access_key":"{s}"}}"#).into_bytes()),
-        ("bad created_at".into(), format!(r#"{{"format":"handoff/v1","created_at":"tomorrow","access_key_id":"{k}","secret_access_key":"{s}"}}"#).into_bytes()),
-        ("bad expires_at".into(), format!(r#"{{"format":"handoff/v1","expires_at":"2026-13-45T99:00:00Z","access_key_id":"{k}","secret_access_key":"{s}"}}"#).into_bytes()),
-        ("http sign-in URL".into(), br#"{"format":"handoff/v1","console_password":"p","sign_in_url":"http://evil.example/console"}"#.to_vec()),
-        ("escape sequence in user name".into(), format!("{{\"format\":\"handoff/v1\",\"user_name\":\"a\\u001b[31mb\",\"access_key_id\":\"{k}\",\"secret_access_key\":\"{s}\"}}").into_bytes()),
-        ("password of 200 characters".into(), format!(r#"{{"format":"handoff/v1","console_password":"{}"}}"#, "p".repeat(200)).into_bytes()),
-    ];
-    for field in [
-        "account_id",
-        "user_name",
-        "user_arn",
-        "access_key_id",
-        "secret_access_key",
-        "console_password",
-        "sign_in_url",
-        "created_at",
-        "expires_at",
-        "created_by",
-        "note",
-    ] {
-        payloads.push((
-            format!("{field} of the wrong type"),
+    fn with_identity(&self, identity: &str, codes: &'static [i32]) -> Case {
+        self.case(
+            strings(&["open", &self.env.p("good.age"), "-i", identity, "--json"]),
+            codes,
+        )
+    }
+
+    /// A bundle properly encrypted to key.txt holding `payload`.
+    fn payload_bundle(&self, name: &str, payload: &[u8]) -> String {
+        let ct = age::encrypt(&self.recipient, payload).unwrap();
+        self.env.write(name, ct)
+    }
+
+    /// Opens a malicious payload, properly encrypted to key.txt.
+    fn payload(&self, payload: impl AsRef<[u8]>) -> Case {
+        let f = self.payload_bundle("payload.age", payload.as_ref());
+        self.open_path(f, &[3])
+    }
+
+    /// A payload whose `field` is an object.
+    fn wrong_type(&self, field: &str) -> Case {
+        self.payload(
             format!(
                 r#"{{"format":"handoff/v1","console_password":"p","{field}":{{"nested":[1,2]}}}}"#
             )
             .replace(
                 r#""console_password":"p","console_password""#,
                 r#""console_password""#,
-            )
-            .into_bytes(),
-        ));
-    }
-    for (i, (name, payload)) in payloads.into_iter().enumerate() {
-        let f = payload_bundle(&env, &recipient, &format!("p{i}.age"), &payload);
-        cases.push(open_case(format!("payload: {name}"), f, &[3]));
-    }
-
-    // ---- output injections (issue 10): planted payloads whose key fields carry the
-    // syntax of each output's consumer, opened into each output. The typed key refuses
-    // them all before anything is written.
-    let injections: Vec<(&str, serde_json::Value)> = vec![
-        (
-            "shell quote in the secret",
-            serde_json::json!("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMP'$(id)'"),
-        ),
-        (
-            "command substitution in the secret",
-            serde_json::json!("$(touch /tmp/handoff-pwned)wJalrXUtnFEMI/K7MDEN"),
-        ),
-        (
-            "backticks in the secret",
-            serde_json::json!("`id`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE"),
-        ),
-        (
-            "JSON fields in the secret",
-            serde_json::json!("x\",\"SessionToken\":\"FORGED\",\"x\":\"wJalrXUtnFEMI"),
-        ),
-        (
-            "a newline and a new INI section in the secret",
-            serde_json::json!("wJalrXUtnFEMI/K7MDENG\n[default]\naws_access_key_id=AKIAATTACKER"),
-        ),
-        (
-            "a CSV row and a formula in the secret",
-            serde_json::json!("wJalrXUtnFEMI/K7MDENG,=HYPERLINK(\"http://x\")"),
-        ),
-        ("a 41-character secret", serde_json::json!(format!("{s}A"))),
-        ("a null secret", serde_json::Value::Null),
-    ];
-    let outputs: [&[&str]; 5] = [
-        &["--env"],
-        &["--json"],
-        &["--csv", "-"],
-        &["--csv", "out.csv"],
-        &["--aws-profile", "injected"],
-    ];
-    for (i, (name, secret)) in injections.iter().enumerate() {
-        let payload = serde_json::json!({"format": "handoff/v1", "access_key_id": k, "secret_access_key": secret});
-        let f = payload_bundle(
-            &env,
-            &recipient,
-            &format!("inj{i}.age"),
-            payload.to_string().as_bytes(),
-        );
-        for out in outputs {
-            let mut args = vec!["open".to_string(), f.clone(), "-i".into(), id.clone()];
-            args.extend(out.iter().map(|s| s.to_string()));
-            cases.push(Case {
-                name: format!("injection: {name}, open {}", out.join(" ")),
-                args,
-                stdin: None,
-                codes: &[3],
-                aws_port: None,
-            });
-        }
-    }
-    for (name, key_id) in [
-        ("a shell quote in the key id", "AKIA'$(id)'AAAAAAAAA"),
-        ("JSON in the key id", "AKIA\",\"x\":\"AAAAAAAA"),
-        ("a 21-character key id", "AKIAIOSFODNN7EXAMPLEX"),
-    ] {
-        let payload = serde_json::json!({"format": "handoff/v1", "access_key_id": key_id, "secret_access_key": s});
-        let f = payload_bundle(
-            &env,
-            &recipient,
-            &format!("injid{}.age", cases.len()),
-            payload.to_string().as_bytes(),
-        );
-        cases.push(open_case(format!("injection: {name}"), f, &[3]));
-    }
-
-    // ---- console CSVs
-    let seal_csv = |name: &str, contents: Vec<u8>| {
-        let f = env.write(&format!("{name}.csv"), contents);
-        Case {
-            name: format!("CSV: {name}"),
-            args: vec![
-                "seal".into(),
-                "--from-csv".into(),
-                f,
-                "--to".into(),
-                r.clone(),
-                "-o".into(),
-                env.p("csv-out.age"),
-            ],
-            stdin: None,
-            codes: &[3],
-            aws_port: None,
-        }
-    };
-    for (name, contents) in [
-        ("empty", String::new()),
-        ("BOM only", "\u{feff}".into()),
-        ("header only", "Access key ID,Secret access key\n".into()),
-        ("missing secret column", format!("Access key ID\n{k}\n")),
-        (
-            "extra column",
-            format!("Access key ID,Secret access key,Region\n{k},{s},x\n"),
-        ),
-        (
-            "duplicated column",
-            format!("Access key ID,Access key ID,Secret access key\n{k},{k},{s}\n"),
-        ),
-        (
-            "row longer than header",
-            format!("Access key ID,Secret access key\n{k},{s},x\n"),
-        ),
-        (
-            "row shorter than header",
-            format!("Access key ID,Secret access key\n{k}\n"),
-        ),
-        (
-            "two rows",
-            format!("Access key ID,Secret access key\n{k},{s}\n{k},{s}\n"),
-        ),
-        (
-            "unbalanced quote",
-            format!("Access key ID,Secret access key\n\"{k},{s}\n"),
-        ),
-        (
-            "semicolons",
-            format!("Access key ID;Secret access key\n{k};{s}\n"),
-        ),
-        (
-            "tabs",
-            format!("Access key ID\tSecret access key\n{k}\t{s}\n"),
-        ),
-        (
-            "quoted newline in secret",
-            format!("Access key ID,Secret access key\n{k},\"ab\ncd\"\n"),
-        ),
-        ("wrong headers", format!("Key,Secret\n{k},{s}\n")),
-        (
-            "key id without secret",
-            format!("Access key ID,Secret access key\n{k},\n"),
-        ),
-    ] {
-        cases.push(seal_csv(name, contents.into_bytes()));
-    }
-    cases.push(seal_csv(
-        "10 MB line",
-        format!(
-            "Access key ID,Secret access key\n{k},{}\n",
-            "x".repeat(10 << 20)
+            ),
         )
-        .into_bytes(),
-    ));
-    cases.push(seal_csv(
-        "binary junk",
-        (0..2000u32).map(|i| (i * 31 % 256) as u8).collect(),
-    ));
-    cases.push(seal_csv(
-        "invalid UTF-8",
-        b"Access key ID,Secret access key\n\xff\xfe,\xfd\n".to_vec(),
-    ));
-
-    // ---- recipients
-    let seal_to = |name: &str, args: Vec<String>| Case {
-        name: format!("recipients: {name}"),
-        args: [
-            vec![
-                "seal".to_string(),
-                "--from-csv".into(),
-                csv.clone(),
-                "-o".into(),
-                env.p("r-out.age"),
-            ],
-            args,
-        ]
-        .concat(),
-        stdin: None,
-        codes: &[2, 3],
-        aws_port: None,
-    };
-    let lines_file = |name: &str, contents: Vec<u8>| env.write(name, contents);
-    let junk = lines_file(
-        "junk100k.txt",
-        "not a recipient\n".repeat(100_000).into_bytes(),
-    );
-    cases.push(seal_to("10^5 junk lines", vec!["-R".into(), junk]));
-    let comments = lines_file(
-        "comments100k.txt",
-        "# nothing\n".repeat(100_000).into_bytes(),
-    );
-    cases.push(seal_to("10^5 comment lines", vec!["-R".into(), comments]));
-    let binary = lines_file(
-        "binary.txt",
-        (0..5000u32).map(|i| (i * 13 % 256) as u8).collect(),
-    );
-    cases.push(seal_to("binary junk file", vec!["-R".into(), binary]));
-    let huge = lines_file("huge.txt", vec![b'a'; 17 << 20]);
-    cases.push(seal_to("file over 16 MiB", vec!["-R".into(), huge]));
-    cases.push(seal_to("a directory", vec!["-R".into(), env.p("")]));
-    cases.push(seal_to(
-        "a missing file",
-        vec!["-R".into(), env.p("gone.txt")],
-    ));
-    for (name, value) in [
-        ("bare age1", "age1"),
-        (
-            "age1 with a bad checksum",
-            "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gz",
-        ),
-        ("truncated ssh-ed25519", "ssh-ed25519 AAAA"),
-        (
-            "ssh-rsa of 1024 bits",
-            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDcJ9",
-        ),
-        ("ssh-dss key", "ssh-dss AAAAB3NzaC1kc3MAAACBAP"),
-        (
-            "a secret key by mistake",
-            "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX",
-        ),
-        ("an e-mail address", "alice@example.com"),
-        ("control characters", "age1\u{1b}[2J"),
-        ("empty string", ""),
-    ] {
-        cases.push(seal_to(name, vec!["--to".into(), value.into()]));
     }
 
-    // ---- outputs
-    std::fs::create_dir(env.path("adir")).unwrap();
-    let fifo = env.p("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    std::os::unix::fs::symlink(env.path("elsewhere"), env.path("dangling")).unwrap();
-    env.write("target.txt", "keep");
-    std::os::unix::fs::symlink(env.path("target.txt"), env.path("link")).unwrap();
-    for (name, path) in [
-        ("a directory", env.p("adir")),
-        ("a FIFO", fifo.clone()),
-        ("a dangling symlink", env.p("dangling")),
-        ("a symlink to a file", env.p("link")),
-        ("/dev/full", "/dev/full".into()),
-        ("a missing directory", env.p("no/such/dir/x")),
-    ] {
-        for force in [false, true] {
-            let mut args = vec![
-                "seal".to_string(),
-                "--from-csv".into(),
-                csv.clone(),
-                "--to".into(),
-                r.clone(),
-                "-o".into(),
-                path.clone(),
-            ];
-            if force {
-                args.push("--force".into());
-            }
-            cases.push(Case {
-                name: format!(
-                    "bundle output is {name}{}",
-                    if force { " (--force)" } else { "" }
-                ),
-                args,
-                stdin: None,
-                codes: &[5],
-                aws_port: None,
-            });
-            let mut args = vec![
-                "open".to_string(),
-                env.p("good.age"),
-                "-i".into(),
-                id.clone(),
-                "--csv".into(),
-                path.clone(),
-            ];
-            if force {
-                args.push("--force".into());
-            }
-            cases.push(Case {
-                name: format!(
-                    "CSV output is {name}{}",
-                    if force { " (--force)" } else { "" }
-                ),
-                args,
-                stdin: None,
-                codes: &[5],
-                aws_port: None,
-            });
-        }
+    /// Output injection (issue 10): a planted payload whose secret carries the syntax
+    /// of an output's consumer, opened into that output (`out`). The typed key refuses
+    /// it before anything is written.
+    fn injected_secret(&self, secret: serde_json::Value, out: &[&str]) -> Case {
+        let payload = serde_json::json!({"format": "handoff/v1", "access_key_id": K, "secret_access_key": secret});
+        let f = self.payload_bundle("inj.age", payload.to_string().as_bytes());
+        let mut args = strings(&["open", &f, "-i", &self.id]);
+        args.extend(strings(out));
+        self.case(args, &[3])
     }
-    cases.push(Case {
-        name: "keygen into a directory".into(),
-        args: vec!["keygen".into(), "-o".into(), env.p("adir")],
-        stdin: None,
-        codes: &[5],
-        aws_port: None,
-    });
-    cases.push(Case {
-        name: "keygen over an existing file".into(),
-        args: vec!["keygen".into(), "-o".into(), id.clone()],
-        stdin: None,
-        codes: &[5],
-        aws_port: None,
-    });
 
-    // ---- signatures, pinning, OpenPGP: bad values of the trust-in-transit flags
-    let good_path = env.p("good.age");
-    env.write("junk.pub", "ssh-ed25519 not-base64!! x\n");
-    env.write("cert_authority", "* cert-authority ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj\n");
-    env.write(
-        "fake.asc",
-        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n",
-    );
-    env.write(
-        "fake.pgp",
-        "-----BEGIN PGP MESSAGE-----\n\ngarbage\n-----END PGP MESSAGE-----\n",
-    );
-    env.write(
-        "fake-secret.asc",
-        "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nnot a key\n-----END PGP PRIVATE KEY BLOCK-----\n",
-    );
-    let with = |extra: &[&str]| {
-        let mut a = open(&good_path);
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    for (name, args, codes) in [
-        ("--from with junk", with(&["--from", "not a key"]), &[3][..]),
-        (
-            "--from a broken .pub",
-            with(&["--from", &env.p("junk.pub")]),
-            &[3],
-        ),
-        (
-            "--from a cert-authority line",
-            with(&["--from", &env.p("cert_authority")]),
-            &[3],
-        ),
-        (
-            "--from an empty file",
-            with(&["--from", &env.write("empty-signers", "")]),
-            &[3],
-        ),
-        (
-            "--from with an unsigned bundle",
-            with(&[
-                "--from",
-                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj",
+    fn injected_key_id(&self, key_id: &str) -> Case {
+        let payload = serde_json::json!({"format": "handoff/v1", "access_key_id": key_id, "secret_access_key": S});
+        let f = self.payload_bundle("injid.age", payload.to_string().as_bytes());
+        self.open_path(f, &[3])
+    }
+
+    /// Seals from a console CSV holding `contents`.
+    fn seal_csv(&self, contents: impl AsRef<[u8]>) -> Case {
+        let f = self.env.write("hostile.csv", contents);
+        self.case(
+            strings(&[
+                "seal",
+                "--from-csv",
+                &f,
+                "--to",
+                &self.r,
+                "-o",
+                &self.env.p("csv-out.age"),
             ]),
-            &[9],
-        ),
-        (
-            "--export-signature of an unsigned bundle",
-            with(&["--export-signature", &env.p("m.json")]),
-            &[9],
-        ),
-        (
-            "--export-signature into a directory",
-            with(&["--export-signature", &env.p("adir")]),
-            &[5],
-        ),
-        (
-            "--expect-account not 12 digits",
-            with(&["--expect-account", "12345678901x"]),
             &[3],
-        ),
-        (
-            "--expect-account another account",
-            with(&["--expect-account", "210987654321"]),
-            &[9],
-        ),
-        (
-            "--rotate with nowhere to deliver",
-            vec![
-                "open".into(),
-                good_path.clone(),
-                "-i".into(),
-                id.clone(),
-                "--rotate".into(),
-            ],
-            &[2],
-        ),
-        (
-            "an OpenPGP message of garbage",
-            vec![
-                "open".into(),
-                env.p("fake.pgp"),
-                "-i".into(),
-                env.p("fake-secret.asc"),
-                "--json".into(),
-            ],
-            &[3, 4],
-        ),
-        (
-            "an OpenPGP message and no OpenPGP key",
-            vec![
-                "open".into(),
-                env.p("fake.pgp"),
-                "-i".into(),
-                id.clone(),
-                "--json".into(),
-            ],
-            &[4],
-        ),
-        (
-            "seal to a fake OpenPGP key",
-            vec![
-                "seal".into(),
-                "--from-csv".into(),
-                csv.clone(),
-                "--to".into(),
-                env.p("fake.asc"),
-                "-o".into(),
-                env.p("pgp.out"),
-            ],
-            &[3],
-        ),
-        (
-            "sign with an age identity",
-            vec![
-                "seal".into(),
-                "--from-csv".into(),
-                csv.clone(),
-                "--to".into(),
-                r.clone(),
-                "--sign-with".into(),
-                id.clone(),
-                "-o".into(),
-                env.p("signed.out"),
-            ],
-            &[3],
-        ),
-        (
-            "sign with a missing key",
-            vec![
-                "seal".into(),
-                "--from-csv".into(),
-                csv.clone(),
-                "--to".into(),
-                r.clone(),
-                "--sign-with".into(),
-                env.p("nope"),
-                "-o".into(),
-                env.p("signed.out"),
-            ],
-            &[3, 5],
-        ),
-        (
-            "sign for recipients on stdin",
-            vec![
-                "seal".into(),
-                "--from-csv".into(),
-                csv.clone(),
-                "--to".into(),
-                "-".into(),
-                "--sign-with".into(),
-                env.p("junk.pub"),
-                "-o".into(),
-                env.p("signed.out"),
-            ],
-            &[3],
-        ),
-    ] {
-        cases.push(Case {
-            name: name.into(),
-            args,
-            stdin: None,
-            codes,
-            aws_port: None,
-        });
+        )
     }
 
-    // ---- credentials files (AWS_SHARED_CREDENTIALS_FILE is TestEnv's aws-credentials)
-    let profile = |name: &str, profile: &str| Case {
-        name: format!("credentials file: {name}"),
-        args: vec![
-            "open".into(),
-            env.p("good.age"),
-            "-i".into(),
-            id.clone(),
-            // one argument, so that "-x" reaches handoff instead of clap
-            format!("--aws-profile={profile}"),
-        ],
-        stdin: None,
-        codes: &[3, 5],
-        aws_port: None,
-    };
-    for bad in [
-        "a]b",
-        "a b",
-        "",
-        "[x",
-        "x\ny",
-        "-x",
-        "DEFAULT",
-        "p]\n[default",
-    ] {
-        cases.push(profile(&format!("profile name {bad:?}"), bad));
+    /// Seals the sample CSV with these recipient arguments.
+    fn seal_to(&self, args: &[&str]) -> Case {
+        let mut a = strings(&[
+            "seal",
+            "--from-csv",
+            &self.csv,
+            "-o",
+            &self.env.p("r-out.age"),
+        ]);
+        a.extend(strings(args));
+        self.case(a, &[2, 3])
     }
 
-    let moto = Moto::start();
-    let mut proxies = Vec::new();
-    if let Some(m) = &moto {
-        for (action, fault) in [
-            ("GetCallerIdentity", Fault::ServerError),
-            ("GetUser", Fault::Throttling),
-            ("GetUser", Fault::Garbage),
-            ("GetCallerIdentity", Fault::Drop),
-            ("ListAccessKeys", Fault::ServerError),
-        ] {
-            let p = Proxy::start(m.port);
-            p.fail(action, fault);
-            m.iam("CreateUser", &[("UserName", "existing")]);
-            cases.push(Case {
-                name: format!("IAM {action} answers {fault:?}"),
-                args: [
-                    "create",
-                    "--user",
-                    "existing",
-                    "--to",
-                    &r,
-                    "-o",
-                    &env.p("iam.age"),
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-                stdin: None,
-                codes: &[6],
-                aws_port: Some(p.port),
-            });
-            proxies.push(p);
+    /// Seals to the recipients file `contents`.
+    fn recipients_file(&self, contents: impl AsRef<[u8]>) -> Case {
+        let f = self.env.write("recipients.txt", contents);
+        self.seal_to(&["-R", &f])
+    }
+
+    /// Makes `target`; returns its path.
+    fn target(&self, target: Target) -> String {
+        match target {
+            Target::Directory => {
+                std::fs::create_dir(self.env.path("adir")).unwrap();
+                self.env.p("adir")
+            }
+            Target::Fifo => {
+                let fifo = self.env.p("fifo");
+                assert!(
+                    std::process::Command::new("mkfifo")
+                        .arg(&fifo)
+                        .status()
+                        .unwrap()
+                        .success()
+                );
+                fifo
+            }
+            Target::DanglingSymlink => {
+                std::os::unix::fs::symlink(self.env.path("elsewhere"), self.env.path("dangling"))
+                    .unwrap();
+                self.env.p("dangling")
+            }
+            Target::SymlinkToFile => {
+                // check() asserts that target.txt still holds "keep"
+                self.env.write("target.txt", "keep");
+                std::os::unix::fs::symlink(self.env.path("target.txt"), self.env.path("link"))
+                    .unwrap();
+                self.env.p("link")
+            }
+            Target::DevFull => "/dev/full".into(),
+            Target::MissingDirectory => self.env.p("no/such/dir/x"),
         }
     }
 
-    // ---- run them all
-    assert!(cases.len() >= 100, "only {} cases", cases.len());
-    let mut failures = Vec::new();
-    for c in &cases {
-        let before = files(&env);
+    /// Seals into an output that is `target`.
+    fn bundle_output(&self, target: Target, force: bool) -> Case {
+        let path = self.target(target);
+        let mut args = strings(&[
+            "seal",
+            "--from-csv",
+            &self.csv,
+            "--to",
+            &self.r,
+            "-o",
+            &path,
+        ]);
+        if force {
+            args.push("--force".into());
+        }
+        self.case(args, &[5])
+    }
+
+    /// Opens into a CSV that is `target`.
+    fn csv_output(&self, target: Target, force: bool) -> Case {
+        let path = self.target(target);
+        let mut args = strings(&[
+            "open",
+            &self.env.p("good.age"),
+            "-i",
+            &self.id,
+            "--csv",
+            &path,
+        ]);
+        if force {
+            args.push("--force".into());
+        }
+        self.case(args, &[5])
+    }
+
+    /// Seals the sample CSV to key.txt with these extra arguments.
+    fn seal_with(&self, extra: &[&str], codes: &'static [i32]) -> Case {
+        let mut args = strings(&["seal", "--from-csv", &self.csv]);
+        args.extend(strings(extra));
+        self.case(args, codes)
+    }
+
+    /// Opens into a profile of the credentials file (AWS_SHARED_CREDENTIALS_FILE is
+    /// TestEnv's aws-credentials).
+    fn profile(&self, profile: &str) -> Case {
+        self.case(
+            strings(&[
+                "open",
+                &self.env.p("good.age"),
+                "-i",
+                &self.id,
+                // one argument, so that "-x" reaches handoff instead of clap
+                &format!("--aws-profile={profile}"),
+            ]),
+            &[3, 5],
+        )
+    }
+
+    /// Runs the case and asserts everything every hostile input must satisfy.
+    #[track_caller]
+    fn check(&self, name: &str, c: Case) {
+        let env = &self.env;
+        let before = files(env);
         let start = Instant::now();
         let mut cmd = env.cmd();
         if let Some(port) = c.aws_port {
@@ -914,7 +408,7 @@ fn every_hostile_input_fails_cleanly() {
         };
         let took = start.elapsed();
         let run = Run::from_output(out);
-        let after = files(&env);
+        let after = files(env);
         let mut problems = Vec::new();
         if !c.codes.contains(&run.code) {
             problems.push(format!("exit {} (expected {:?})", run.code, c.codes));
@@ -946,38 +440,395 @@ fn every_hostile_input_fails_cleanly() {
                 after.symmetric_difference(&before).collect::<Vec<_>>()
             ));
         }
-        if !problems.is_empty() {
-            failures.push(format!(
-                "{}: {}\n    stderr: {}",
-                c.name,
-                problems.join("; "),
-                run.stderr.trim().replace('\n', "\n            ")
-            ));
+        if env.path("target.txt").exists() && env.read("target.txt") != "keep" {
+            problems.push("wrote through the symlink into target.txt".into());
         }
-    }
-    if let Some(m) = &moto {
-        let (_, users) = m.iam("ListUsers", &[]);
-        assert_eq!(
-            users.matches("<UserName>").count(),
-            1,
-            "only the pre-existing user: {users}"
+        assert!(
+            problems.is_empty(),
+            "hostile::{name} misbehaved: {}\n    args: {:?}\n    stderr: {}",
+            problems.join("; "),
+            c.args,
+            run.stderr.trim().replace('\n', "\n            ")
         );
-        assert!(m.access_key_ids("existing").is_empty(), "a key was minted");
     }
-    assert_eq!(
-        std::fs::read_to_string(env.path("target.txt")).unwrap(),
-        "keep"
+}
+
+/// The cases: `name => Case;`, each its own `#[test] fn name` run through
+/// [`Fx::check`], with `$fx` (a fresh [`Fx`]) in scope.
+macro_rules! hostile {
+    ($fx:ident; $($name:ident => $case:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                let $fx = Fx::new();
+                let case = $case;
+                $fx.check(stringify!($name), case);
+            }
+        )+
+
+        /// Every case's name.
+        const CASES: &[&str] = &[$(stringify!($name)),+];
+    };
+}
+
+hostile! { fx;
+    // ---- damaged bundles
+    bundle_truncated_to_1_byte => fx.truncated_to(1);
+    bundle_truncated_to_10_bytes => fx.truncated_to(10);
+    bundle_truncated_to_21_bytes => fx.truncated_to(21);
+    bundle_truncated_to_22_bytes => fx.truncated_to(22);
+    bundle_truncated_to_50_bytes => fx.truncated_to(50);
+    bundle_truncated_to_100_bytes => fx.truncated_to(100);
+    bundle_truncated_to_half => fx.truncated_to(fx.good.len() / 2);
+    bundle_truncated_by_17_bytes => fx.truncated_to(fx.good.len() - 17);
+    bundle_truncated_by_1_byte => fx.truncated_to(fx.good.len() - 1);
+    bundle_byte_0_flipped => fx.flipped_at(0);
+    bundle_byte_3_flipped => fx.flipped_at(3);
+    bundle_byte_25_flipped => fx.flipped_at(25);
+    bundle_byte_40_flipped => fx.flipped_at(40);
+    bundle_byte_60_flipped => fx.flipped_at(60);
+    bundle_byte_90_flipped => fx.flipped_at(90);
+    bundle_byte_40_from_the_end_flipped => fx.flipped_at(fx.good.len() - 40);
+    bundle_byte_20_from_the_end_flipped => fx.flipped_at(fx.good.len() - 20);
+    bundle_last_byte_flipped => fx.flipped_at(fx.good.len() - 1);
+    bundle_header_lines_reordered => {
+        let text = String::from_utf8_lossy(&fx.good).into_owned();
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        lines.swap(1, 2);
+        fx.open_file("reorder.age", lines.join("\n"), &[4])
+    };
+    bundle_payload_bytes_reordered => {
+        let mut rev = fx.good.clone();
+        let tail = rev.split_off(fx.good.len() - 64);
+        rev.extend(tail.iter().rev());
+        fx.open_file("rev.age", &rev, &[4])
+    };
+    two_bundles_concatenated => fx.open_file("double.age", [&fx.good[..], &fx.good[..]].concat(), &[4]);
+    bundle_of_2_mib => fx.open_file("huge.age", vec![b'A'; 2 << 20], &[3]);
+    real_bundle_padded_past_1_mib => fx.open_file("padded.age", [fx.good.clone(), vec![0u8; 1 << 20]].concat(), &[3]);
+    empty_bundle => fx.open_file("empty.age", "", &[4]);
+    bundle_is_a_directory => fx.open_path(fx.env.p(""), &[3]);
+    bundle_does_not_exist => fx.open_path(fx.env.p("nope.age"), &[3]);
+    bundle_is_dev_null => fx.open_path("/dev/null".into(), &[4]);
+    bundle_of_random_bytes => fx.open_file(
+        "random.age",
+        (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect::<Vec<u8>>(),
+        &[4],
     );
-    eprintln!(
-        "hostile inputs: {} cases, {} failures",
-        cases.len(),
-        failures.len()
+    bundle_of_only_the_age_header_line => fx.open_file("hdr.age", "age-encryption.org/v1\n", &[4]);
+    bundle_header_with_no_stanza => fx.open_file("nostanza.age", "age-encryption.org/v1\n--- AAAA\n", &[4]);
+    bundle_of_a_future_age_version => fx.open_file("v2.age", "age-encryption.org/v2\n-> X25519 a\nb\n--- c\n", &[4]);
+
+    // ---- armored with garbage
+    armor_with_a_garbage_body => fx.open_file(
+        "g1.asc",
+        "-----BEGIN AGE ENCRYPTED FILE-----\n!!!not base64!!!\n-----END AGE ENCRYPTED FILE-----\n",
+        &[4],
+    );
+    armor_without_end_line => {
+        let l = fx.armored_lines();
+        fx.open_file("g2.asc", l[..l.len() - 1].join("\n"), &[4])
+    };
+    armor_with_a_line_too_long => {
+        let l = fx.armored_lines();
+        fx.open_file("g3.asc", format!("{}\n{}\n{}\n", l[0], "QUFB".repeat(40), l[l.len() - 1]), &[4])
+    };
+    armor_with_text_after_the_end => fx.open_file("g4.asc", format!("{}trailing garbage\n", fx.good_armored), &[4]);
+    armor_with_a_body_line_removed => {
+        let mut l = fx.armored_lines();
+        l.remove(2);
+        fx.open_file("g5.asc", l.join("\n"), &[4])
+    };
+    armor_header_only => fx.open_file("g6.asc", "-----BEGIN AGE ENCRYPTED FILE-----\n", &[4]);
+
+    // ---- identities
+    identity_of_garbage => fx.bad_identity("hello\n");
+    identity_with_a_bad_checksum => fx.bad_identity("AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ\n");
+    identity_that_is_a_public_key => fx.bad_identity(fx.r.as_bytes());
+    identity_of_binary_junk => fx.bad_identity([0u8, 159, 146, 150, 255, 0, 1]);
+    identity_that_is_an_ssh_public_key => fx.bad_identity("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpuf0sZ9V4nW/qd0bgqBgk5uuqzEh6X2Lhp x\n");
+    identity_that_is_a_truncated_ssh_key => fx.bad_identity("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n");
+    wrong_identity => fx.with_identity(&fx.other, &[4]);
+    identity_missing => fx.with_identity(&fx.env.p("missing.txt"), &[3]);
+    identity_is_a_directory => fx.with_identity(&fx.env.p(""), &[3]);
+    bundle_and_identity_both_stdin => Case {
+        args: strings(&["open", "-", "-i", "-"]),
+        stdin: Some(fx.good.clone()),
+        codes: &[3],
+        aws_port: None,
+    };
+
+    // ---- malicious payloads, properly encrypted to our key
+    payload_of_an_unknown_version => fx.payload(r#"{"format":"handoff/v9","x":1}"#);
+    payload_format_missing => fx.payload(format!(r#"{{"access_key_id":"{K}","secret_access_key":"{S}"}}"#));
+    payload_format_is_a_number => fx.payload(r#"{"format":1}"#);
+    payload_format_is_null => fx.payload(r#"{"format":null}"#);
+    payload_is_an_array => fx.payload(r#"["handoff/v1"]"#);
+    payload_is_a_string => fx.payload(r#""handoff/v1""#);
+    payload_is_empty => fx.payload("");
+    payload_is_an_empty_object => fx.payload("{}");
+    payload_of_only_the_format => fx.payload(r#"{"format":"handoff/v1"}"#);
+    payload_with_an_unknown_field => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"{K}","secret_access_key":"{S}","region":"x"}}"#));
+    payload_with_a_duplicate_field => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"{K}","access_key_id":"{K}","secret_access_key":"{S}"}}"#));
+    payload_of_invalid_utf8 => fx.payload(b"{\"format\":\"handoff/v1\",\"note\":\"\xff\xfe\"}");
+    payload_of_truncated_json => fx.payload(r#"{"format":"handoff/v1","access_key_id":"#);
+    payload_with_trailing_garbage => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"{K}","secret_access_key":"{S}"}} junk"#));
+    payload_nested_deeply => fx.payload(format!(r#"{{"format":"handoff/v1","note":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000)));
+    payload_with_a_huge_note => fx.payload(format!(r#"{{"format":"handoff/v1","console_password":"p","note":"{}"}}"#, "x".repeat(60_000)));
+    payload_over_64_kib => fx.payload(format!(r#"{{"format":"handoff/v1","console_password":"p","note":"{}"}}"#, "x".repeat(70_000)));
+    payload_with_a_lowercase_access_key_id => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"akiaiosfodnn7example","secret_access_key":"{S}"}}"#));
+    payload_secret_with_spaces => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"{K}","secret_access_key":"a b c"}}"#));
+    payload_secret_with_a_newline => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"{K}","secret_access_key":"abc\ndef"}}"#));
+    payload_secret_empty => fx.payload(format!(r#"{{"format":"handoff/v1","access_key_id":"{K}","secret_access_key":""}}"#));
+    payload_account_id_of_11_digits => fx.payload(format!(r#"{{"format":"handoff/v1","account_id":"12345678901","access_key_id":"{K}","secret_access_key":"{S}"}}"#));
+    payload_with_a_bad_created_at => fx.payload(format!(r#"{{"format":"handoff/v1","created_at":"tomorrow","access_key_id":"{K}","secret_access_key":"{S}"}}"#));
+    payload_with_a_bad_expires_at => fx.payload(format!(r#"{{"format":"handoff/v1","expires_at":"2026-13-45T99:00:00Z","access_key_id":"{K}","secret_access_key":"{S}"}}"#));
+    payload_with_an_http_sign_in_url => fx.payload(r#"{"format":"handoff/v1","console_password":"p","sign_in_url":"http://evil.example/console"}"#);
+    payload_with_an_escape_sequence_in_the_user_name => fx.payload(format!("{{\"format\":\"handoff/v1\",\"user_name\":\"a\\u001b[31mb\",\"access_key_id\":\"{K}\",\"secret_access_key\":\"{S}\"}}"));
+    payload_password_of_200_characters => fx.payload(format!(r#"{{"format":"handoff/v1","console_password":"{}"}}"#, "p".repeat(200)));
+    payload_account_id_of_the_wrong_type => fx.wrong_type("account_id");
+    payload_user_name_of_the_wrong_type => fx.wrong_type("user_name");
+    payload_user_arn_of_the_wrong_type => fx.wrong_type("user_arn");
+    payload_access_key_id_of_the_wrong_type => fx.wrong_type("access_key_id");
+    payload_secret_access_key_of_the_wrong_type => fx.wrong_type("secret_access_key");
+    payload_console_password_of_the_wrong_type => fx.wrong_type("console_password");
+    payload_sign_in_url_of_the_wrong_type => fx.wrong_type("sign_in_url");
+    payload_created_at_of_the_wrong_type => fx.wrong_type("created_at");
+    payload_expires_at_of_the_wrong_type => fx.wrong_type("expires_at");
+    payload_created_by_of_the_wrong_type => fx.wrong_type("created_by");
+    payload_note_of_the_wrong_type => fx.wrong_type("note");
+
+    // ---- output injections (issue 10): each planted secret, opened into each output
+    injection_shell_quote_in_the_secret_env => fx.injected_secret(INJ_SHELL_QUOTE.into(), &["--env"]);
+    injection_shell_quote_in_the_secret_json => fx.injected_secret(INJ_SHELL_QUOTE.into(), &["--json"]);
+    injection_shell_quote_in_the_secret_csv_stdout => fx.injected_secret(INJ_SHELL_QUOTE.into(), &["--csv", "-"]);
+    injection_shell_quote_in_the_secret_csv_file => fx.injected_secret(INJ_SHELL_QUOTE.into(), &["--csv", "out.csv"]);
+    injection_shell_quote_in_the_secret_aws_profile => fx.injected_secret(INJ_SHELL_QUOTE.into(), &["--aws-profile", "injected"]);
+    injection_command_substitution_in_the_secret_env => fx.injected_secret(INJ_SUBSTITUTION.into(), &["--env"]);
+    injection_command_substitution_in_the_secret_json => fx.injected_secret(INJ_SUBSTITUTION.into(), &["--json"]);
+    injection_command_substitution_in_the_secret_csv_stdout => fx.injected_secret(INJ_SUBSTITUTION.into(), &["--csv", "-"]);
+    injection_command_substitution_in_the_secret_csv_file => fx.injected_secret(INJ_SUBSTITUTION.into(), &["--csv", "out.csv"]);
+    injection_command_substitution_in_the_secret_aws_profile => fx.injected_secret(INJ_SUBSTITUTION.into(), &["--aws-profile", "injected"]);
+    injection_backticks_in_the_secret_env => fx.injected_secret(INJ_BACKTICKS.into(), &["--env"]);
+    injection_backticks_in_the_secret_json => fx.injected_secret(INJ_BACKTICKS.into(), &["--json"]);
+    injection_backticks_in_the_secret_csv_stdout => fx.injected_secret(INJ_BACKTICKS.into(), &["--csv", "-"]);
+    injection_backticks_in_the_secret_csv_file => fx.injected_secret(INJ_BACKTICKS.into(), &["--csv", "out.csv"]);
+    injection_backticks_in_the_secret_aws_profile => fx.injected_secret(INJ_BACKTICKS.into(), &["--aws-profile", "injected"]);
+    injection_json_fields_in_the_secret_env => fx.injected_secret(INJ_JSON.into(), &["--env"]);
+    injection_json_fields_in_the_secret_json => fx.injected_secret(INJ_JSON.into(), &["--json"]);
+    injection_json_fields_in_the_secret_csv_stdout => fx.injected_secret(INJ_JSON.into(), &["--csv", "-"]);
+    injection_json_fields_in_the_secret_csv_file => fx.injected_secret(INJ_JSON.into(), &["--csv", "out.csv"]);
+    injection_json_fields_in_the_secret_aws_profile => fx.injected_secret(INJ_JSON.into(), &["--aws-profile", "injected"]);
+    injection_ini_section_in_the_secret_env => fx.injected_secret(INJ_INI.into(), &["--env"]);
+    injection_ini_section_in_the_secret_json => fx.injected_secret(INJ_INI.into(), &["--json"]);
+    injection_ini_section_in_the_secret_csv_stdout => fx.injected_secret(INJ_INI.into(), &["--csv", "-"]);
+    injection_ini_section_in_the_secret_csv_file => fx.injected_secret(INJ_INI.into(), &["--csv", "out.csv"]);
+    injection_ini_section_in_the_secret_aws_profile => fx.injected_secret(INJ_INI.into(), &["--aws-profile", "injected"]);
+    injection_csv_row_and_formula_in_the_secret_env => fx.injected_secret(INJ_CSV.into(), &["--env"]);
+    injection_csv_row_and_formula_in_the_secret_json => fx.injected_secret(INJ_CSV.into(), &["--json"]);
+    injection_csv_row_and_formula_in_the_secret_csv_stdout => fx.injected_secret(INJ_CSV.into(), &["--csv", "-"]);
+    injection_csv_row_and_formula_in_the_secret_csv_file => fx.injected_secret(INJ_CSV.into(), &["--csv", "out.csv"]);
+    injection_csv_row_and_formula_in_the_secret_aws_profile => fx.injected_secret(INJ_CSV.into(), &["--aws-profile", "injected"]);
+    injection_secret_of_41_characters_env => fx.injected_secret(INJ_41.into(), &["--env"]);
+    injection_secret_of_41_characters_json => fx.injected_secret(INJ_41.into(), &["--json"]);
+    injection_secret_of_41_characters_csv_stdout => fx.injected_secret(INJ_41.into(), &["--csv", "-"]);
+    injection_secret_of_41_characters_csv_file => fx.injected_secret(INJ_41.into(), &["--csv", "out.csv"]);
+    injection_secret_of_41_characters_aws_profile => fx.injected_secret(INJ_41.into(), &["--aws-profile", "injected"]);
+    injection_null_secret_env => fx.injected_secret(serde_json::Value::Null, &["--env"]);
+    injection_null_secret_json => fx.injected_secret(serde_json::Value::Null, &["--json"]);
+    injection_null_secret_csv_stdout => fx.injected_secret(serde_json::Value::Null, &["--csv", "-"]);
+    injection_null_secret_csv_file => fx.injected_secret(serde_json::Value::Null, &["--csv", "out.csv"]);
+    injection_null_secret_aws_profile => fx.injected_secret(serde_json::Value::Null, &["--aws-profile", "injected"]);
+    injection_shell_quote_in_the_key_id => fx.injected_key_id("AKIA'$(id)'AAAAAAAAA");
+    injection_json_in_the_key_id => fx.injected_key_id("AKIA\",\"x\":\"AAAAAAAA");
+    injection_key_id_of_21_characters => fx.injected_key_id("AKIAIOSFODNN7EXAMPLEX");
+
+    // ---- console CSVs
+    csv_empty => fx.seal_csv("");
+    csv_of_a_bom_only => fx.seal_csv("\u{feff}");
+    csv_of_the_header_only => fx.seal_csv("Access key ID,Secret access key\n");
+    csv_missing_the_secret_column => fx.seal_csv(format!("Access key ID\n{K}\n"));
+    csv_with_an_extra_column => fx.seal_csv(format!("Access key ID,Secret access key,Region\n{K},{S},x\n"));
+    csv_with_a_duplicated_column => fx.seal_csv(format!("Access key ID,Access key ID,Secret access key\n{K},{K},{S}\n"));
+    csv_row_longer_than_the_header => fx.seal_csv(format!("Access key ID,Secret access key\n{K},{S},x\n"));
+    csv_row_shorter_than_the_header => fx.seal_csv(format!("Access key ID,Secret access key\n{K}\n"));
+    csv_of_two_rows => fx.seal_csv(format!("Access key ID,Secret access key\n{K},{S}\n{K},{S}\n"));
+    csv_with_an_unbalanced_quote => fx.seal_csv(format!("Access key ID,Secret access key\n\"{K},{S}\n"));
+    csv_with_semicolons => fx.seal_csv(format!("Access key ID;Secret access key\n{K};{S}\n"));
+    csv_with_tabs => fx.seal_csv(format!("Access key ID\tSecret access key\n{K}\t{S}\n"));
+    csv_with_a_quoted_newline_in_the_secret => fx.seal_csv(format!("Access key ID,Secret access key\n{K},\"ab\ncd\"\n"));
+    csv_with_wrong_headers => fx.seal_csv(format!("Key,Secret\n{K},{S}\n"));
+    csv_key_id_without_a_secret => fx.seal_csv(format!("Access key ID,Secret access key\n{K},\n"));
+    csv_with_a_10_mb_line => fx.seal_csv(format!("Access key ID,Secret access key\n{K},{}\n", "x".repeat(10 << 20)));
+    csv_of_binary_junk => fx.seal_csv((0..2000u32).map(|i| (i * 31 % 256) as u8).collect::<Vec<u8>>());
+    csv_of_invalid_utf8 => fx.seal_csv(b"Access key ID,Secret access key\n\xff\xfe,\xfd\n");
+
+    // ---- recipients
+    recipients_file_of_100k_junk_lines => fx.recipients_file("not a recipient\n".repeat(100_000));
+    recipients_file_of_100k_comment_lines => fx.recipients_file("# nothing\n".repeat(100_000));
+    recipients_file_of_binary_junk => fx.recipients_file((0..5000u32).map(|i| (i * 13 % 256) as u8).collect::<Vec<u8>>());
+    recipients_file_over_16_mib => fx.recipients_file(vec![b'a'; 17 << 20]);
+    recipients_file_is_a_directory => fx.seal_to(&["-R", &fx.env.p("")]);
+    recipients_file_missing => fx.seal_to(&["-R", &fx.env.p("gone.txt")]);
+    recipient_bare_age1 => fx.seal_to(&["--to", "age1"]);
+    recipient_age1_with_a_bad_checksum => fx.seal_to(&["--to", "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gz"]);
+    recipient_truncated_ssh_ed25519 => fx.seal_to(&["--to", "ssh-ed25519 AAAA"]);
+    recipient_ssh_rsa_of_1024_bits => fx.seal_to(&["--to", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDcJ9"]);
+    recipient_ssh_dss_key => fx.seal_to(&["--to", "ssh-dss AAAAB3NzaC1kc3MAAACBAP"]);
+    recipient_a_secret_key_by_mistake => fx.seal_to(&["--to", "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX"]);
+    recipient_an_email_address => fx.seal_to(&["--to", "alice@example.com"]);
+    recipient_with_control_characters => fx.seal_to(&["--to", "age1\u{1b}[2J"]);
+    recipient_empty_string => fx.seal_to(&["--to", ""]);
+
+    // ---- outputs
+    bundle_output_is_a_directory => fx.bundle_output(Target::Directory, false);
+    bundle_output_is_a_directory_with_force => fx.bundle_output(Target::Directory, true);
+    bundle_output_is_a_fifo => fx.bundle_output(Target::Fifo, false);
+    bundle_output_is_a_fifo_with_force => fx.bundle_output(Target::Fifo, true);
+    bundle_output_is_a_dangling_symlink => fx.bundle_output(Target::DanglingSymlink, false);
+    bundle_output_is_a_dangling_symlink_with_force => fx.bundle_output(Target::DanglingSymlink, true);
+    bundle_output_is_a_symlink_to_a_file => fx.bundle_output(Target::SymlinkToFile, false);
+    bundle_output_is_a_symlink_to_a_file_with_force => fx.bundle_output(Target::SymlinkToFile, true);
+    bundle_output_is_dev_full => fx.bundle_output(Target::DevFull, false);
+    bundle_output_is_dev_full_with_force => fx.bundle_output(Target::DevFull, true);
+    bundle_output_in_a_missing_directory => fx.bundle_output(Target::MissingDirectory, false);
+    bundle_output_in_a_missing_directory_with_force => fx.bundle_output(Target::MissingDirectory, true);
+    csv_output_is_a_directory => fx.csv_output(Target::Directory, false);
+    csv_output_is_a_directory_with_force => fx.csv_output(Target::Directory, true);
+    csv_output_is_a_fifo => fx.csv_output(Target::Fifo, false);
+    csv_output_is_a_fifo_with_force => fx.csv_output(Target::Fifo, true);
+    csv_output_is_a_dangling_symlink => fx.csv_output(Target::DanglingSymlink, false);
+    csv_output_is_a_dangling_symlink_with_force => fx.csv_output(Target::DanglingSymlink, true);
+    csv_output_is_a_symlink_to_a_file => fx.csv_output(Target::SymlinkToFile, false);
+    csv_output_is_a_symlink_to_a_file_with_force => fx.csv_output(Target::SymlinkToFile, true);
+    csv_output_is_dev_full => fx.csv_output(Target::DevFull, false);
+    csv_output_is_dev_full_with_force => fx.csv_output(Target::DevFull, true);
+    csv_output_in_a_missing_directory => fx.csv_output(Target::MissingDirectory, false);
+    csv_output_in_a_missing_directory_with_force => fx.csv_output(Target::MissingDirectory, true);
+    keygen_into_a_directory => fx.case(strings(&["keygen", "-o", &fx.target(Target::Directory)]), &[5]);
+    keygen_over_an_existing_file => fx.case(strings(&["keygen", "-o", &fx.id]), &[5]);
+
+    // ---- signatures, pinning, OpenPGP: bad values of the trust-in-transit flags
+    from_with_junk => fx.case(fx.open_with(&["--from", "not a key"]), &[3]);
+    from_a_broken_pub_file => {
+        let f = fx.env.write("junk.pub", "ssh-ed25519 not-base64!! x\n");
+        fx.case(fx.open_with(&["--from", &f]), &[3])
+    };
+    from_a_cert_authority_line => {
+        let f = fx.env.write("cert_authority", "* cert-authority ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj\n");
+        fx.case(fx.open_with(&["--from", &f]), &[3])
+    };
+    from_an_empty_file => fx.case(fx.open_with(&["--from", &fx.env.write("empty-signers", "")]), &[3]);
+    from_with_an_unsigned_bundle => fx.case(
+        fx.open_with(&["--from", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGk2T3rKe1GkmFQ3ZlC2VvKkS/9w3e2w0dcmQ6Jm6Ijj"]),
+        &[9],
+    );
+    export_signature_of_an_unsigned_bundle => fx.case(fx.open_with(&["--export-signature", &fx.env.p("m.json")]), &[9]);
+    export_signature_into_a_directory => fx.case(fx.open_with(&["--export-signature", &fx.target(Target::Directory)]), &[5]);
+    expect_account_not_12_digits => fx.case(fx.open_with(&["--expect-account", "12345678901x"]), &[3]);
+    expect_account_of_another_account => fx.case(fx.open_with(&["--expect-account", "210987654321"]), &[9]);
+    rotate_with_nowhere_to_deliver => fx.case(strings(&["open", &fx.env.p("good.age"), "-i", &fx.id, "--rotate"]), &[2]);
+    openpgp_message_of_garbage => {
+        let msg = fx.env.write("fake.pgp", "-----BEGIN PGP MESSAGE-----\n\ngarbage\n-----END PGP MESSAGE-----\n");
+        let key = fx.env.write("fake-secret.asc", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nnot a key\n-----END PGP PRIVATE KEY BLOCK-----\n");
+        fx.case(strings(&["open", &msg, "-i", &key, "--json"]), &[3, 4])
+    };
+    openpgp_message_and_no_openpgp_key => {
+        let msg = fx.env.write("fake.pgp", "-----BEGIN PGP MESSAGE-----\n\ngarbage\n-----END PGP MESSAGE-----\n");
+        fx.case(fx.open(&msg), &[4])
+    };
+    seal_to_a_fake_openpgp_key => {
+        let key = fx.env.write("fake.asc", "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot a key\n-----END PGP PUBLIC KEY BLOCK-----\n");
+        fx.seal_with(&["--to", &key, "-o", &fx.env.p("pgp.out")], &[3])
+    };
+    sign_with_an_age_identity => fx.seal_with(&["--to", &fx.r, "--sign-with", &fx.id, "-o", &fx.env.p("signed.out")], &[3]);
+    sign_with_a_missing_key => fx.seal_with(&["--to", &fx.r, "--sign-with", &fx.env.p("nope"), "-o", &fx.env.p("signed.out")], &[3, 5]);
+    sign_for_recipients_on_stdin => {
+        let f = fx.env.write("junk.pub", "ssh-ed25519 not-base64!! x\n");
+        fx.seal_with(&["--to", "-", "--sign-with", &f, "-o", &fx.env.p("signed.out")], &[3])
+    };
+
+    // ---- credentials files
+    profile_name_with_a_closing_bracket => fx.profile("a]b");
+    profile_name_with_a_space => fx.profile("a b");
+    profile_name_empty => fx.profile("");
+    profile_name_with_an_opening_bracket => fx.profile("[x");
+    profile_name_with_a_newline => fx.profile("x\ny");
+    profile_name_starting_with_a_dash => fx.profile("-x");
+    profile_name_default_section => fx.profile("DEFAULT");
+    profile_name_injecting_a_section => fx.profile("p]\n[default");
+}
+
+// Planted secrets for the output injections.
+const INJ_SHELL_QUOTE: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMP'$(id)'";
+const INJ_SUBSTITUTION: &str = "$(touch /tmp/handoff-pwned)wJalrXUtnFEMI/K7MDEN";
+const INJ_BACKTICKS: &str = "`id`wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLE";
+const INJ_JSON: &str = "x\",\"SessionToken\":\"FORGED\",\"x\":\"wJalrXUtnFEMI";
+const INJ_INI: &str = "wJalrXUtnFEMI/K7MDENG\n[default]\naws_access_key_id=AKIAATTACKER";
+const INJ_CSV: &str = "wJalrXUtnFEMI/K7MDENG,=HYPERLINK(\"http://x\")";
+/// The sample secret and one more character.
+const INJ_41: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYA";
+
+/// A failing IAM server: `fault` on `action`, for a create of a user that exists.
+/// Nothing may be left in IAM: only the pre-existing user, and no key.
+fn iam_fault(name: &str, action: &str, fault: Fault) {
+    let Some(m) = Moto::start() else { return };
+    let fx = Fx::new();
+    let p = Proxy::start(m.port);
+    p.fail(action, fault);
+    m.iam("CreateUser", &[("UserName", "existing")]);
+    let case = Case {
+        args: strings(&[
+            "create",
+            "--user",
+            "existing",
+            "--to",
+            &fx.r,
+            "-o",
+            &fx.env.p("iam.age"),
+        ]),
+        stdin: None,
+        codes: &[6],
+        aws_port: Some(p.port),
+    };
+    fx.check(name, case);
+    let (_, users) = m.iam("ListUsers", &[]);
+    assert_eq!(
+        users.matches("<UserName>").count(),
+        1,
+        "hostile::{name}: only the pre-existing user: {users}"
     );
     assert!(
-        failures.is_empty(),
-        "{} of {} hostile cases misbehaved:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
+        m.access_key_ids("existing").is_empty(),
+        "hostile::{name}: a key was minted"
     );
+}
+
+macro_rules! iam_faults {
+    ($($name:ident => $action:literal, $fault:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                iam_fault(stringify!($name), $action, $fault);
+            }
+        )+
+
+        /// Every IAM fault case's name.
+        const IAM_CASES: &[&str] = &[$(stringify!($name)),+];
+    };
+}
+
+iam_faults! {
+    iam_get_caller_identity_answers_server_error => "GetCallerIdentity", Fault::ServerError;
+    iam_get_user_answers_throttling => "GetUser", Fault::Throttling;
+    iam_get_user_answers_garbage => "GetUser", Fault::Garbage;
+    iam_get_caller_identity_drops_the_connection => "GetCallerIdentity", Fault::Drop;
+    iam_list_access_keys_answers_server_error => "ListAccessKeys", Fault::ServerError;
+}
+
+#[test]
+fn the_suite_has_over_a_hundred_cases() {
+    let all = CASES.len() + IAM_CASES.len();
+    assert!(all >= 100, "only {all} cases");
+    eprintln!("hostile inputs: {all} cases, each its own test");
 }

@@ -690,6 +690,12 @@ fn progress_is_a_spinner_on_a_terminal_plain_lines_otherwise_and_nothing_when_qu
             ],
         )
         .ok();
+    // every line is plain progress, and there are lines (or `all` checks nothing)
+    assert!(
+        plain.stderr.contains("• CreateAccessKey"),
+        "{}",
+        plain.stderr
+    );
     assert!(
         plain.stderr.lines().all(|l| l.starts_with("• ")),
         "{}",

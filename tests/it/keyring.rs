@@ -38,14 +38,12 @@ impl Keyring {
             .write_all(b"test-keyring-password")
             .unwrap();
         let _ = d.wait();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if k.secrets_pid().is_some() {
-                return Some(k);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("gnome-keyring did not appear on the private bus");
+        wait_until(
+            Duration::from_secs(15),
+            "gnome-keyring appears on the private bus",
+            || k.secrets_pid().is_some(),
+        );
+        Some(k)
     }
 
     /// A private bus with no Secret Service on it.

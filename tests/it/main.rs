@@ -18,5 +18,6 @@ mod openpgp;
 mod plugins;
 mod receipt;
 mod signing;
+mod stderr;
 mod support;
 mod terminal;

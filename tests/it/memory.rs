@@ -14,6 +14,11 @@ use crate::support::*;
 /// Every readable mapping of a stopped process.
 struct Image(Vec<Vec<u8>>);
 
+/// A value put in the environment of every scanned process: each image must hold it,
+/// or the scan did not read that process's memory and its count of copies proves
+/// nothing.
+const SCAN_MARKER: &str = "HANDOFF_TEST_SCAN_MARKER=the-scanner-reads-this-process";
+
 fn snapshot(pid: u32) -> Image {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
     let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
@@ -66,6 +71,30 @@ fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
 }
 
 impl Image {
+    fn bytes(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+
+    /// Asserts that the scan read the memory of the process: some regions, some
+    /// bytes, and the marker of its environment among them.
+    #[track_caller]
+    fn assert_scanned(&self, what: &str) {
+        assert!(
+            !self.0.is_empty() && self.bytes() > 0,
+            "the memory scan of {what} read nothing: {} regions, {} bytes",
+            self.0.len(),
+            self.bytes()
+        );
+        assert!(
+            self.0
+                .iter()
+                .any(|r| memchr::memmem::find(r, SCAN_MARKER.as_bytes()).is_some()),
+            "the memory scan of {what} ({} regions, {} bytes) did not find the marker in its environment: it did not read that process",
+            self.0.len(),
+            self.bytes()
+        );
+    }
+
     /// Copies of `secret`, in any of its forms or any 24-character window of them.
     fn copies(&self, secret: &str) -> usize {
         let mut forms: Vec<Vec<u8>> = vec![
@@ -93,24 +122,29 @@ impl Image {
     }
 }
 
-/// Runs handoff with the stop hook; returns its memory image and its output.
+/// Runs handoff with the stop hook; returns its memory image (asserted to be that
+/// process's) and its output.
 fn stopped(mut cmd: Command) -> (Image, Run) {
+    let (marker, value) = SCAN_MARKER.split_once('=').unwrap();
     cmd.env("HANDOFF_TEST_STOP_BEFORE_EXIT", "1")
+        .env(marker, value)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let what = format!("{:?}", cmd.get_args().collect::<Vec<_>>());
     let child = cmd.spawn().unwrap();
     let pid = child.id();
     wait_until_stopped(pid);
     let image = snapshot(pid);
     resume(pid);
     let out = child.wait_with_output().unwrap();
+    image.assert_scanned(&what);
     (image, Run::from_output(out))
 }
 
-fn scan_all(no_wipe: bool) -> Vec<(String, usize, usize)> {
-    let Some(moto) = Moto::start() else {
-        return vec![];
-    };
+/// The number of secret access key and console password copies in each scanned run;
+/// None when moto is missing (locally: skipped, with the reason printed).
+fn scan_all(no_wipe: bool) -> Option<Vec<(String, usize, usize)>> {
+    let moto = Moto::start()?;
     let keyring = Keyring::start();
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
@@ -251,7 +285,8 @@ fn scan_all(no_wipe: bool) -> Vec<(String, usize, usize)> {
     run.ok();
     images.push(("open --from --verify --json".into(), img));
     // OpenPGP: sealed to a gpg key, opened with its secret key
-    if have("gpg") {
+    let gpg = have("gpg");
+    if gpg {
         let gpg = crate::openpgp::Gpg::new(&env);
         gpg.bob("bob");
         let (img, run) = stopped(with(
@@ -285,10 +320,26 @@ fn scan_all(no_wipe: bool) -> Vec<(String, usize, usize)> {
     let (img, run) = stopped(with(&["open", &b, "-i", &id, "--rotate", "--json"], true));
     run.ok();
     images.push(("open --rotate --json".into(), img));
-    images
-        .into_iter()
-        .map(|(name, img)| (name, img.copies(&secret), img.copies(&password)))
-        .collect()
+    // every run above was scanned: create, seal, 5 opens, sign, verify, rotate
+    let expected = 10 + 2 * usize::from(keyring.is_some()) + 2 * usize::from(gpg);
+    assert_eq!(images.len(), expected, "scanned runs");
+    let bytes: usize = images.iter().map(|(_, img)| img.bytes()).sum();
+    eprintln!("memory scan: {} processes, {bytes} bytes", images.len());
+    Some(
+        images
+            .into_iter()
+            .map(|(name, img)| (name, img.copies(&secret), img.copies(&password)))
+            .collect(),
+    )
+}
+
+/// Fails unless the scan covered some processes.
+#[track_caller]
+fn assert_scanned_some(results: &[(String, usize, usize)]) {
+    assert!(
+        !results.is_empty(),
+        "the memory scan scanned no process: it proves nothing"
+    );
 }
 
 #[test]
@@ -296,7 +347,10 @@ fn no_copy_of_a_secret_survives_create_or_any_open() {
     if !cfg!(target_os = "linux") {
         return;
     }
-    let results = scan_all(false);
+    let Some(results) = scan_all(false) else {
+        return;
+    };
+    assert_scanned_some(&results);
     for (name, s, p) in &results {
         eprintln!(
             "memory scan: {name:<36} secret access key copies: {s}  console password copies: {p}"
@@ -312,10 +366,10 @@ fn no_copy_of_a_secret_survives_create_or_any_open() {
 fn without_wiping_copies_are_left_behind() {
     // The counterfactual: the same scan with the zero-on-free allocator switched off
     // must find copies, or the scan above proves nothing.
-    let results = scan_all(true);
-    if results.is_empty() {
+    let Some(results) = scan_all(true) else {
         return;
-    }
+    };
+    assert_scanned_some(&results);
     for (name, s, p) in &results {
         eprintln!("memory scan, wiping off: {name:<36} secret: {s}  password: {p}");
     }
@@ -338,6 +392,7 @@ fn the_scanner_finds_a_secret_in_a_stopped_process() {
     let img = snapshot(pid);
     resume(pid);
     child.wait_with_output().unwrap();
+    assert!(img.bytes() > 0, "the scan of the control read nothing");
     assert!(img.copies(value) >= 1);
 }
 
@@ -391,6 +446,14 @@ fn secret_pages_are_locked_and_kept_out_of_dumps() {
         assert!(
             vmlck > 0 && both,
             "VmLck {vmlck} kB, locked+dontdump mapping: {both}"
+        );
+    } else {
+        eprintln!(
+            "SKIPPED: not root and RLIMIT_MEMLOCK is {limit:?} bytes: the locked pages are not checked"
+        );
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "under CI=true the locked pages must be checked: run as root or with RLIMIT_MEMLOCK >= 1 MiB"
         );
     }
     // Locking is best effort: with no lockable memory at all (RLIMIT_MEMLOCK 0, and not

@@ -98,6 +98,17 @@ impl Moto {
             .collect()
     }
 
+    /// When moto recorded the last use of access key `id`, if it did.
+    pub fn key_last_used(&self, id: &str) -> Option<jiff::Timestamp> {
+        let (_, body) = self.iam("GetAccessKeyLastUsed", &[("AccessKeyId", id)]);
+        body.split("<LastUsedDate>")
+            .nth(1)?
+            .split('<')
+            .next()?
+            .parse()
+            .ok()
+    }
+
     pub fn has_login_profile(&self, user: &str) -> bool {
         self.iam("GetLoginProfile", &[("UserName", user)]).0 == 200
     }
@@ -308,9 +319,12 @@ fn handle(
         Some(Fault::Drop) => return Ok(()),
         Some(Fault::Garbage) => return reply(&mut conn, "200 OK", "<<<this is not xml"),
         Some(Fault::Hang) => {
+            // A fixed sleep on purpose: the fault *is* time passing (a server that
+            // never answers, longer than handoff's 20 s attempt timeout).
             std::thread::sleep(std::time::Duration::from_secs(60));
             return Ok(());
         }
+        // A fixed sleep on purpose: the fault *is* time passing (a slow server).
         Some(Fault::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),
         _ => {}
     }

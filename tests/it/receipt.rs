@@ -198,7 +198,18 @@ fn rotate_stops_when_the_received_key_was_already_used() {
     let (b, old) = s.create("boot");
     // Someone uses the key (here: a verify, which calls STS with it).
     s.open(s.moto.port, &b, &["--verify", "--json"]).ok();
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // A use within the slack (HANDOFF_TEST_ROTATE_SLACK_SECS, 1 s below) of the run
+    // counts as the run's own: wait until moto's record of that use is older.
+    let slack = jiff::SignedDuration::from_secs(1);
+    wait_until(
+        std::time::Duration::from_secs(10),
+        "moto's record of the key's use is more than the slack old",
+        || {
+            s.moto
+                .key_last_used(&old)
+                .is_some_and(|used| used + slack < jiff::Timestamp::now())
+        },
+    );
     // AWS records uses with a delay; the proxy makes moto answer the same way.
     let proxy = Proxy::start(s.moto.port);
     proxy.fail("GetAccessKeyLastUsed", Fault::AsAdmin);

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -258,17 +259,39 @@ pub fn sh(program: &str, args: &[&str], dir: &Path) -> Output {
     out
 }
 
-/// Runs a program on a pseudo-terminal and types `lines` at its prompts (for `age -p`,
-/// which reads passphrases from the terminal only). Returns its exit code.
+/// Polls `condition` every 10 ms until it holds; fails, saying what was awaited, when
+/// it still does not after `timeout`.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The exit code of [`on_tty`]'s script when a prompt never turned the echo off.
+const NO_HIDDEN_PROMPT: i32 = 97;
+
+/// Runs a program on a pseudo-terminal and types `lines` at its hidden prompts (for
+/// `age -p`, which reads passphrases from the terminal only): each line is typed once
+/// a prompt (a `:`) was shown and the terminal's echo is off, that is when the program
+/// reads it. Returns its exit code.
 pub fn on_tty(program: &str, args: &[&str], lines: &[&str], dir: &Path) -> i32 {
     let script = r#"
-import os, pty, sys, time, select
+import os, pty, sys, time, select, termios
 argv = sys.argv[1:]
 n = int(argv[0]); answers = argv[1:1+n]; cmd = argv[1+n:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(cmd[0], cmd)
 out = b""
+def echo_off():
+    # on Linux the master's modes are the terminal's (the slave's)
+    return not termios.tcgetattr(fd)[3] & termios.ECHO
 for a in answers:
     deadline = time.time() + 10
     while time.time() < deadline:
@@ -278,7 +301,11 @@ for a in answers:
             except OSError: break
             out += chunk
             if b":" in chunk: break
-    time.sleep(0.2)
+    while not echo_off():
+        if time.time() > deadline:
+            sys.stderr.write("on_tty: no hidden prompt after %r\n" % out)
+            sys.exit(97)
+        time.sleep(0.01)
     os.write(fd, a.encode() + b"\r")
 while True:
     try:
@@ -290,24 +317,30 @@ sys.exit(os.waitstatus_to_exitcode(status))
     let mut c = Command::new("python3");
     c.arg("-c").arg(script).arg(lines.len().to_string());
     c.args(lines).arg(program).args(args).current_dir(dir);
-    c.status().unwrap().code().unwrap_or(-1)
+    let code = c.status().unwrap().code().unwrap_or(-1);
+    assert_ne!(
+        code, NO_HIDDEN_PROMPT,
+        "{program} {args:?} showed no hidden prompt within 10 s"
+    );
+    code
 }
 
 /// Waits (up to 60 s) until process `pid` is stopped by a test hook's SIGSTOP.
+#[track_caller]
 pub fn wait_until_stopped(pid: u32) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
-        if state == Some('T') {
-            return;
-        }
-        assert!(
-            state != Some('Z') && std::time::Instant::now() < deadline,
-            "the process exited without stopping: {stat}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        &format!("process {pid} is stopped"),
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().unwrap_or("").trim().chars().next();
+            assert!(
+                state != Some('Z'),
+                "the process exited without stopping: {stat}"
+            );
+            state == Some('T')
+        },
+    );
 }
 
 /// Resumes a stopped process.

@@ -135,20 +135,32 @@ fn inspect_of_a_planted_bundle_prints_nothing_raw() {
     run_clean(&env, &["inspect", &bundle, "--json"]).ok();
 }
 
-#[test]
-fn inspect_refuses_a_header_whose_stanza_type_is_an_escape_sequence() {
+/// `inspect` refuses a header whose stanza type is `stanza`, writing none of it.
+fn inspect_refuses_a_stanza_type(stanza: &str) {
     let env = TestEnv::new();
-    for (name, stanza) in [
-        ("esc.age", "\x1b]0;title\x07"),
-        ("csi.age", "\x1b[2J"),
-        ("bidi.age", "X25519\u{202e}"),
-        ("tag.age", "X25519\u{e0041}"),
-    ] {
-        let header = format!("age-encryption.org/v1\n-> {stanza} abc\nZGVm\n--- bWFj\n\x00\x01");
-        let bundle = env.write(name, header);
-        run_clean(&env, &["inspect", &bundle]).fails(4);
-        run_clean(&env, &["inspect", &bundle, "--json"]).fails(4);
-    }
+    let header = format!("age-encryption.org/v1\n-> {stanza} abc\nZGVm\n--- bWFj\n\x00\x01");
+    let bundle = env.write("planted.age", header);
+    run_clean(&env, &["inspect", &bundle]).fails(4);
+    run_clean(&env, &["inspect", &bundle, "--json"]).fails(4);
+}
+
+/// One test per planted stanza type: `name => stanza type;`.
+macro_rules! planted_stanza_types {
+    ($($name:ident => $stanza:expr;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                inspect_refuses_a_stanza_type($stanza);
+            }
+        )+
+    };
+}
+
+planted_stanza_types! {
+    inspect_refuses_a_stanza_type_that_is_an_osc_sequence => "\x1b]0;title\x07";
+    inspect_refuses_a_stanza_type_that_is_a_csi_sequence => "\x1b[2J";
+    inspect_refuses_a_stanza_type_with_a_bidi_override => "X25519\u{202e}";
+    inspect_refuses_a_stanza_type_with_a_tag_character => "X25519\u{e0041}";
 }
 
 #[test]
