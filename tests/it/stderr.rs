@@ -398,7 +398,7 @@ pinned! {
     create_invalid_user:
         handoff(&["create", "--user", "bad name", "--to", "{r}", "-o", "{dir}/c.age"]).on(On::NoAws)
         => 3, "handoff: error: --user bad name is not a valid IAM user name\n\
-               hint: use 1-64 letters, digits and + = , . @ _ -\n";
+               hint: use 1-64 letters, digits and + = , . @ _ - (e.g. --user mgmt-org-admin)\n";
     create_policy_not_an_arn:
         handoff(&["create", "--policy", "AdministratorAccess", "--to", "{r}", "-o", "{dir}/c.age"]).on(On::NoAws)
         => 3, "handoff: error: --policy AdministratorAccess is not a policy ARN\n\
