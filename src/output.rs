@@ -14,8 +14,11 @@ use crate::error::{Error, Result, shown};
 /// Whether an existing file may be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Clobber {
-    /// Refuse if the target exists (the default).
+    /// Refuse if the target exists (the default; `--force` would replace it).
     Refuse,
+    /// Refuse if the target exists, and no flag replaces it (`keygen`: an identity
+    /// file is never replaced).
+    Never,
     /// Replace a regular file (`--force`).
     Replace,
 }
@@ -33,6 +36,15 @@ impl Clobber {
 
 fn display(path: &Path) -> String {
     shown(&path.display().to_string())
+}
+
+/// The target exists and may not be replaced: the hint names `--force` only where
+/// the command has it.
+fn exists(path: &Path, clobber: Clobber) -> Error {
+    Error::output(format!("{} already exists", display(path))).fix(match clobber {
+        Clobber::Never => "choose another path: an existing file is never replaced",
+        _ => "choose another path, or pass --force to replace it",
+    })
 }
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -62,9 +74,8 @@ pub fn check_writable(path: &Path, clobber: Clobber) -> Result<()> {
                 ))
                 .fix("choose another path"));
             }
-            if clobber == Clobber::Refuse {
-                return Err(Error::output(format!("{} already exists", display(path)))
-                    .fix("choose another path, or pass --force to replace it"));
+            if clobber != Clobber::Replace {
+                return Err(exists(path, clobber));
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -111,10 +122,9 @@ pub fn write_file(path: &Path, bytes: &[u8], clobber: Clobber) -> Result<()> {
     tmp.as_file().sync_all().map_err(fail)?;
     match clobber {
         // link(2) + unlink: fails if anything appeared at `path` meanwhile.
-        Clobber::Refuse => tmp.persist_noclobber(path).map_err(|e| {
+        Clobber::Refuse | Clobber::Never => tmp.persist_noclobber(path).map_err(|e| {
             if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::output(format!("{} already exists", display(path)))
-                    .fix("choose another path, or pass --force to replace it")
+                exists(path, clobber)
             } else {
                 fail(e.error)
             }

@@ -217,13 +217,31 @@ fn create_new_key(
     if !e.outcome_unknown {
         return Err(err);
     }
-    let made: Vec<String> = match r.received.access_keys(user) {
+    // Listed twice: a listing that fails once may be passing.
+    let listed = r
+        .received
+        .access_keys(user)
+        .or_else(|_| r.received.access_keys(user));
+    let made: Vec<String> = match listed {
         Ok(now) => now
             .into_iter()
             .filter(|k| !before.iter().any(|b| b.id == k.id))
             .map(|k| k.id)
             .collect(),
-        Err(_) => Vec::new(),
+        Err(l) => {
+            return Err(Error::new(
+                ExitCode::RollbackFailed,
+                format!(
+                    "{}; a new key may have been made whose secret never arrived, and listing the keys failed ({})",
+                    err.what,
+                    l.describe()
+                ),
+            )
+            .fix(format!(
+                "list them with `aws iam list-access-keys --user-name {user}` and delete any key but the received one: {}",
+                revoke_command(user, "ID")
+            )));
+        }
     };
     for id in made {
         if let Err(d) = r.received.delete_access_key(user, &id) {

@@ -53,7 +53,7 @@ pub fn resolve(args: &KeygenArgs, keychain: &dyn Keychain) -> Result<Target> {
         return Ok(Target::Keychain(name.clone()));
     }
     if let Some(path) = args.output.as_deref().filter(|p| p.as_os_str() != "-") {
-        output::check_writable(path, Clobber::Refuse)?;
+        output::check_writable(path, Clobber::Never)?;
         return Ok(Target::File(path.to_path_buf()));
     }
     match output::stdout_kind() {
@@ -90,7 +90,7 @@ pub fn execute(target: &Target, keychain: &dyn Keychain) -> Result<()> {
             output::write_stdout(format!("{recipient}\n").as_bytes())
         }
         Target::File(path) => {
-            output::write_file(path, &identity_file(&identity), Clobber::Refuse)?;
+            output::write_file(path, &identity_file(&identity), Clobber::Never)?;
             output::write_stdout(format!("{recipient}\n").as_bytes())
         }
         Target::Stdout => {

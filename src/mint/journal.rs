@@ -22,6 +22,10 @@ pub enum Change {
     Expiry,
     /// CreateAccessKey.
     Key(String),
+    /// A CreateAccessKey whose reply was lost and whose key could not be listed yet:
+    /// undone by listing again and deleting every key not among these (the user's keys
+    /// before the run).
+    LostKey(Vec<String>),
     /// CreateLoginProfile / UpdateLoginProfile.
     LoginProfile,
     /// The credential stored in the creator's OS keychain.
@@ -57,6 +61,7 @@ impl Change {
             Change::Expiry => iam.delete_inline_policy(user, EXPIRY_POLICY),
             Change::Key(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
+            Change::LostKey(before) => delete_new_keys(iam, user, before),
             Change::Keychain(_) => Ok(()),
         })
     }
@@ -68,10 +73,28 @@ impl Change {
             Change::Policy(arn) => format!("detached {arn}"),
             Change::Expiry => format!("deleted the {EXPIRY_POLICY} policy"),
             Change::Key(id) => format!("deleted access key {id}"),
+            Change::LostKey(_) => "deleted any access key made by the lost CreateAccessKey".into(),
             Change::LoginProfile => "deleted the console password".into(),
             Change::Keychain(name) => format!("removed {name} from the keychain"),
         }
     }
+}
+
+/// Deletes the user's keys that are not in `before`.
+fn delete_new_keys(
+    iam: &dyn Iam,
+    user: &str,
+    before: &[String],
+) -> std::result::Result<(), AwsError> {
+    for k in iam.access_keys(user)? {
+        if !before.contains(&k.id) {
+            match iam.delete_access_key(user, &k.id) {
+                Err(e) if !e.is_no_such_entity() => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A failure in the middle: which step, and the error.
@@ -137,6 +160,10 @@ pub fn roll_back(
         .iter()
         .map(|(c, e)| match c {
             Change::Key(id) => format!("access key {id} ({})", e.describe()),
+            Change::LostKey(_) => format!(
+                "maybe an access key whose CreateAccessKey reply was lost ({}); list them with: aws iam list-access-keys --user-name {user}",
+                e.describe()
+            ),
             Change::User => format!("user {user} ({})", e.describe()),
             Change::Policy(p) => format!("policy attachment {p} ({})", e.describe()),
             Change::Expiry => format!("inline policy {EXPIRY_POLICY} ({})", e.describe()),

@@ -238,13 +238,19 @@ fn mint_key(
             if e.outcome_unknown {
                 // The key may exist although its secret never reached us: find it by
                 // listing, so that the rollback deletes it. Never create again.
-                if let Ok(now) = deps.iam.access_keys(user) {
-                    for k in now
-                        .iter()
-                        .filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id))
-                    {
-                        journal.push(Change::Key(k.id.clone()));
+                match deps.iam.access_keys(user) {
+                    Ok(now) => {
+                        for k in now
+                            .iter()
+                            .filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id))
+                        {
+                            journal.push(Change::Key(k.id.clone()));
+                        }
                     }
+                    // Not listable now: the rollback lists again.
+                    Err(_) => journal.push(Change::LostKey(
+                        plan.keys_before.iter().map(|k| k.id.clone()).collect(),
+                    )),
                 }
             }
             Err(aws(e))

@@ -1269,7 +1269,6 @@ fn a_refused_put_keeps_the_expiry_policy_from_before() {
 }
 
 #[test]
-#[ignore = "bug: a lost CreateAccessKey reply followed by a failed ListAccessKeys journals nothing: the key IAM made is orphaned on a reused user, and the exit is 6 (\"AWS is as before\") instead of 7 naming it"]
 fn a_lost_key_that_cannot_be_listed_is_not_orphaned_silently() {
     let fake = FakeIam::new().with_user(USER);
     let before = fake.snapshot();
@@ -1388,4 +1387,31 @@ fn reset_password_replaces_a_console_password_already_there() {
     let calls = fake.calls();
     assert!(calls.iter().any(|c| c == "UpdateLoginProfile"));
     assert!(!calls.iter().any(|c| c == "CreateLoginProfile"));
+}
+
+#[test]
+fn a_lost_key_that_still_cannot_be_listed_at_rollback_is_exit_7_naming_it() {
+    let fake = FakeIam::new().with_user(USER);
+    fake.lose_reply("CreateAccessKey", On::Call(1));
+    // The plan's ListAccessKeys is call 1; the search and the rollback's are 2 and 3.
+    fake.fail("ListAccessKeys", On::Call(2), "AccessDenied");
+    fake.fail("ListAccessKeys", On::Call(3), "AccessDenied");
+    let e = create(&fake, order()).unwrap_err();
+    assert_eq!(e.code, ExitCode::RollbackFailed);
+    assert!(
+        e.what
+            .contains("maybe an access key whose CreateAccessKey reply was lost"),
+        "{}",
+        e.what
+    );
+    assert!(
+        e.what.contains("aws iam list-access-keys --user-name boot"),
+        "{}",
+        e.what
+    );
+    assert_eq!(
+        fake.keys_of(USER).len(),
+        1,
+        "the lost key is there, and named"
+    );
 }

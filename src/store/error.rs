@@ -4,7 +4,7 @@
 //! escaped ([`shown`]); the variants of the store's errors that carry the secret's
 //! bytes are never printed.
 
-use super::Kind;
+use super::kind::{CALL_TIMEOUT, Kind};
 use crate::error::{Error, ExitCode, shown};
 
 /// A keychain failure.
@@ -41,8 +41,8 @@ pub enum StoreError {
     /// Several items match one name.
     #[error("several keychain items have this name")]
     Ambiguous,
-    /// A call took longer than [`super::CALL_TIMEOUT`].
-    #[error("the OS keychain did not answer within {secs} s ({0})", secs = super::CALL_TIMEOUT.as_secs())]
+    /// A call took longer than [`CALL_TIMEOUT`].
+    #[error("the OS keychain did not answer within {secs} s ({0})", secs = CALL_TIMEOUT.as_secs())]
     Timeout(&'static str),
     /// No thread for the call.
     #[error("cannot start a thread: {0}")]

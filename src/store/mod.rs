@@ -10,53 +10,17 @@
 //! and is abandoned after [`CALL_TIMEOUT`], so a stuck daemon is an error, not a hang.
 
 pub mod error;
+mod kind;
 #[cfg(test)]
 pub mod memory;
 
 use std::collections::HashMap;
 use std::sync::mpsc;
-use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::secret::{ExposeSecret, SecretBytes, SecretString};
 pub use error::StoreError;
-
-/// How long one keychain call may take.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What an item holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A credential payload (handoff/v1 JSON).
-    Credential,
-    /// An age identity (AGE-SECRET-KEY-1…).
-    Identity,
-}
-
-impl Kind {
-    /// The Secret Service `service` attribute.
-    pub fn service(self) -> &'static str {
-        match self {
-            Kind::Credential => "handoff",
-            Kind::Identity => "handoff-identity",
-        }
-    }
-
-    /// "a credential", "an identity".
-    pub fn with_article(self) -> &'static str {
-        match self {
-            Kind::Credential => "a credential",
-            Kind::Identity => "an identity",
-        }
-    }
-
-    fn words(self) -> &'static str {
-        match self {
-            Kind::Credential => "credential",
-            Kind::Identity => "identity",
-        }
-    }
-}
+pub use kind::{CALL_TIMEOUT, Kind};
 
 /// An item's name and its non-secret attributes.
 #[derive(Debug, Clone)]

@@ -244,7 +244,7 @@ pinned! {
     keygen_output_exists:
         handoff(&["keygen", "-o", "{dir}/key.txt"])
         => 5, "handoff: error: {dir}/key.txt already exists\n\
-               hint: choose another path, or pass --force to replace it\n";
+               hint: choose another path: an existing file is never replaced\n";
     keygen_keychain_name_starting_with_a_dash:
         handoff(&["keygen", "--keychain=-x"])
         => 3, "handoff: error: -x is not a usable keychain name: it starts with '-', so it would read as an option\n\
