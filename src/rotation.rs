@@ -186,9 +186,16 @@ pub fn rotate(
     let deleted = new_client
         .delete_access_key(user, &old)
         .or_else(|_| r.received.delete_access_key(user, &old));
+    // A delete whose reply was lost may have happened: the listing says.
+    let gone = |_: &AwsError| {
+        new_client
+            .access_keys(user)
+            .is_ok_and(|keys| !keys.iter().any(|k| k.id == old))
+    };
     match deleted {
         Ok(()) => Ok(new_id),
         Err(AwsError { code: Some(code), .. }) if code == "NoSuchEntity" => Ok(new_id),
+        Err(e) if gone(&e) => Ok(new_id),
         Err(e) => Err(Error::new(
             ExitCode::RollbackFailed,
             format!(
