@@ -174,6 +174,17 @@ pub fn roll_back(
             ),
         })
         .collect();
+    // Only the keychain item is left: nothing in AWS, and revoke is not the tool.
+    if let [(Change::Keychain(name), _)] = left.as_slice() {
+        return Error::new(
+            ExitCode::RollbackFailed,
+            format!(
+                "{step} failed ({cause}), and the rollback failed too: AWS was rolled back, but left in the keychain: {}",
+                what_left.join("; ")
+            ),
+        )
+        .fix(format!("finish the clean-up with: handoff keychain delete {name}"));
+    }
     Error::new(
         ExitCode::RollbackFailed,
         format!(

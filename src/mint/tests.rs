@@ -1190,7 +1190,6 @@ fn bundle_cannot_be_written_and_keychain_delete_fails_names_the_item() {
 }
 
 #[test]
-#[ignore = "bug: when only the keychain item is left, exit 7 says it is \"left in AWS\" and the fix is `handoff revoke --user boot --yes` (which would strip a reused user of its keys, password and attachments) instead of `handoff keychain delete boot-kc`"]
 fn a_keychain_only_leftover_is_not_sent_to_revoke() {
     let fake = FakeIam::new();
     let kc = BrokenKeychain {
