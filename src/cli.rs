@@ -14,11 +14,26 @@ Examples:
 
 Run `handoff COMMAND --help` for each command's examples.";
 
+/// The command line with its help text complete: the examples and the exit-code table
+/// (from [`crate::error::ExitCode`], so the help cannot drift from the code).
+pub fn command() -> clap::Command {
+    let after = format!("{AFTER_HELP}\n\n{}", crate::error::ExitCode::table());
+    <Cli as clap::CommandFactory>::command()
+        .after_help(after.clone())
+        .after_long_help(after)
+}
+
+/// Parses the process's arguments (clap exits on `--help` or a usage error).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Hand a freshly minted AWS credential to a teammate, sealed with age at birth.
 ///
 /// Bundles are standard age files: `age -d` opens them too.
 #[derive(Debug, Parser)]
-#[command(name = "handoff", version, after_long_help = AFTER_HELP, after_help = AFTER_HELP)]
+#[command(name = "handoff", version)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

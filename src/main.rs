@@ -1,15 +1,13 @@
 //! The `handoff` binary: harden the process, parse the command line, run, and map the
 //! result to a documented exit code. Errors are printed once, on stderr.
 
-use clap::Parser;
-
 #[global_allocator]
 static ALLOCATOR: handoff::alloc::ZeroOnFree = handoff::alloc::ZeroOnFree;
 
 fn main() -> std::process::ExitCode {
     handoff::harden::harden_process();
     handoff::exit_hooks::at_start();
-    let cli = handoff::cli::Cli::parse();
+    let cli = handoff::cli::parse();
     let code = match handoff::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

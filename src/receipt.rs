@@ -11,8 +11,8 @@ use crate::aws::{Caller, Iam};
 use crate::bundle::Credential;
 use crate::error::{Error, ExitCode, Result, shown};
 
-/// `--expect-account ID`: the payload must claim exactly this account.
-pub fn expect_account(c: &Credential, want: &str) -> Result<()> {
+/// `--expect-account ID` is 12 digits: checked before the bundle is opened.
+pub fn check_account_id(want: &str) -> Result<()> {
     if want.len() != 12 || !want.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Error::input(format!(
             "--expect-account {} is not a 12-digit AWS account id",
@@ -20,6 +20,12 @@ pub fn expect_account(c: &Credential, want: &str) -> Result<()> {
         ))
         .fix("pass the account id as 12 digits, e.g. --expect-account 123456789012"));
     }
+    Ok(())
+}
+
+/// `--expect-account ID`: the payload must claim exactly this account.
+pub fn expect_account(c: &Credential, want: &str) -> Result<()> {
+    check_account_id(want)?;
     match c.account_id.as_deref() {
         Some(got) if got == want => Ok(()),
         Some(got) => Err(Error::new(

@@ -112,6 +112,14 @@ pub fn resolve(args: &CreateArgs, keychain: &dyn Keychain) -> Result<CreateReque
     } else {
         Mode::Run
     };
+    // The summary and a bundle cannot share standard output: the bundle would not open.
+    if args.json && mode == Mode::Run && !keychain_only && output.path.is_none() {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "--json prints the summary on standard output, where the bundle would go too",
+        )
+        .fix("pass -o FILE for the bundle"));
+    }
     let sealing = if keychain_only || (mode == Mode::DryRun && r.passphrase) {
         None
     } else {

@@ -1,16 +1,13 @@
 //! `handoff man`: the man page, generated from the clap definitions, so it never drifts
 //! from the real flags.
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::error::{Error, ExitCode, Result};
 use crate::output::write_stdout;
 
 /// Prints the man page.
 pub fn run() -> Result<()> {
     let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    clap_mangen::Man::new(crate::cli::command())
         .render(&mut buf)
         .map_err(|e| {
             Error::new(

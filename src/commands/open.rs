@@ -158,8 +158,12 @@ pub fn resolve(args: &OpenArgs) -> Result<OpenRequest> {
     } else {
         AwsCheck::None
     };
-    // A rotation changes AWS before it delivers: every target is checked first.
-    delivery.check(&OsKeychain, args.force, aws_check == AwsCheck::Rotate)?;
+    // Every target is checked before a passphrase is asked or AWS is called (and a
+    // rotation changes AWS before it delivers).
+    delivery.check(&OsKeychain, args.force, true)?;
+    if let Some(want) = &args.expect_account {
+        receipt::check_account_id(want)?;
+    }
     if args.bundle == "-" && args.identities.iter().any(|i| i == "-") {
         return Err(Error::input(
             "the bundle and an identity cannot both come from standard input",

@@ -805,6 +805,15 @@ fn help_teaches_by_example_and_lists_exit_codes_in_the_readme() {
             code.code()
         );
     }
+    // `--help` shows the same table, from the same code.
+    let help = env.run(&["--help"]).ok().stdout;
+    for code in handoff::error::ExitCode::ALL {
+        assert!(
+            help.contains(&format!("{:>2}  {}", code.code(), code.meaning())),
+            "--help lacks exit code {}",
+            code.code()
+        );
+    }
 }
 
 #[test]

@@ -395,6 +395,10 @@ pinned! {
         => 4, concat!("handoff: error: this is not an age file, or its header is damaged\n", not_age_hint!());
 
     // ---- create (AWS at 127.0.0.1:9: every check but the last comes before any call)
+    create_json_and_the_bundle_on_stdout:
+        handoff(&["create", "--json", "--to", "{r}"]).on(On::NoAws)
+        => 2, "handoff: error: --json prints the summary on standard output, where the bundle would go too\n\
+               hint: pass -o FILE for the bundle\n";
     create_invalid_user:
         handoff(&["create", "--user", "bad name", "--to", "{r}", "-o", "{dir}/c.age"]).on(On::NoAws)
         => 3, "handoff: error: --user bad name is not a valid IAM user name\n\
