@@ -177,12 +177,17 @@ pub fn stdout_kind() -> Stdout {
 
 /// Refuses, before anything is changed anywhere, to send `what` (a bundle, a secret) to
 /// a standard output that loses it: a key minted into /dev/null is an orphan.
-pub fn check_stdout_keeps(what: &str) -> Result<()> {
+/// `has_output_flag`: the command has `-o FILE`, and the hint may offer it.
+pub fn check_stdout_keeps(what: &str, has_output_flag: bool) -> Result<()> {
     if stdout_kind() == Stdout::Null {
         return Err(Error::output(format!(
             "standard output is /dev/null or closed, so the {what} would be lost"
         ))
-        .fix("pass -o FILE, or send standard output to a file or a pipe"));
+        .fix(if has_output_flag {
+            "pass -o FILE, or send standard output to a file or a pipe"
+        } else {
+            "send standard output to a file or a pipe"
+        }));
     }
     Ok(())
 }
@@ -190,27 +195,27 @@ pub fn check_stdout_keeps(what: &str) -> Result<()> {
 /// Writes bytes that must arrive (a bundle, a secret) to stdout with no buffer in
 /// between: a closed pipe or a full disk is an error, never a silent loss. A regular
 /// file is synced, so that a full disk or a quota is reported now, not at close.
-fn write_stdout_all(bytes: &[u8]) -> Result<()> {
-    let fd = std::io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(stdout_error)?;
-    let mut out = File::from(fd);
-    out.write_all(bytes).map_err(stdout_error)?;
+fn write_stdout_all(bytes: &[u8]) -> std::io::Result<()> {
+    let mut out = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    out.write_all(bytes)?;
     if matches!(stdout_kind(), Stdout::File(_)) {
-        out.sync_all().map_err(stdout_error)?;
+        out.sync_all()?;
     }
     Ok(())
 }
 
-/// Writes secret bytes to stdout with no buffer in between.
+/// Writes secret bytes to stdout with no buffer in between. The commands that print
+/// secrets (`open`, `credential-process`) have no `-o`: the hint does not offer it.
 pub fn write_stdout_secret(bytes: &[u8]) -> Result<()> {
-    write_stdout_all(bytes)
+    write_stdout_all(bytes).map_err(|e| {
+        let Error { code, what, .. } = stdout_error(e);
+        Error::new(code, what).fix("check where standard output goes (a full disk, a closed pipe)")
+    })
 }
 
 /// Writes a bundle (ciphertext, not secret) to stdout; it must arrive.
 pub fn write_stdout_bundle(bytes: &[u8]) -> Result<()> {
-    write_stdout_all(bytes)
+    write_stdout_all(bytes).map_err(stdout_error)
 }
 
 /// Writes text for people (a summary, a list) to stdout. A closed pipe (`| head`) is the

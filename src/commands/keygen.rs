@@ -62,7 +62,7 @@ pub fn resolve(args: &KeygenArgs, keychain: &dyn Keychain) -> Result<Target> {
         )
         .fix("pass -o FILE (or redirect: handoff keygen > key.txt)")),
         Stdout::Null => {
-            output::check_stdout_keeps("new identity")?;
+            output::check_stdout_keeps("new identity", true)?;
             Ok(Target::Stdout)
         }
         _ => Ok(Target::Stdout),

@@ -102,7 +102,7 @@ impl Delivery {
                 Delivery::ProcessJson => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME",
                 _ => "pass --csv FILE (written 0600), or pipe or redirect it",
             })),
-            _ => output::check_stdout_keeps("secret"),
+            _ => output::check_stdout_keeps("secret", false),
         }
     }
 

@@ -37,7 +37,7 @@ impl BundleOutput {
                 "refusing to print a binary bundle to the terminal",
             )
             .fix("pass -o FILE, or -a for an armored (text) bundle")),
-            None => output::check_stdout_keeps("bundle"),
+            None => output::check_stdout_keeps("bundle", true),
         }
     }
 
