@@ -137,16 +137,19 @@ pub fn roll_back(
     }
     let step = failure.step;
     let cause = failure.error.what;
+    // An AWS failure already says "Action failed: …": not twice.
+    let head = if cause.starts_with(&format!("{step} failed")) {
+        cause
+    } else {
+        format!("{step} failed ({cause})")
+    };
     if left.is_empty() {
         let rolled = if undone.is_empty() {
             "nothing had been changed".to_string()
         } else {
             format!("rolled back: {}", undone.join(", "))
         };
-        let mut e = Error::new(
-            failure.error.code,
-            format!("{step} failed ({cause}); {rolled}"),
-        );
+        let mut e = Error::new(failure.error.code, format!("{head}; {rolled}"));
         e.fix = failure.error.fix;
         return e;
     }
@@ -179,7 +182,7 @@ pub fn roll_back(
         return Error::new(
             ExitCode::RollbackFailed,
             format!(
-                "{step} failed ({cause}), and the rollback failed too: AWS was rolled back, but left in the keychain: {}",
+                "{head}, and the rollback failed too: AWS was rolled back, but left in the keychain: {}",
                 what_left.join("; ")
             ),
         )
@@ -188,7 +191,7 @@ pub fn roll_back(
     Error::new(
         ExitCode::RollbackFailed,
         format!(
-            "{step} failed ({cause}), and the rollback failed too: left in AWS: {}",
+            "{head}, and the rollback failed too: left in AWS: {}",
             what_left.join("; ")
         ),
     )

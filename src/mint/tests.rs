@@ -97,8 +97,17 @@ fn undone(n: usize) -> String {
     words.join(", ")
 }
 
+/// How a failed step reads: an AWS failure says "Action failed: …" once.
+fn failed_step(step: &str, cause: &str) -> String {
+    if cause.starts_with(&format!("{step} failed")) {
+        cause.to_string()
+    } else {
+        format!("{step} failed ({cause})")
+    }
+}
+
 fn rolled_back(step: &str, cause: &str, undone: &str) -> String {
-    format!("{step} failed ({cause}); rolled back: {undone}")
+    format!("{}; rolled back: {undone}", failed_step(step, cause))
 }
 
 fn denied(action: &str) -> String {
@@ -113,7 +122,8 @@ fn lost(action: &str) -> String {
 
 fn left_in_aws(step: &str, cause: &str, left: &[String]) -> String {
     format!(
-        "{step} failed ({cause}), and the rollback failed too: left in AWS: {}",
+        "{}, and the rollback failed too: left in AWS: {}",
+        failed_step(step, cause),
         left.join("; ")
     )
 }
@@ -419,7 +429,7 @@ fn create_user_fails_nothing_was_changed() {
     assert_eq!(e.code, ExitCode::Aws);
     assert_eq!(
         e.what,
-        "CreateUser failed (CreateUser failed: AccessDenied: scripted by the test); nothing had been changed"
+        "CreateUser failed: AccessDenied: scripted by the test; nothing had been changed"
     );
     assert_eq!(e.fix.as_deref(), Some(FIX_DENIED));
     assert!(!fake.calls().iter().any(|c| c == "DeleteUser"));
@@ -447,9 +457,8 @@ fn create_user_unavailable_is_undone_harmlessly() {
     assert_eq!(e.code, ExitCode::Aws);
     // The user may exist (a 5xx): its delete answers NoSuchEntity, which is fine.
     assert!(
-        e.what.starts_with(
-            "CreateUser failed (CreateUser failed: ServiceFailure: Request processing has failed"
-        ),
+        e.what
+            .starts_with("CreateUser failed: ServiceFailure: Request processing has failed"),
         "{}",
         e.what
     );
@@ -481,7 +490,7 @@ fn create_user_entity_already_exists_race_is_not_deleted() {
     assert_eq!(e.code, ExitCode::Aws);
     assert_eq!(
         e.what,
-        "CreateUser failed (CreateUser failed: EntityAlreadyExists: User with name boot already exists.); nothing had been changed"
+        "CreateUser failed: EntityAlreadyExists: User with name boot already exists.; nothing had been changed"
     );
     // Someone else's user (no created-by tag) is left alone.
     assert_eq!(fake.users(), [USER]);
@@ -638,7 +647,7 @@ fn attach_answers_ok_but_nothing_attached_is_caught_by_the_relist() {
     assert_eq!(e.code, ExitCode::Aws);
     assert!(
         e.what.starts_with(&format!(
-            "AttachUserPolicy failed (AttachUserPolicy failed: AWS answered, but policy {P2} is not in place); rolled back: "
+            "AttachUserPolicy failed: AWS answered, but policy {P2} is not in place; rolled back: "
         )),
         "{}",
         e.what
@@ -965,10 +974,8 @@ fn update_login_profile_fails_the_rest_is_rolled_back() {
     let e = create(&fake, order_resetting_password()).unwrap_err();
     assert_eq!(e.code, ExitCode::Aws);
     assert!(
-        e.what.starts_with(&format!(
-            "UpdateLoginProfile failed ({}); rolled back: ",
-            denied("UpdateLoginProfile")
-        )),
+        e.what
+            .starts_with(&format!("{}; rolled back: ", denied("UpdateLoginProfile"))),
         "{}",
         e.what
     );
