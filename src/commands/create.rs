@@ -91,35 +91,12 @@ pub fn resolve(args: &CreateArgs, keychain: &dyn Keychain) -> Result<CreateReque
     let r = &args.recipients;
     let no_recipients = r.to.is_empty() && r.recipient.is_empty() && r.recipients_file.is_empty();
     let keychain_only = args.keychain.is_some() && !r.passphrase && no_recipients;
-    if keychain_only && output.path.is_some() {
-        return Err(Error::new(
-            ExitCode::Usage,
-            "-o names a bundle file, but no recipient was given",
-        )
-        .fix("add --to RECIPIENT, or drop -o to keep the credential in the keychain only"));
-    }
-    if keychain_only && args.out.sign_with.is_some() {
-        return Err(Error::new(
-            ExitCode::Usage,
-            "--sign-with signs a bundle, but no recipient was given",
-        )
-        .fix(
-            "add --to RECIPIENT, or drop --sign-with to keep the credential in the keychain only",
-        ));
-    }
     let mode = if args.dry_run {
         Mode::DryRun
     } else {
         Mode::Run
     };
-    // The summary and a bundle cannot share standard output: the bundle would not open.
-    if args.json && mode == Mode::Run && !keychain_only && output.path.is_none() {
-        return Err(Error::new(
-            ExitCode::Usage,
-            "--json prints the summary on standard output, where the bundle would go too",
-        )
-        .fix("pass -o FILE for the bundle"));
-    }
+    check_combination(args, keychain_only, mode, &output)?;
     let sealing = if keychain_only || (mode == Mode::DryRun && r.passphrase) {
         None
     } else {
@@ -144,25 +121,7 @@ pub fn resolve(args: &CreateArgs, keychain: &dyn Keychain) -> Result<CreateReque
         Report::Progress
     };
     Ok(CreateRequest {
-        order: Order {
-            user: args.user.clone(),
-            policies: if args.no_policy {
-                Policies::None
-            } else if args.policies.is_empty() {
-                Policies::Default
-            } else {
-                Policies::These(args.policies.clone())
-            },
-            access_key: args.access_key || !args.console_password,
-            console_password: args.console_password.then_some(PasswordOrder {
-                reset_required: !args.no_password_reset,
-                replace_existing: args.reset_password,
-            }),
-            expires,
-            note: args.note.clone(),
-            keychain: args.keychain.clone(),
-            replace_keychain: args.out.force,
-        },
+        order: order(args, expires),
         seal: match mode {
             Mode::Run => sealing.map(|sealing| SealTo {
                 sealing,
@@ -175,6 +134,63 @@ pub fn resolve(args: &CreateArgs, keychain: &dyn Keychain) -> Result<CreateReque
         report,
         aws: args.aws.config(),
     })
+}
+
+/// Flag combinations that would make the run's result unusable, refused before any change.
+fn check_combination(
+    args: &CreateArgs,
+    keychain_only: bool,
+    mode: Mode,
+    output: &BundleOutput,
+) -> Result<()> {
+    if keychain_only && output.path.is_some() {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "-o names a bundle file, but no recipient was given",
+        )
+        .fix("add --to RECIPIENT, or drop -o to keep the credential in the keychain only"));
+    }
+    if keychain_only && args.out.sign_with.is_some() {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "--sign-with signs a bundle, but no recipient was given",
+        )
+        .fix(
+            "add --to RECIPIENT, or drop --sign-with to keep the credential in the keychain only",
+        ));
+    }
+    // The summary and a bundle cannot share standard output: the bundle would not open.
+    if args.json && mode == Mode::Run && !keychain_only && output.path.is_none() {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "--json prints the summary on standard output, where the bundle would go too",
+        )
+        .fix("pass -o FILE for the bundle"));
+    }
+    Ok(())
+}
+
+/// What to ask of IAM, as plain values.
+fn order(args: &CreateArgs, expires: Option<jiff::SignedDuration>) -> Order {
+    Order {
+        user: args.user.clone(),
+        policies: if args.no_policy {
+            Policies::None
+        } else if args.policies.is_empty() {
+            Policies::Default
+        } else {
+            Policies::These(args.policies.clone())
+        },
+        access_key: args.access_key || !args.console_password,
+        console_password: args.console_password.then_some(PasswordOrder {
+            reset_required: !args.no_password_reset,
+            replace_existing: args.reset_password,
+        }),
+        expires,
+        note: args.note.clone(),
+        keychain: args.keychain.clone(),
+        replace_keychain: args.out.force,
+    }
 }
 
 /// Reads AWS, then prints the plan (dry run) or makes the changes and reports them.

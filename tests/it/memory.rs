@@ -141,6 +141,35 @@ fn stopped(mut cmd: Command) -> (Image, Run) {
     (image, Run::from_output(out))
 }
 
+/// The runs scanned so far, and how to start the next one.
+struct Scan<'a> {
+    env: &'a TestEnv,
+    moto_port: u16,
+    keyring: Option<&'a Keyring>,
+    no_wipe: bool,
+    images: Vec<(String, Image)>,
+}
+
+impl Scan<'_> {
+    /// Runs handoff with `args` (against moto when `aws`), stopped at its exit and scanned.
+    fn run(&mut self, name: &str, args: &[&str], aws: bool) {
+        let mut c = self.env.cmd();
+        if aws {
+            Moto::env_for(&mut c, self.moto_port);
+        }
+        if let Some(k) = self.keyring {
+            c.envs(k.env());
+        }
+        if self.no_wipe {
+            c.env("HANDOFF_TEST_NO_WIPE", "1");
+        }
+        c.args(args);
+        let (img, run) = stopped(c);
+        run.ok();
+        self.images.push((name.into(), img));
+    }
+}
+
 /// The number of secret access key and console password copies in each scanned run;
 /// None when moto is missing (locally: skipped, with the reason printed).
 fn scan_all(no_wipe: bool) -> Option<Vec<(String, usize, usize)>> {
@@ -148,43 +177,34 @@ fn scan_all(no_wipe: bool) -> Option<Vec<(String, usize, usize)>> {
     let keyring = Keyring::start();
     let env = TestEnv::new();
     let (id, r) = env.keygen("key.txt");
-    let with = |args: &[&str], aws: bool| {
-        let mut c = env.cmd();
-        if aws {
-            Moto::env_for(&mut c, moto.port);
-        }
-        if let Some(k) = &keyring {
-            c.envs(k.env());
-        }
-        if no_wipe {
-            c.env("HANDOFF_TEST_NO_WIPE", "1");
-        }
-        c.args(args);
-        c
+    let mut scan = Scan {
+        env: &env,
+        moto_port: moto.port,
+        keyring: keyring.as_ref(),
+        no_wipe,
+        images: Vec::new(),
     };
-    let mut images: Vec<(String, Image)> = Vec::new();
-    let create_args = [
+    let b = env.p("b.age");
+    let mut create_args = vec![
         "create",
         "--to",
         &r,
         "--access-key",
         "--console-password",
         "-o",
-        &env.p("b.age"),
+        &b,
     ];
-    let mut create_args: Vec<&str> = create_args.to_vec();
     if keyring.is_some() {
         create_args.extend(["--keychain", "mine"]);
     }
-    let (img, run) = stopped(with(&create_args, true));
-    run.ok();
-    images.push(("create (key + password + keychain)".into(), img));
+    scan.run("create (key + password + keychain)", &create_args, true);
     // learn the secrets (a normal run)
-    let out = sh("age", &["-d", "-i", &id, &env.p("b.age")], env.dir.path());
+    let out = sh("age", &["-d", "-i", &id, &b], env.dir.path());
     let payload: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let secret = payload["secret_access_key"].as_str().unwrap().to_string();
     let password = payload["console_password"].as_str().unwrap().to_string();
     // seal from a CSV holding the same key
+    let csv = env.p("k.csv");
     env.write(
         "k.csv",
         format!(
@@ -192,134 +212,43 @@ fn scan_all(no_wipe: bool) -> Option<Vec<(String, usize, usize)>> {
             payload["access_key_id"].as_str().unwrap()
         ),
     );
-    let (img, run) = stopped(with(
-        &[
-            "seal",
-            "--from-csv",
-            &env.p("k.csv"),
-            "--to",
-            &r,
-            "-o",
-            &env.p("s.age"),
-        ],
+    let sealed = env.p("s.age");
+    scan.run(
+        "seal --from-csv",
+        &["seal", "--from-csv", &csv, "--to", &r, "-o", &sealed],
         false,
-    ));
-    run.ok();
-    images.push(("seal --from-csv".into(), img));
-    let b = env.p("b.age");
-    let mut opens: Vec<(String, Vec<String>)> = vec![
-        ("open --json".into(), vec!["--json".into()]),
-        ("open --env".into(), vec!["--env".into()]),
-        (
-            "open --csv FILE".into(),
-            vec!["--csv".into(), env.p("out.csv")],
-        ),
-        (
-            "open --aws-profile".into(),
-            vec!["--aws-profile".into(), "boot".into()],
-        ),
-        ("open (summary)".into(), vec![]),
+    );
+    let out_csv = env.p("out.csv");
+    let mut opens: Vec<(&str, Vec<&str>)> = vec![
+        ("open --json", vec!["--json"]),
+        ("open --env", vec!["--env"]),
+        ("open --csv FILE", vec!["--csv", &out_csv]),
+        ("open --aws-profile", vec!["--aws-profile", "boot"]),
+        ("open (summary)", vec![]),
     ];
     if keyring.is_some() {
-        opens.push((
-            "open --keychain".into(),
-            vec!["--keychain".into(), "theirs".into()],
-        ));
+        opens.push(("open --keychain", vec!["--keychain", "theirs"]));
     }
     for (name, extra) in opens {
-        let mut args: Vec<&str> = vec!["open", &b, "-i", &id];
-        args.extend(extra.iter().map(String::as_str));
-        let (img, run) = stopped(with(&args, false));
-        run.ok();
-        images.push((name, img));
+        let mut args = vec!["open", &b, "-i", &id];
+        args.extend(extra);
+        scan.run(name, &args, false);
     }
     if keyring.is_some() {
-        let (img, run) = stopped(with(&["credential-process", "theirs"], false));
-        run.ok();
-        images.push(("credential-process".into(), img));
-    }
-    // signed, then opened with the signature checked and the key verified with STS
-    assert!(
-        sh(
-            "ssh-keygen",
-            &["-q", "-t", "ed25519", "-N", "", "-f", "signer"],
-            env.dir.path()
-        )
-        .status
-        .success()
-    );
-    let signed = env.p("signed.age");
-    let (img, run) = stopped(with(
-        &[
-            "seal",
-            "--from-csv",
-            &env.p("k.csv"),
-            "--to",
-            &r,
-            "--account-id",
-            "123456789012",
-            "--user",
-            "mgmt-org-admin",
-            "--sign-with",
-            &env.p("signer"),
-            "-o",
-            &signed,
-        ],
-        false,
-    ));
-    run.ok();
-    images.push(("seal --sign-with".into(), img));
-    let (img, run) = stopped(with(
-        &[
-            "open",
-            &signed,
-            "-i",
-            &id,
-            "--from",
-            &env.p("signer.pub"),
-            "--verify",
-            "--json",
-        ],
-        true,
-    ));
-    run.ok();
-    images.push(("open --from --verify --json".into(), img));
-    // OpenPGP: sealed to a gpg key, opened with its secret key
-    let gpg = have("gpg");
-    if gpg {
-        let gpg = crate::openpgp::Gpg::new(&env);
-        gpg.bob("bob");
-        let (img, run) = stopped(with(
-            &[
-                "seal",
-                "--from-csv",
-                &env.p("k.csv"),
-                "--to",
-                &env.p("bob.asc"),
-                "-o",
-                &env.p("b.gpg"),
-            ],
+        scan.run(
+            "credential-process",
+            &["credential-process", "theirs"],
             false,
-        ));
-        run.ok();
-        images.push(("seal --to OpenPGP key".into(), img));
-        let (img, run) = stopped(with(
-            &[
-                "open",
-                &env.p("b.gpg"),
-                "-i",
-                &env.p("bob.sec.asc"),
-                "--json",
-            ],
-            false,
-        ));
-        run.ok();
-        images.push(("open OpenPGP --json".into(), img));
+        );
     }
+    let gpg = scan_signed_and_openpgp(&mut scan, &csv, &id, &r);
     // last: rotation kills the key (the received secret must be gone from memory too)
-    let (img, run) = stopped(with(&["open", &b, "-i", &id, "--rotate", "--json"], true));
-    run.ok();
-    images.push(("open --rotate --json".into(), img));
+    scan.run(
+        "open --rotate --json",
+        &["open", &b, "-i", &id, "--rotate", "--json"],
+        true,
+    );
+    let images = scan.images;
     // every run above was scanned: create, seal, 5 opens, sign, verify, rotate
     let expected = 10 + 2 * usize::from(keyring.is_some()) + 2 * usize::from(gpg);
     assert_eq!(images.len(), expected, "scanned runs");
@@ -331,6 +260,66 @@ fn scan_all(no_wipe: bool) -> Option<Vec<(String, usize, usize)>> {
             .map(|(name, img)| (name, img.copies(&secret), img.copies(&password)))
             .collect(),
     )
+}
+
+/// Scans a signed seal, its open with --from --verify, and (when gpg is here) an OpenPGP
+/// seal and open; returns whether gpg was here.
+fn scan_signed_and_openpgp(scan: &mut Scan, csv: &str, id: &str, r: &str) -> bool {
+    // signed, then opened with the signature checked and the key verified with STS
+    let keygen = ["-q", "-t", "ed25519", "-N", "", "-f", "signer"];
+    assert!(sh("ssh-keygen", &keygen, scan.env.dir.path())
+        .status
+        .success());
+    let (signed, signer, signer_pub) = (
+        scan.env.p("signed.age"),
+        scan.env.p("signer"),
+        scan.env.p("signer.pub"),
+    );
+    let seal_signed = [
+        "seal",
+        "--from-csv",
+        csv,
+        "--to",
+        r,
+        "--account-id",
+        "123456789012",
+        "--user",
+        "mgmt-org-admin",
+        "--sign-with",
+        &signer,
+        "-o",
+        &signed,
+    ];
+    scan.run("seal --sign-with", &seal_signed, false);
+    let open_signed = [
+        "open",
+        &signed,
+        "-i",
+        id,
+        "--from",
+        &signer_pub,
+        "--verify",
+        "--json",
+    ];
+    scan.run("open --from --verify --json", &open_signed, true);
+    // OpenPGP: sealed to a gpg key, opened with its secret key
+    let gpg = have("gpg");
+    if gpg {
+        crate::openpgp::Gpg::new(scan.env).bob("bob");
+        let (bob, bob_sec, sealed) = (
+            scan.env.p("bob.asc"),
+            scan.env.p("bob.sec.asc"),
+            scan.env.p("b.gpg"),
+        );
+        let seal = ["seal", "--from-csv", csv, "--to", &bob, "-o", &sealed];
+        scan.run("seal --to OpenPGP key", &seal, false);
+        scan.run(
+            "open OpenPGP --json",
+            &["open", &sealed, "-i", &bob_sec, "--json"],
+            false,
+        );
+    }
+    gpg
 }
 
 /// Fails unless the scan covered some processes.

@@ -53,6 +53,43 @@ impl<'a> Gpg<'a> {
         ]);
     }
 
+    /// An RSA signing primary with an RSA encryption subkey and the passphrase "pw",
+    /// exported (binary) to NAME.gpg and NAME.sec.gpg.
+    fn rita(&self, name: &str) {
+        let uid = "rita@example.com";
+        let with_pw = ["--passphrase", "pw"];
+        self.run(
+            &[
+                &with_pw[..],
+                &[
+                    "--quick-gen-key",
+                    "Rita <rita@example.com>",
+                    "rsa3072",
+                    "sign",
+                    "never",
+                ],
+            ]
+            .concat(),
+        );
+        let fpr = self.fingerprint(uid);
+        self.run(
+            &[
+                &with_pw[..],
+                &["--quick-add-key", &fpr, "rsa3072", "encr", "never"],
+            ]
+            .concat(),
+        );
+        self.run(&["--output", &format!("{name}.gpg"), "--export", uid]);
+        let secret = format!("{name}.sec.gpg");
+        self.run(
+            &[
+                &with_pw[..],
+                &["--output", &secret, "--export-secret-keys", uid],
+            ]
+            .concat(),
+        );
+    }
+
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         let out = Command::new("gpg")
             .env("GNUPGHOME", &self.home)
@@ -94,70 +131,38 @@ fn gpg_keys_seal_and_open_both_ways() {
         return;
     }
     let env = TestEnv::new();
-    let home = env.p("gnupg");
-    std::fs::create_dir(&home).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let gpg = Gpg { env: &env, home };
-    // ed25519 + cv25519, no passphrase
-    gpg.run(&[
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        "Bob <bob@example.com>",
-        "future-default",
-        "default",
-        "never",
-    ]);
-    // RSA signing primary + RSA encryption subkey, with a passphrase
-    gpg.run(&[
-        "--passphrase",
-        "pw",
-        "--quick-gen-key",
-        "Rita <rita@example.com>",
-        "rsa3072",
-        "sign",
-        "never",
-    ]);
-    let rita = gpg.fingerprint("rita@example.com");
-    gpg.run(&[
-        "--passphrase",
-        "pw",
-        "--quick-add-key",
-        &rita,
-        "rsa3072",
-        "encr",
-        "never",
-    ]);
-    gpg.run(&[
-        "--armor",
-        "--output",
-        "bob.asc",
-        "--export",
-        "bob@example.com",
-    ]);
-    gpg.run(&["--output", "rita.gpg", "--export", "rita@example.com"]);
-    gpg.run(&[
-        "--passphrase",
-        "",
-        "--armor",
-        "--output",
-        "bob.sec.asc",
-        "--export-secret-keys",
-        "bob@example.com",
-    ]);
-    gpg.run(&[
-        "--passphrase",
-        "pw",
-        "--output",
-        "rita.sec.gpg",
-        "--export-secret-keys",
-        "rita@example.com",
-    ]);
+    let gpg = Gpg::new(&env);
+    gpg.bob("bob"); // ed25519 + cv25519, no passphrase
+    gpg.rita("rita"); // RSA + RSA encryption subkey, with a passphrase
     let csv = env.access_key_csv("k.csv");
+    handoff_seals_and_gpg_opens(&env, &gpg, &csv);
+    let age_r = handoff_opens_what_gpg_sealed(&env, &gpg);
+    // mixing OpenPGP and age recipients is refused before anything is written
+    let mixed = [
+        "seal",
+        "--from-csv",
+        &csv,
+        "--to",
+        "bob.asc",
+        "--to",
+        &age_r,
+        "-o",
+        "mixed",
+    ];
+    let run = env.run(&mixed).fails(3);
+    assert!(
+        run.stderr.contains("cannot share one bundle"),
+        "{}",
+        run.stderr
+    );
+    assert!(!env.path("mixed").exists());
+    if have("ssh-keygen") {
+        signed_bundle_names_the_fingerprint(&env, &gpg, &csv);
+    }
+}
 
-    let open_json = |bundle: &str, key: &str| env.run(&["open", bundle, "-i", key, "--json"]);
-    // handoff seals (armored and binary), gpg -d opens
+/// handoff seals (armored and binary); `gpg -d` opens.
+fn handoff_seals_and_gpg_opens(env: &TestEnv, gpg: &Gpg, csv: &str) {
     for (to, out, armor, pass) in [
         ("bob.asc", "b.asc", true, ""),
         ("rita.gpg", "r.gpg", false, "pw"),
@@ -165,7 +170,7 @@ fn gpg_keys_seal_and_open_both_ways() {
         let mut args = vec![
             "seal",
             "--from-csv",
-            &csv,
+            csv,
             "--to",
             to,
             "--account-id",
@@ -192,9 +197,15 @@ fn gpg_keys_seal_and_open_both_ways() {
             "{to}"
         );
     }
-    // handoff opens with the exported secret keys (the RSA key asks for its passphrase)
+}
+
+/// handoff opens its own OpenPGP bundles with the exported secret keys, and a payload gpg
+/// encrypted itself; the wrong key is exit 4. Returns an age recipient for later checks.
+fn handoff_opens_what_gpg_sealed(env: &TestEnv, gpg: &Gpg) -> String {
+    let open_json = |bundle: &str, key: &str| env.run(&["open", bundle, "-i", key, "--json"]);
     let run = open_json(&env.p("b.asc"), &env.p("bob.sec.asc")).ok();
     assert!(run.stdout.contains(SECRET));
+    // the RSA key asks for its passphrase
     env.answers(&["pw"]);
     let run = open_json(&env.p("r.gpg"), &env.p("rita.sec.gpg")).ok();
     assert!(run.stdout.contains(SECRET));
@@ -204,7 +215,6 @@ fn gpg_keys_seal_and_open_both_ways() {
     // no OpenPGP key at all
     let (age_id, age_r) = env.keygen("age.txt");
     open_json(&env.p("b.asc"), &age_id).fails(4);
-
     // gpg encrypts a handoff payload (compressed, as gpg does by default); handoff opens it
     env.write(
         "payload.json",
@@ -224,67 +234,37 @@ fn gpg_keys_seal_and_open_both_ways() {
     ]);
     let run = open_json(&env.p("g.gpg"), &env.p("bob.sec.asc")).ok();
     assert!(run.stdout.contains(SECRET));
+    age_r
+}
 
-    // mixing OpenPGP and age recipients is refused before anything is written
-    let run = env
-        .run(&[
-            "seal",
-            "--from-csv",
-            &csv,
-            "--to",
-            "bob.asc",
-            "--to",
-            &age_r,
-            "-o",
-            "mixed",
-        ])
-        .fails(3);
-    assert!(
-        run.stderr.contains("cannot share one bundle"),
-        "{}",
-        run.stderr
-    );
-    assert!(!env.path("mixed").exists());
-
-    // a signed OpenPGP bundle: the recipient entry is the key's fingerprint
-    if have("ssh-keygen") {
-        assert!(
-            sh(
-                "ssh-keygen",
-                &["-q", "-t", "ed25519", "-N", "", "-f", "alice"],
-                env.dir.path()
-            )
-            .status
-            .success()
-        );
-        env.run(&[
-            "seal",
-            "--from-csv",
-            &csv,
-            "--to",
-            "bob.asc",
-            "--sign-with",
-            "alice",
-            "-o",
-            "s.gpg",
-        ])
-        .ok();
-        env.run(&[
-            "open",
-            "s.gpg",
-            "-i",
-            "bob.sec.asc",
-            "--from",
-            "alice.pub",
-            "--export-signature",
-            "m.json",
-        ])
-        .ok();
-        let bob = gpg.fingerprint("bob@example.com").to_ascii_lowercase();
-        assert!(
-            env.read("m.json").contains(&format!("openpgp:{bob}")),
-            "{}",
-            env.read("m.json")
-        );
-    }
+/// A signed OpenPGP bundle: the recipient entry is the key's fingerprint.
+fn signed_bundle_names_the_fingerprint(env: &TestEnv, gpg: &Gpg, csv: &str) {
+    let keygen = ["-q", "-t", "ed25519", "-N", "", "-f", "alice"];
+    assert!(sh("ssh-keygen", &keygen, env.dir.path()).status.success());
+    let seal = [
+        "seal",
+        "--from-csv",
+        csv,
+        "--to",
+        "bob.asc",
+        "--sign-with",
+        "alice",
+        "-o",
+        "s.gpg",
+    ];
+    env.run(&seal).ok();
+    let open = [
+        "open",
+        "s.gpg",
+        "-i",
+        "bob.sec.asc",
+        "--from",
+        "alice.pub",
+        "--export-signature",
+        "m.json",
+    ];
+    env.run(&open).ok();
+    let bob = gpg.fingerprint("bob@example.com").to_ascii_lowercase();
+    let signed = env.read("m.json");
+    assert!(signed.contains(&format!("openpgp:{bob}")), "{signed}");
 }
