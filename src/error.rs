@@ -32,7 +32,8 @@ pub enum ExitCode {
     Keychain = 8,
     /// A check refused the bundle (wrong account, signer or verification).
     Refused = 9,
-    /// The user cancelled (a prompt was refused or interrupted).
+    /// The user cancelled (a prompt was refused or interrupted), or a prompt could not be
+    /// shown (no terminal, no pinentry).
     Cancelled = 10,
     /// Refused before any change: what AWS holds conflicts with the request (the user
     /// already has two access keys, or a console password without --reset-password).
@@ -82,7 +83,7 @@ impl ExitCode {
             ExitCode::RollbackFailed => "an AWS call failed and the rollback failed too",
             ExitCode::Keychain => "the OS keychain failed or is unavailable",
             ExitCode::Refused => "a check refused the bundle (account, signer, verification)",
-            ExitCode::Cancelled => "cancelled at a prompt",
+            ExitCode::Cancelled => "cancelled at a prompt, or no prompt could be shown",
             ExitCode::Conflict => {
                 "refused before any change: the user already has two keys, or a password"
             }

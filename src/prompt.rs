@@ -17,8 +17,13 @@ fn prompt_error(what: &str, e: pinentry::Error) -> Error {
             Error::new(ExitCode::Cancelled, format!("the {what} prompt timed out"))
                 .fix("run the command again and answer within 30 seconds")
         }
-        other => Error::input(format!("cannot ask for the {what}: {other}"))
-            .fix("run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)"),
+        // No terminal (ENXIO on /dev/tty) and no working pinentry: nothing was wrong
+        // with the input, the question could not be asked.
+        other => Error::new(
+            ExitCode::Cancelled,
+            format!("cannot ask for the {what}: no terminal or pinentry answered ({other})"),
+        )
+        .fix("run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)"),
     }
 }
 

@@ -251,8 +251,14 @@ fn create_new_key(
         }
     };
     for id in made {
-        if let Err(d) = r.received.delete_access_key(user, &id) {
-            err = Error::new(
+        match r.received.delete_access_key(user, &id) {
+            Ok(()) => {
+                err.what.push_str(&format!(
+                    "; a key {id} was made although the reply was lost: found by listing and deleted"
+                ));
+            }
+            Err(d) => {
+                err = Error::new(
                 ExitCode::RollbackFailed,
                 format!(
                     "{}; a key {id} was made whose secret never arrived, and deleting it failed ({})",
@@ -261,6 +267,7 @@ fn create_new_key(
                 ),
             )
             .fix(format!("delete it: {}", revoke_command(user, &id)));
+            }
         }
     }
     Err(err)

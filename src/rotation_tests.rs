@@ -117,8 +117,9 @@ fn create_access_key_reply_lost_the_made_key_is_found_and_deleted() {
     assert_eq!(
         e.what,
         format!(
-            "CreateAccessKey failed: the request could not be sent, or the connection broke (network error); {}",
-            still_one()
+            "CreateAccessKey failed: the request could not be sent, or the connection broke (network error); {}; a key {} was made although the reply was lost: found by listing and deleted",
+            still_one(),
+            k(2)
         )
     );
     assert!(delivered.is_empty());

@@ -65,7 +65,7 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
         _ => (
             ExitCode::Aws,
             e.describe(),
-            "check the message above, then run the command again",
+            "AWS refused for the reason above: fix what it names, then run the command again",
         ),
     };
     Error::new(exit, what).fix(fix)
@@ -114,6 +114,6 @@ mod tests {
         assert!(hint(Some("AccessDenied"), false, Whose::Received).contains("may not do this"));
         assert!(hint(None, true, Whose::Caller).contains("check your network and the endpoint"));
         assert!(hint(None, true, Whose::Received).contains("--endpoint-url/--region"));
-        assert!(hint(Some("LimitExceeded"), false, Whose::Caller).contains("message above"));
+        assert!(hint(Some("LimitExceeded"), false, Whose::Caller).contains("reason above"));
     }
 }

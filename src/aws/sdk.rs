@@ -60,8 +60,8 @@ impl SdkIam {
             .retry_config(RetryConfig::disabled())
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(5))
-                    .operation_attempt_timeout(Duration::from_secs(20))
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
                     .operation_timeout(Duration::from_secs(30))
                     .build(),
             );
@@ -132,6 +132,10 @@ impl SdkIam {
     }
 }
 
+/// How long to wait for a connection, and for one request's answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// `NoSuchEntity` as `None`: for reads where absence is an answer, not a failure.
 fn absent_as_none<T>(r: AwsResult<T>) -> AwsResult<Option<T>> {
     match r {
@@ -159,11 +163,17 @@ where
 {
     let code = e.code().map(str::to_string);
     let message = match &e {
-        SdkError::ServiceError(s) => s.err().message().unwrap_or("no message").to_string(),
+        SdkError::ServiceError(s) => s.err().message().map_or_else(
+            || format!("AWS sent no message (HTTP {})", s.raw().status().as_u16()),
+            str::to_string,
+        ),
         SdkError::DispatchFailure(_) => {
             "the request could not be sent, or the connection broke (network error)".to_string()
         }
-        SdkError::TimeoutError(_) => "no answer in time".to_string(),
+        SdkError::TimeoutError(_) => format!(
+            "no answer within {} s (the request may still have been carried out)",
+            ATTEMPT_TIMEOUT.as_secs()
+        ),
         SdkError::ResponseError(_) => "the answer could not be read".to_string(),
         SdkError::ConstructionFailure(_) => format!(
             "the request could not be built: {}",

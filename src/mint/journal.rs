@@ -22,6 +22,8 @@ pub enum Change {
     Expiry,
     /// CreateAccessKey.
     Key(String),
+    /// A key the CreateAccessKey whose reply was lost made anyway, found by listing.
+    FoundKey(String),
     /// A CreateAccessKey whose reply was lost and whose key could not be listed yet:
     /// undone by listing again and deleting every key not among these (the user's keys
     /// before the run).
@@ -59,7 +61,7 @@ impl Change {
             Change::User => iam.delete_user(user),
             Change::Policy(arn) => iam.detach_policy(user, arn),
             Change::Expiry => iam.delete_inline_policy(user, EXPIRY_POLICY),
-            Change::Key(id) => iam.delete_access_key(user, id),
+            Change::Key(id) | Change::FoundKey(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
             Change::Keychain(_) => Ok(()),
@@ -73,6 +75,9 @@ impl Change {
             Change::Policy(arn) => format!("detached {arn}"),
             Change::Expiry => format!("deleted the {EXPIRY_POLICY} policy"),
             Change::Key(id) => format!("deleted access key {id}"),
+            Change::FoundKey(id) => format!(
+                "deleted access key {id} (made although the CreateAccessKey reply was lost; found by listing)"
+            ),
             Change::LostKey(_) => "deleted any access key made by the lost CreateAccessKey".into(),
             Change::LoginProfile => "deleted the console password".into(),
             Change::Keychain(name) => format!("removed {name} from the keychain"),
@@ -156,13 +161,15 @@ pub fn roll_back(
     let mut command = format!("handoff revoke --user {user}");
     if left.iter().any(|(c, _)| *c == Change::User) {
         command.push_str(" --delete-user");
-    } else if let [(Change::Key(id), _)] = left.as_slice() {
+    } else if let [(Change::Key(id) | Change::FoundKey(id), _)] = left.as_slice() {
         let _ = write!(command, " --access-key-id {id}");
     }
     let what_left: Vec<String> = left
         .iter()
         .map(|(c, e)| match c {
-            Change::Key(id) => format!("access key {id} ({})", e.describe()),
+            Change::Key(id) | Change::FoundKey(id) => {
+                format!("access key {id} ({})", e.describe())
+            }
             Change::LostKey(_) => format!(
                 "maybe an access key whose CreateAccessKey reply was lost ({}); list them with: aws iam list-access-keys --user-name {user}",
                 e.describe()

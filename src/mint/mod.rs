@@ -244,7 +244,7 @@ fn mint_key(
                             .iter()
                             .filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id))
                         {
-                            journal.push(Change::Key(k.id.clone()));
+                            journal.push(Change::FoundKey(k.id.clone()));
                         }
                     }
                     // Not listable now: the rollback lists again.

@@ -795,7 +795,17 @@ fn create_access_key_reply_lost_the_key_is_found_and_deleted() {
     assert_eq!(e.code, ExitCode::Aws);
     assert_eq!(
         e.what,
-        rolled_back("CreateAccessKey", &lost("CreateAccessKey"), &undone(5))
+        rolled_back(
+            "CreateAccessKey",
+            &lost("CreateAccessKey"),
+            &undone(5).replace(
+                &format!("deleted access key {}", k(1)),
+                &format!(
+                    "deleted access key {} (made although the CreateAccessKey reply was lost; found by listing)",
+                    k(1)
+                )
+            )
+        )
     );
     // Never created twice: the key was found by listing.
     let calls = fake.calls();

@@ -267,9 +267,11 @@ fn scan_all(no_wipe: bool) -> Option<Vec<(String, usize, usize)>> {
 fn scan_signed_and_openpgp(scan: &mut Scan, csv: &str, id: &str, r: &str) -> bool {
     // signed, then opened with the signature checked and the key verified with STS
     let keygen = ["-q", "-t", "ed25519", "-N", "", "-f", "signer"];
-    assert!(sh("ssh-keygen", &keygen, scan.env.dir.path())
-        .status
-        .success());
+    assert!(
+        sh("ssh-keygen", &keygen, scan.env.dir.path())
+            .status
+            .success()
+    );
     let (signed, signer, signer_pub) = (
         scan.env.p("signed.age"),
         scan.env.p("signer"),

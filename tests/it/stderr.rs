@@ -30,6 +30,8 @@ enum On {
     Moto,
     /// A private Secret Service (gnome-keyring on a private bus).
     Keyring,
+    /// No controlling terminal (a new session) and no pinentry: a prompt cannot be shown.
+    NoTerminal,
     /// A terminal (`script`): stdout and stderr both go to it, and what it shows is
     /// compared, with the terminal's CRLF line ends read as LF.
     Terminal,
@@ -125,6 +127,17 @@ impl Case {
         let mut _keyring = None;
         match self.on {
             On::Pipes | On::Terminal => {}
+            On::NoTerminal => {
+                use std::os::unix::process::CommandExt;
+                cmd.env("PINENTRY_PROGRAM", "/nonexistent/pinentry");
+                // SAFETY: setsid is async-signal-safe; the closure allocates nothing.
+                unsafe {
+                    cmd.pre_exec(|| {
+                        rustix::process::setsid()?;
+                        Ok(())
+                    });
+                }
+            }
             On::NoAws => Moto::env_for(&mut cmd, 9),
             On::Moto => {
                 let Some(m) = Moto::start() else { return };
@@ -272,6 +285,11 @@ pinned! {
             .given(|f| { f.env.write("bob.asc", OPENPGP_KEY); })
         => 3, "handoff: error: OpenPGP keys and age/SSH recipients cannot share one bundle: it is either an OpenPGP message or an age file\n\
                hint: seal one bundle for the OpenPGP keys and another for the age/SSH recipients\n";
+    seal_passphrase_without_a_terminal:
+        handoff(&["seal", "--from-csv", "{dir}/accessKeys.csv", "--passphrase", "-o", "{dir}/x.age"])
+            .on(On::NoTerminal)
+        => 10, "handoff: error: cannot ask for the passphrase: no terminal or pinentry answered (No such device or address (os error 6))\n\
+               hint: run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)\n";
     seal_csv_missing:
         handoff(&["seal", "--from-csv", "{dir}/missing.csv", "--to", "{r}", "-o", "{dir}/x.age"])
         => 3, "handoff: error: cannot read CSV {dir}/missing.csv: No such file or directory (os error 2)\n\
