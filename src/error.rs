@@ -41,11 +41,18 @@ pub enum ExitCode {
     /// `revoke` stopped partway: some of it was deleted, the rest is still there; it is
     /// safe to run again.
     RevokeIncomplete = 12,
+    /// Stopped by SIGHUP (the terminal closed) between two changes (128 + 1): create and
+    /// rotation rolled back what they had made; revoke kept what it had deleted.
+    Hangup = 129,
+    /// Stopped by SIGINT (Ctrl-C) between two changes (128 + 2); as for [`Self::Hangup`].
+    Interrupted = 130,
+    /// Stopped by SIGTERM between two changes (128 + 15); as for [`Self::Hangup`].
+    Terminated = 143,
 }
 
 impl ExitCode {
     /// Every code, in order, for documentation and tests.
-    pub const ALL: [ExitCode; 13] = [
+    pub const ALL: [ExitCode; 16] = [
         ExitCode::Ok,
         ExitCode::Internal,
         ExitCode::Usage,
@@ -59,6 +66,9 @@ impl ExitCode {
         ExitCode::Cancelled,
         ExitCode::Conflict,
         ExitCode::RevokeIncomplete,
+        ExitCode::Hangup,
+        ExitCode::Interrupted,
+        ExitCode::Terminated,
     ];
 
     /// The process exit status.
@@ -88,6 +98,13 @@ impl ExitCode {
                 "refused before any change: the user already has two keys, or a password"
             }
             ExitCode::RevokeIncomplete => "revoke stopped partway; run it again to finish",
+            ExitCode::Hangup => {
+                "stopped by SIGHUP (terminal closed) between two changes; nothing half-done"
+            }
+            ExitCode::Interrupted => {
+                "stopped by SIGINT (Ctrl-C) between two changes; nothing half-done"
+            }
+            ExitCode::Terminated => "stopped by SIGTERM between two changes; nothing half-done",
         }
     }
 
@@ -213,10 +230,12 @@ mod tests {
 
     #[test]
     fn exit_codes_are_distinct_and_in_order() {
-        for (i, c) in ExitCode::ALL.iter().enumerate() {
-            assert_eq!(c.code() as usize, i);
-            assert!(!c.meaning().is_empty());
-        }
+        // 0..=12 in order, then the signals' 128 + n.
+        let codes: Vec<u8> = ExitCode::ALL.iter().map(|c| c.code()).collect();
+        let mut expected: Vec<u8> = (0..=12).collect();
+        expected.extend([129, 130, 143]);
+        assert_eq!(codes, expected);
+        assert!(ExitCode::ALL.iter().all(|c| !c.meaning().is_empty()));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod access_key;
 pub mod alloc;
+pub mod atomic_file;
 pub mod aws;
 pub mod bundle;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod deliver;
 pub mod error;
 pub mod exit_hooks;
 pub mod harden;
+pub mod interrupt;
 pub mod memlock;
 pub mod mint;
 pub mod output;
@@ -27,6 +29,7 @@ pub mod rotation;
 pub mod sanitize;
 pub mod sealing;
 pub mod secret;
+pub mod stderr;
 pub mod store;
 
 use cli::{Cli, Command};

@@ -7,11 +7,15 @@ static ALLOCATOR: handoff::alloc::ZeroOnFree = handoff::alloc::ZeroOnFree;
 fn main() -> std::process::ExitCode {
     handoff::harden::harden_process();
     handoff::exit_hooks::at_start();
+    handoff::interrupt::install();
     let cli = handoff::cli::parse();
     let code = match handoff::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            handoff::interrupt::report_finished();
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("handoff: {e}");
+            handoff::say!("handoff: {e}");
             std::process::ExitCode::from(e.code.code())
         }
     };

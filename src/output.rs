@@ -113,30 +113,24 @@ pub fn write_file(path: &Path, bytes: &[u8], clobber: Clobber) -> Result<()> {
         Error::output(format!("cannot write {}: {e}", display(path)))
             .fix("check free space and permissions, then run the command again")
     };
-    // tempfile creates the file with O_EXCL and mode 0600.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".handoff-")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
+    crate::atomic_file::report_stale(&dir);
+    // Unnamed (O_TMPFILE) until complete: a crash leaves no copy.
+    let mut tmp = crate::atomic_file::create_in(&dir).map_err(fail)?;
+    tmp.write_synced(bytes).map_err(fail)?;
     match clobber {
-        // link(2) + unlink: fails if anything appeared at `path` meanwhile.
-        Clobber::Refuse | Clobber::Never => tmp.persist_noclobber(path).map_err(|e| {
-            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+        // link(2): fails if anything appeared at `path` meanwhile.
+        Clobber::Refuse | Clobber::Never => tmp.link_new(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
                 exists(path, clobber)
             } else {
-                fail(e.error)
+                fail(e)
             }
         })?,
         // rename(2) replaces the directory entry; it never follows a link.
         Clobber::Replace => {
             check_writable(path, clobber)?;
-            tmp.persist(path).map_err(|e| fail(e.error))?
+            tmp.replace(path).map_err(fail)?;
         }
-    };
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
     }
     Ok(())
 }

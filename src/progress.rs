@@ -33,7 +33,7 @@ impl Progress {
         match &self.spinner {
             // IAM's answers (ARNs, ids, policy names) end up in these lines.
             Some(pb) => pb.println(format!("• {}", crate::sanitize::escape_raw(line.as_ref()))),
-            None => eprintln!("• {}", crate::sanitize::escape_raw(line.as_ref())),
+            None => crate::say!("• {}", crate::sanitize::escape_raw(line.as_ref())),
         }
     }
 }

@@ -91,7 +91,7 @@ pub fn check_unused(
                 return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))
                     .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id))));
             }
-            eprintln!(
+            crate::say!(
                 "WARNING: {}. Rotating anyway (--force).",
                 crate::sanitize::escape_raw(&what)
             );
@@ -114,14 +114,18 @@ pub fn rotate(
         .map(str::to_string)
         .ok_or_else(|| Error::input("this bundle holds no access key to rotate"))?;
     let user = r.user.as_str();
+    // Until the received key is deleted, a signal stops the rotation between changes.
+    let _changing = crate::interrupt::changing();
 
     let before = r
         .received
         .access_keys(user)
         .map_err(|e| failed(&e, Whose::Received))?;
     let still_one = format!("the received key {old} still works and nothing was delivered");
+    crate::interrupt::check("CreateAccessKey")
+        .map_err(|e| with_note(e, "nothing was changed or delivered".into()))?;
     let (new_id, new_secret) = create_new_key(r, &before, &still_one)?;
-    eprintln!(
+    crate::say!(
         "Rotation: created the new access key {}",
         crate::error::shown(&new_id)
     );
@@ -165,7 +169,9 @@ pub fn rotate(
         Ok(client) => client,
         Err(e) => return Err(undo(e)),
     };
-    if let Err(e) = wait_until_it_works(new_client.as_ref()) {
+    let works = wait_until_it_works(new_client.as_ref());
+    crate::interrupt::check("delivering the new key").map_err(&undo)?;
+    if let Err(e) = works {
         return Err(undo(
             Error::new(
                 ExitCode::Aws,
@@ -177,15 +183,21 @@ pub fn rotate(
 
     c.access_key = Some(new_key);
     c.created_at = Timestamp::now().round(jiff::Unit::Second).ok();
+    crate::interrupt::check("delivering the new key").map_err(&undo)?;
     if let Err(e) = deliver(&c) {
         return Err(undo(e));
     }
+    crate::interrupt::test_point("deliver");
+
+    // Delivered: deleting the received key finishes the rotation, signal or not (the
+    // one change left; stopping here would leave two working keys).
 
     // Delete the received key with the new one (which proves it works); if that
     // fails, the received key may still delete itself.
     let deleted = new_client
         .delete_access_key(user, &old)
         .or_else(|_| r.received.delete_access_key(user, &old));
+    crate::interrupt::test_point("DeleteAccessKey");
     // A delete whose reply was lost may have happened: the listing says.
     let gone = |_: &AwsError| {
         new_client
@@ -216,7 +228,9 @@ fn create_new_key(
     still_one: &str,
 ) -> Result<(String, SecretString)> {
     let user = r.user.as_str();
-    let e = match r.received.create_access_key(user) {
+    let created = r.received.create_access_key(user);
+    crate::interrupt::test_point("CreateAccessKey");
+    let e = match created {
         Ok(k) => return Ok(k),
         Err(e) => e,
     };
@@ -296,7 +310,8 @@ fn wait_until_it_works(iam: &dyn Iam) -> std::result::Result<(), AwsError> {
             Ok(_) => return Ok(()),
             Err(e)
                 if e.code.as_deref() == Some("InvalidClientTokenId")
-                    && std::time::Instant::now() + pause < deadline =>
+                    && std::time::Instant::now() + pause < deadline
+                    && crate::interrupt::signal().is_none() =>
             {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(4));

@@ -37,7 +37,7 @@ pub fn run(keychain: &dyn Keychain, name: &str) -> Result<()> {
         .fix("credential_process serves access keys only"));
     };
     if c.is_expired(jiff::Timestamp::now()) {
-        eprintln!(
+        crate::say!(
             "warning: the credential {} expired; AWS denies every request made with it.",
             shown(name)
         );

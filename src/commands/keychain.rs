@@ -62,7 +62,7 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
                 );
             }
             if items.is_empty() {
-                eprintln!("The keychain holds nothing of handoff's.");
+                crate::say!("The keychain holds nothing of handoff's.");
                 return Ok(());
             }
             let mut out = String::new();
@@ -94,7 +94,7 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
         }
         KeychainRequest::Delete(kind, name) => {
             if keychain.delete(*kind, name)? {
-                eprintln!("Deleted {} from the keychain.", shown(name));
+                crate::say!("Deleted {} from the keychain.", shown(name));
                 Ok(())
             } else {
                 Err(Error::new(

@@ -84,7 +84,7 @@ pub fn execute(target: &Target, keychain: &dyn Keychain) -> Result<()> {
                 &[("recipient", recipient.clone())],
                 false,
             )?;
-            eprintln!(
+            crate::say!(
                 "Stored the identity in the OS keychain as {name}; open bundles with --identity-keychain {name}."
             );
             output::write_stdout(format!("{recipient}\n").as_bytes())
@@ -98,13 +98,13 @@ pub fn execute(target: &Target, keychain: &dyn Keychain) -> Result<()> {
             if let Stdout::File(mode) = output::stdout_kind()
                 && mode & 0o077 != 0
             {
-                eprintln!(
+                crate::say!(
                     "warning: writing the secret identity to a file that others can read (mode {:04o}); run chmod 600 on it, or use -o FILE (created 0600)",
                     mode & 0o777
                 );
             }
             output::write_stdout_secret(&identity_file(&identity))?;
-            eprintln!("Public key: {recipient}");
+            crate::say!("Public key: {recipient}");
             Ok(())
         }
     }

@@ -220,7 +220,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     }
     let credential = received.credential;
     if credential.is_expired(jiff::Timestamp::now()) {
-        eprintln!(
+        crate::say!(
             "warning: this credential expired at {}: AWS denies every request made with it.",
             credential
                 .expires_at
@@ -243,7 +243,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
         rotation::check_unused(received.as_ref(), id, user, request.force, started)?;
     }
     let caller = receipt::verify(received.as_ref(), &credential)?;
-    eprintln!(
+    crate::say!(
         "Verified with AWS: the key belongs to {} in account {}.",
         shown(&caller.arn),
         shown(&caller.account)
@@ -267,7 +267,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     };
     let old = id.to_string();
     let new = rotation::rotate(&rotation, credential, &mut |c| deliver(c))?;
-    eprintln!(
+    crate::say!(
         "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."
     );
     Ok(())

@@ -124,7 +124,7 @@ fn confirm_on_terminal(question: &str) -> Result<bool> {
         )
         .fix("pass --yes to delete without asking"));
     }
-    eprint!("{question} [y/N] ");
+    crate::stderr::text(format_args!("{question} [y/N] "));
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin()
@@ -150,8 +150,9 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
     if let Scope::Key(id) = &request.scope {
         let question = format!("Delete access key {} of {user}?", shown(id));
         ask(request, deps, &question)?;
+        let _changing = crate::interrupt::changing();
         step(
-            iam.delete_access_key(user, id),
+            || iam.delete_access_key(user, id),
             format!("access key {id}"),
             &mut report,
         )?;
@@ -186,16 +187,18 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
         found.describe(user, &inline, delete_user)
     );
     ask(request, deps, &question)?;
+    // From the first delete on, a signal stops the run between two deletes.
+    let _changing = crate::interrupt::changing();
     for k in &found.keys {
         step(
-            iam.delete_access_key(user, k),
+            || iam.delete_access_key(user, k),
             format!("access key {k}"),
             &mut report,
         )?;
     }
     if found.has_password {
         step(
-            iam.delete_login_profile(user),
+            || iam.delete_login_profile(user),
             "console password".into(),
             &mut report,
         )?;
@@ -204,20 +207,24 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
     }
     for p in &found.policies {
         step(
-            iam.detach_policy(user, p),
+            || iam.detach_policy(user, p),
             format!("attachment of {p}"),
             &mut report,
         )?;
     }
     for p in inline {
         step(
-            iam.delete_inline_policy(user, p),
+            || iam.delete_inline_policy(user, p),
             format!("inline policy {p}"),
             &mut report,
         )?;
     }
     if delete_user {
-        step(iam.delete_user(user), format!("user {user}"), &mut report)?;
+        step(
+            || iam.delete_user(user),
+            format!("user {user}"),
+            &mut report,
+        )?;
     }
     finish(request, report)
 }
@@ -262,8 +269,27 @@ fn ask(request: &RevokeRequest, deps: &Deps, question: &str) -> Result<()> {
         .fix("answer y to delete, or pass --yes"))
 }
 
-/// One delete: done, already gone (idempotent), or the end of the run.
-fn step(r: std::result::Result<(), AwsError>, what: String, report: &mut Report) -> Result<()> {
+/// One delete: done, already gone (idempotent), or the end of the run. A signal
+/// received meanwhile stops the run before it, with what was already deleted.
+fn step(
+    delete: impl FnOnce() -> std::result::Result<(), AwsError>,
+    what: String,
+    report: &mut Report,
+) -> Result<()> {
+    if let Err(e) = crate::interrupt::check(&format!("deleting the {what}")) {
+        let so_far = if report.done.is_empty() {
+            "nothing was deleted".to_string()
+        } else {
+            format!("already deleted: {}", report.done.join(", "))
+        };
+        return Err(Error {
+            what: format!("{} ({so_far})", e.what),
+            ..e
+        }
+        .fix("run the same command again to finish: revoke is safe to repeat"));
+    }
+    let r = delete();
+    crate::interrupt::test_point("delete");
     match r {
         Ok(()) => report.done.push(what),
         Err(e) if e.is_no_such_entity() => report.gone.push(what),
@@ -280,13 +306,13 @@ fn finish(request: &RevokeRequest, report: Report) -> Result<()> {
         );
     }
     for d in &report.done {
-        eprintln!("deleted: {}", crate::sanitize::escape_raw(d));
+        crate::say!("deleted: {}", crate::sanitize::escape_raw(d));
     }
     for g in &report.gone {
-        eprintln!("already gone: {}", crate::sanitize::escape_raw(g));
+        crate::say!("already gone: {}", crate::sanitize::escape_raw(g));
     }
     if report.done.is_empty() {
-        eprintln!("Nothing to delete.");
+        crate::say!("Nothing to delete.");
     }
     Ok(())
 }

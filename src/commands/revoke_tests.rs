@@ -390,7 +390,7 @@ fn scope_key_on_a_missing_key_is_ok_and_already_gone() {
     // How that answer is reported (execute prints the report on stderr): gone, not done.
     let mut report = Report::default();
     step(
-        fake.delete_access_key(USER, missing),
+        || fake.delete_access_key(USER, missing),
         format!("access key {missing}"),
         &mut report,
     )

@@ -115,7 +115,7 @@ pub fn execute(request: SealRequest) -> Result<()> {
     request.output.write(&bundle)?;
     if let Source::Csv { path, shred: true } = &request.source {
         shred(path)?;
-        eprintln!(
+        crate::say!(
             "Shredded {} (overwritten, then removed; on SSDs and journaling or copy-on-write file systems, overwriting is best effort).",
             shown(&path.display().to_string())
         );

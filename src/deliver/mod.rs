@@ -117,7 +117,7 @@ impl Delivery {
                 let (id, secret) = need_key(c)?;
                 let path = credentials_file::default_path()?;
                 credentials_file::write_profile(&path, profile, id, secret, replace)?;
-                eprintln!(
+                crate::say!(
                     "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
                     shown(&path.display().to_string())
                 );
@@ -125,7 +125,7 @@ impl Delivery {
             }
             Delivery::Keychain(name) => {
                 keychain::store_credential(keychain, name, c, replace)?;
-                eprintln!(
+                crate::say!(
                     "Stored the credential in the OS keychain as {name}. In ~/.aws/config:\n  credential_process = handoff credential-process {name}"
                 );
                 Ok(())
@@ -152,7 +152,7 @@ impl Delivery {
                 let key = c.access_key.as_ref().ok_or_else(no_key)?;
                 let csv = crate::console_csv::access_key_csv(key);
                 output::write_file(path, &csv, Clobber::from_force(replace))?;
-                eprintln!(
+                crate::say!(
                     "Wrote {} (mode 0600). Delete it once it has been imported.",
                     shown(&path.display().to_string())
                 );

@@ -68,6 +68,19 @@ impl Change {
         })
     }
 
+    /// The thing the change made, in words.
+    pub fn what(&self, user: &str) -> String {
+        match self {
+            Change::User => format!("user {user}"),
+            Change::Policy(arn) => format!("the attachment of {arn}"),
+            Change::Expiry => format!("the {EXPIRY_POLICY} policy"),
+            Change::Key(id) | Change::FoundKey(id) => format!("access key {id}"),
+            Change::LostKey(_) => "maybe an access key whose reply was lost".into(),
+            Change::LoginProfile => "the console password".into(),
+            Change::Keychain(name) => format!("keychain item {name}"),
+        }
+    }
+
     /// What undoing it did, in words.
     pub fn undo_words(&self) -> String {
         match self {
@@ -131,7 +144,15 @@ pub fn roll_back(
 ) -> Error {
     let mut undone = Vec::new();
     let mut left = Vec::new();
-    for change in journal.iter().rev() {
+    for (i, change) in journal.iter().enumerate().rev() {
+        // What a third signal would leave, for the second signal's message.
+        crate::interrupt::set_left(
+            journal[..=i]
+                .iter()
+                .chain(left.iter().map(|(c, _)| c))
+                .map(|c| c.what(user))
+                .collect(),
+        );
         match change.undo(iam, user, keychain) {
             Ok(()) => {
                 progress.step(format!("rolled back: {}", change.undo_words()));
@@ -142,8 +163,8 @@ pub fn roll_back(
     }
     let step = failure.step;
     let cause = failure.error.what;
-    // An AWS failure already says "Action failed: …": not twice.
-    let head = if cause.starts_with(&format!("{step} failed")) {
+    // An AWS failure already says "Action failed: …": not twice. A signal has no step.
+    let head = if step.is_empty() || cause.starts_with(&format!("{step} failed")) {
         cause
     } else {
         format!("{step} failed ({cause})")

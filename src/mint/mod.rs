@@ -56,6 +56,8 @@ pub fn mint(
     seal: Option<SealTo>,
     deps: &Deps,
 ) -> Result<String, Error> {
+    // From here until the rollback is over, a signal stops the run between changes.
+    let _changing = crate::interrupt::changing();
     let mut journal: Vec<Change> = Vec::new();
     let made = make_changes(order, plan, deps, &mut journal)
         .and_then(|credential| deliver(order, plan, credential, seal, deps, &mut journal));
@@ -68,6 +70,14 @@ pub fn mint(
             failure,
             deps.progress,
         )
+    })
+}
+
+/// Before a change: a signal received meanwhile stops the run here (no step failed).
+fn may_start(next: &str) -> Result<(), Failure> {
+    crate::interrupt::check(next).map_err(|error| Failure {
+        step: String::new(),
+        error,
     })
 }
 
@@ -131,10 +141,12 @@ fn ensure_user(
     if let Some(arn) = &plan.user_arn {
         return Ok(arn.clone());
     }
-    match deps
+    may_start("CreateUser")?;
+    let created = deps
         .iam
-        .create_user(&order.user, &[(CREATED_BY_TAG, "handoff")])
-    {
+        .create_user(&order.user, &[(CREATED_BY_TAG, "handoff")]);
+    crate::interrupt::test_point("CreateUser");
+    match created {
         Ok(arn) => {
             journal.push(Change::User);
             deps.progress.step(format!("CreateUser: {arn}"));
@@ -159,7 +171,10 @@ fn attach_policies(
 ) -> Result<(), Failure> {
     let user = order.user.as_str();
     for policy in &plan.attach {
-        if let Err(e) = deps.iam.attach_policy(user, policy) {
+        may_start("AttachUserPolicy")?;
+        let attached = deps.iam.attach_policy(user, policy);
+        crate::interrupt::test_point("AttachUserPolicy");
+        if let Err(e) = attached {
             if e.outcome_unknown {
                 journal.push(Change::Policy(policy.clone()));
             }
@@ -184,9 +199,11 @@ fn put_expiry(
     journal: &mut Vec<Change>,
 ) -> Result<(), Failure> {
     let user = order.user.as_str();
+    may_start("PutUserPolicy")?;
     let put = deps
         .iam
         .put_inline_policy(user, EXPIRY_POLICY, &expiry_policy(at));
+    crate::interrupt::test_point("PutUserPolicy");
     // Put, or maybe put, or an earlier one overwritten: undone. Refused: nothing
     // was written, and an earlier policy of that name stays.
     if put.as_ref().is_ok() || put.as_ref().is_err_and(|e| e.outcome_unknown) {
@@ -213,7 +230,10 @@ fn mint_key(
     journal: &mut Vec<Change>,
 ) -> Result<AccessKey, Failure> {
     let user = order.user.as_str();
-    match deps.iam.create_access_key(user) {
+    may_start("CreateAccessKey")?;
+    let created = deps.iam.create_access_key(user);
+    crate::interrupt::test_point("CreateAccessKey");
+    match created {
         Ok((id, secret)) => {
             journal.push(Change::Key(id.clone()));
             deps.progress
@@ -269,10 +289,12 @@ fn set_password(
     let user = order.user.as_str();
     let password: SecretString = password::generate(plan.password_policy.as_ref());
     let reset = order_password.reset_required;
+    may_start(step.action())?;
     let result = match step {
         PasswordStep::Replace => deps.iam.update_login_profile(user, &password, reset),
         PasswordStep::Create => deps.iam.create_login_profile(user, &password, reset),
     };
+    crate::interrupt::test_point(step.action());
     // Created, or maybe created, or an old password replaced by one nobody will
     // receive if a later step fails: in each case the rollback deletes it. A refused
     // UpdateLoginProfile changed nothing: the user's password stays.
@@ -304,6 +326,7 @@ fn deliver(
     journal: &mut Vec<Change>,
 ) -> Result<String, Failure> {
     if let Some(name) = &order.keychain {
+        may_start("storing the credential in the keychain")?;
         crate::deliver::keychain::store_credential(
             deps.keychain,
             name,
@@ -312,6 +335,7 @@ fn deliver(
         )
         .map_err(at("store in the keychain"))?;
         journal.push(Change::Keychain(name.clone()));
+        crate::interrupt::test_point("keychain");
         deps.progress.step(format!(
             "Stored {} in the OS keychain as {name} (credential_process = handoff credential-process {name})",
             credential.contents()
@@ -323,7 +347,9 @@ fn deliver(
             let plaintext = credential.encode().map_err(at("encode the payload"))?;
             let bundle = sealing.seal(&plaintext, output.armor).map_err(at("seal"))?;
             drop(plaintext);
+            may_start("writing the bundle")?;
             output.write(&bundle).map_err(at("write the bundle"))?;
+            crate::interrupt::test_point("bundle");
             deps.progress.step(format!(
                 "Sealed {} for {} into {}",
                 credential.contents(),

@@ -21,7 +21,7 @@ pub fn check(signed: Option<&Signed>, trusted: &[PublicKey], mine: &[String]) ->
         )
         .fix("ask the sender to seal it again with --sign-with, or drop --from if you trust where it came from")),
         (Some(s), true) => {
-            eprintln!(
+            crate::say!(
                 "note: the bundle says it was signed by {}; not checked (pass --from with the sender's public key to check it)",
                 signing::fingerprint(&s.signer())
             );
@@ -36,7 +36,7 @@ pub fn check(signed: Option<&Signed>, trusted: &[PublicKey], mine: &[String]) ->
                 .fix("put your public key beside your identity as FILE.pub (or keep age-keygen's `# public key:` line in it)"));
             }
             signing::check(s, trusted, mine)?;
-            eprintln!(
+            crate::say!(
                 "Signature checked: signed by {} for {} recipient(s), you among them.",
                 signing::fingerprint(&s.signer()),
                 s.manifest.recipients.len()
@@ -63,7 +63,7 @@ pub fn export(signed: Option<&Signed>, path: &Path, force: bool) -> Result<()> {
     output::write_file(path, s.manifest_bytes.as_bytes(), clobber)?;
     output::write_file(sig, s.signature_pem.as_bytes(), clobber)?;
     let p = shown(&path.display().to_string());
-    eprintln!(
+    crate::say!(
         "Wrote the signed manifest to {p} and its signature to {p}.sig. Check them with:\n  ssh-keygen -Y verify -f allowed_signers -I SIGNER -n {} -s {p}.sig < {p}",
         signing::NAMESPACE
     );

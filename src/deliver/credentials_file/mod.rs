@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
@@ -597,12 +596,10 @@ pub fn write_profile(
         Error::output(format!("cannot write {shown_path}: {e}"))
             .fix("check free space and permissions; the file was not changed")
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".handoff-")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(merged.as_bytes()).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
+    crate::atomic_file::report_stale(dir);
+    // Unnamed (O_TMPFILE) until complete: a crash leaves no copy of any profile.
+    let mut tmp = crate::atomic_file::create_in(dir).map_err(fail)?;
+    tmp.write_synced(merged.as_bytes()).map_err(fail)?;
     crate::exit_hooks::stop_at("credentials-rename");
     // Another program may have changed the file since we read it: its change would be
     // lost by the rename, so refuse instead.
@@ -625,7 +622,7 @@ pub fn write_profile(
         ))
         .fix("run the command again"));
     }
-    tmp.persist(path).map_err(|e| fail(e.error))?;
+    tmp.replace(path).map_err(fail)?;
     Ok(())
 }
 

@@ -1,0 +1,187 @@
+//! Signals as failures. SIGINT, SIGTERM and SIGHUP are received by a thread of their
+//! own (signal-hook's self-pipe iterator), so no code runs in an async signal handler.
+//! Outside a change they act as they would by default: the process ends by the signal.
+//! While a command is changing something (a [`Changing`] guard is alive), the first one
+//! is recorded and reported; the call in flight finishes, the next step's [`check`]
+//! fails, and the command rolls back what it made. A second one says what would be
+//! left; a third ends the process at once (exit 128 + the signal), leaving what is not
+//! undone to `handoff recover`. SIGXFSZ is caught and ignored, so that a write past
+//! `ulimit -f` fails with EFBIG (an error, then the rollback) instead of killing the
+//! process mid-change; Rust's runtime already ignores SIGPIPE.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+
+use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+
+use crate::error::{Error, ExitCode};
+
+/// How many [`Changing`] guards are alive.
+static CHANGING: AtomicUsize = AtomicUsize::new(0);
+/// The first signal received during a change (0: none).
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// How many were received during a change.
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// What would be left if the process stopped now, in words (kept by the rollback).
+static LEFT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Starts the thread that receives the signals. Without it (it failed to start), the
+/// signals keep their default action.
+pub fn install() {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGXFSZ])
+    else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                received(signal);
+            }
+        });
+}
+
+fn received(signal: i32) {
+    if signal == SIGXFSZ {
+        return;
+    }
+    if CHANGING.load(Ordering::SeqCst) == 0 {
+        // As if handoff had no handler: the process ends by this signal.
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        return;
+    }
+    let _ = RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+    let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+    let name = name(signal);
+    match n {
+        1 => crate::say!(
+            "handoff: {name} received: stopping after the call in flight; what this run made will be rolled back"
+        ),
+        2 => {
+            let left = LEFT.lock().map(|l| l.join(", ")).unwrap_or_default();
+            let left = if left.is_empty() {
+                "nothing of this run's is left to undo".to_string()
+            } else {
+                format!("stopping now would leave {left}")
+            };
+            crate::say!(
+                "handoff: {name} again: the rollback goes on ({left}); send it once more to stop at once, then run `handoff recover`"
+            );
+        }
+        _ => {
+            crate::say!("handoff: stopped by {name}: run `handoff recover` to finish the clean-up");
+            signal_hook::low_level::exit(128 + signal);
+        }
+    }
+}
+
+/// How the user knows the signal.
+fn name(signal: i32) -> &'static str {
+    match signal {
+        SIGINT => "SIGINT (Ctrl-C)",
+        SIGTERM => "SIGTERM",
+        SIGHUP => "SIGHUP (the terminal closed)",
+        _ => "a signal",
+    }
+}
+
+/// Alive while a command changes something: signals are then deferred to [`check`].
+pub struct Changing(());
+
+/// Starts a change: from now until the guard is dropped, SIGINT, SIGTERM and SIGHUP
+/// no longer end the process at once.
+pub fn changing() -> Changing {
+    CHANGING.fetch_add(1, Ordering::SeqCst);
+    Changing(())
+}
+
+impl Drop for Changing {
+    fn drop(&mut self) {
+        CHANGING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The first signal received during a change, if any.
+pub fn signal() -> Option<i32> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// Before each change: fails once a signal was received, naming the change that will
+/// not be made.
+pub fn check(next: &str) -> Result<(), Error> {
+    match signal() {
+        None => Ok(()),
+        Some(s) => Err(Error::new(
+            exit_code(s),
+            format!("stopped by {} before {next}", name(s)),
+        )
+        .fix("nothing is half-done; run the command again when you are ready")),
+    }
+}
+
+/// The exit code for a signal: 128 + its number, as shells report it.
+pub fn exit_code(signal: i32) -> ExitCode {
+    match signal {
+        SIGHUP => ExitCode::Hangup,
+        SIGTERM => ExitCode::Terminated,
+        _ => ExitCode::Interrupted,
+    }
+}
+
+/// After a run that finished: a signal that came during its last change (which was
+/// completed, as every change is) is said, so that the user knows nothing was stopped.
+pub fn report_finished() {
+    if let Some(s) = signal() {
+        crate::say!(
+            "handoff: {} came during the last change, which completed: the run finished",
+            name(s)
+        );
+    }
+}
+
+/// Records what would be left in AWS if the process stopped now (for the second
+/// signal's message).
+pub fn set_left(left: Vec<String>) {
+    if let Ok(mut l) = LEFT.lock() {
+        *l = left;
+    }
+}
+
+/// Debug builds only: at a named point of a change, `HANDOFF_TEST_SIGNAL=POINT:SIG`
+/// sends SIG (INT, TERM, HUP or KILL) to this process and waits until it has been
+/// received, so that a test can interrupt each step exactly there. Points are the
+/// change's AWS action or step name, right after its answer arrived.
+pub fn test_point(point: &str) {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let Some(spec) = std::env::var_os("HANDOFF_TEST_SIGNAL") else {
+        return;
+    };
+    let spec = spec.to_string_lossy();
+    let Some((at, sig)) = spec.rsplit_once(':') else {
+        return;
+    };
+    if at != point {
+        return;
+    }
+    use rustix::process::{Signal, getpid, kill_process};
+    let signal = match sig {
+        "INT" => Signal::INT,
+        "TERM" => Signal::TERM,
+        "HUP" => Signal::HUP,
+        "KILL" => Signal::KILL,
+        _ => return,
+    };
+    let before = COUNT.load(Ordering::SeqCst);
+    let _ = kill_process(getpid(), signal);
+    for _ in 0..500 {
+        if COUNT.load(Ordering::SeqCst) > before {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
