@@ -37,6 +37,9 @@ pub struct Rotation<'a> {
     pub client_for: ClientFor<'a>,
     /// The IAM user the key belongs to (as AWS said).
     pub user: String,
+    /// The flags that point a printed `handoff revoke` at the same AWS (and, when the
+    /// new key went to a profile, at that profile).
+    pub aws_flags: String,
 }
 
 fn slack() -> Duration {
@@ -67,8 +70,8 @@ fn with_note(e: Error, note: String) -> Error {
     }
 }
 
-fn revoke_command(user: &str, id: &str) -> String {
-    format!("handoff revoke --user {user} --access-key-id {id}")
+fn revoke_command(user: &str, id: &str, aws_flags: &str) -> String {
+    format!("handoff revoke{aws_flags} --user {user} --access-key-id {id}")
 }
 
 /// The tripwire, run before any other call made with the received key (each call is a
@@ -80,6 +83,7 @@ pub fn check_unused(
     user: &str,
     force: bool,
     started: Timestamp,
+    aws_flags: &str,
 ) -> Result<()> {
     match received.key_last_used(id) {
         Ok(Some(u)) if used_before(&u, started) => {
@@ -89,7 +93,7 @@ pub fn check_unused(
             );
             if !force {
                 return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))
-                    .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id))));
+                    .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id, aws_flags))));
             }
             crate::say!(
                 "WARNING: {}. Rotating anyway (--force).",
@@ -145,7 +149,7 @@ pub fn rotate(
                     d.describe()
                 ),
             )
-            .fix(format!("delete the new one: {}", revoke_command(user, &new_id))),
+            .fix(format!("delete the new one: {}", revoke_command(user, &new_id, &r.aws_flags))),
         }
     };
 
@@ -215,7 +219,7 @@ pub fn rotate(
                 e.describe()
             ),
         )
-        .fix(format!("delete the received one: {}", revoke_command(user, &old)))),
+        .fix(format!("delete the received one: {}", revoke_command(user, &old, &r.aws_flags)))),
     }
 }
 
@@ -234,7 +238,7 @@ fn create_new_key(
         Ok(k) => return Ok(k),
         Err(e) => e,
     };
-    let mut err = with_note(create_failed(&e, user), still_one.to_string());
+    let mut err = with_note(create_failed(&e, user, &r.aws_flags), still_one.to_string());
     if !e.outcome_unknown {
         return Err(err);
     }
@@ -260,7 +264,7 @@ fn create_new_key(
             )
             .fix(format!(
                 "list them with `aws iam list-access-keys --user-name {user}` and delete any key but the received one: {}",
-                revoke_command(user, "ID")
+                revoke_command(user, "ID", &r.aws_flags)
             )));
         }
     };
@@ -280,21 +284,24 @@ fn create_new_key(
                     d.describe()
                 ),
             )
-            .fix(format!("delete it: {}", revoke_command(user, &id)));
+            .fix(format!("delete it: {}", revoke_command(user, &id, &r.aws_flags)));
             }
         }
     }
     Err(err)
 }
 
-fn create_failed(e: &AwsError, user: &str) -> Error {
+fn create_failed(e: &AwsError, user: &str, aws_flags: &str) -> Error {
+    let err = failed(e, Whose::Received);
     let fix = match e.code.as_deref() {
         Some("LimitExceeded") => format!(
-            "the user already has two access keys: delete the one not in use (handoff revoke --user {user} --access-key-id ID), then run again"
+            "the user already has two access keys: delete the one not in use ({}), then run again",
+            revoke_command(user, "ID", aws_flags)
         ),
+        // Refused for a reason a retry does not change: the mapper's hint says which.
+        Some(_) if !e.outcome_unknown => return err,
         _ => "run the command again; or open without --rotate".to_string(),
     };
-    let err = failed(e, Whose::Received);
     Error {
         fix: Some(fix),
         ..err

@@ -58,6 +58,7 @@ fn rotate_with(
             received: &received,
             client_for: &client_for,
             user: USER.into(),
+            aws_flags: String::new(),
         },
         credential,
         &mut record,
@@ -265,6 +266,7 @@ fn a_client_for_the_new_key_failing_deletes_it_again() {
             received: &received,
             client_for: &client_for,
             user: USER.into(),
+            aws_flags: String::new(),
         },
         credential,
         &mut |_| panic!("nothing is delivered"),
@@ -388,7 +390,7 @@ fn check_unused_refuses_a_key_used_before_the_run() {
     let when = started() - jiff::SignedDuration::from_hours(1);
     let fake = fake.with_key_used(&k(1), when, "s3");
     let before = fake.snapshot();
-    let e = check_unused(&fake.as_key(&k(1)), &k(1), USER, false, started()).unwrap_err();
+    let e = check_unused(&fake.as_key(&k(1)), &k(1), USER, false, started(), "").unwrap_err();
     assert_eq!(e.code, ExitCode::Refused);
     assert_eq!(
         e.what,
@@ -417,16 +419,16 @@ fn check_unused_with_force_lets_a_used_key_rotate() {
     let (fake, _) = setup();
     let when = started() - jiff::SignedDuration::from_hours(1);
     let fake = fake.with_key_used(&k(1), when, "s3");
-    check_unused(&fake.as_key(&k(1)), &k(1), USER, true, started()).unwrap();
+    check_unused(&fake.as_key(&k(1)), &k(1), USER, true, started(), "").unwrap();
 }
 
 #[test]
 fn check_unused_passes_an_unused_key_or_a_use_within_the_slack() {
     let (fake, _) = setup();
-    check_unused(&fake.as_key(&k(1)), &k(1), USER, false, started()).unwrap();
+    check_unused(&fake.as_key(&k(1)), &k(1), USER, false, started(), "").unwrap();
     let just_now = started() - jiff::SignedDuration::from_secs(30);
     let fake = fake.with_key_used(&k(1), just_now, "iam");
-    check_unused(&fake.as_key(&k(1)), &k(1), USER, false, started()).unwrap();
+    check_unused(&fake.as_key(&k(1)), &k(1), USER, false, started(), "").unwrap();
 }
 
 #[test]
@@ -434,7 +436,7 @@ fn check_unused_with_a_deleted_key_refuses_the_bundle() {
     let (fake, _) = setup();
     let received = fake.as_key(&k(1));
     fake.delete_access_key(USER, &k(1)).unwrap();
-    let e = check_unused(&received, &k(1), USER, false, started()).unwrap_err();
+    let e = check_unused(&received, &k(1), USER, false, started(), "").unwrap_err();
     assert_eq!(e.code, ExitCode::Refused);
     assert!(
         e.what

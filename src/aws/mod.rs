@@ -25,6 +25,43 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
 }
 
+impl AwsConfig {
+    /// The flags that make a printed `handoff` command reach the same AWS as this run
+    /// (` --profile P --region R --endpoint-url U`, each value quoted for sh when it
+    /// needs it), so that a clean-up hint never acts on another account.
+    pub fn command_flags(&self) -> String {
+        let mut out = String::new();
+        for (flag, value) in [
+            ("--profile", &self.profile),
+            ("--region", &self.region),
+            ("--endpoint-url", &self.endpoint_url),
+        ] {
+            if let Some(v) = value {
+                out.push(' ');
+                out.push_str(flag);
+                out.push(' ');
+                out.push_str(&shell_word(v));
+            }
+        }
+        out
+    }
+}
+
+/// `s` as one sh word: bare when it is plainly safe, else single-quoted.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@=+,".contains(&b));
+    if plain {
+        return s.to_string();
+    }
+    let mut out = Vec::new();
+    if crate::deliver::sh::quote_into(&mut out, s).is_err() {
+        return "'?'".to_string();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Who is calling.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -170,6 +207,20 @@ pub trait Iam {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_flags_repeat_the_target_quoted_for_sh() {
+        assert_eq!(AwsConfig::default().command_flags(), "");
+        let c = AwsConfig {
+            profile: Some("org admin's".into()),
+            region: Some("eu-west-1".into()),
+            endpoint_url: Some("http://127.0.0.1:5000".into()),
+        };
+        assert_eq!(
+            c.command_flags(),
+            " --profile 'org admin'\\''s' --region eu-west-1 --endpoint-url http://127.0.0.1:5000"
+        );
+    }
 
     #[test]
     fn describe_escapes_the_servers_code_and_message() {

@@ -163,10 +163,16 @@ where
 {
     let code = e.code().map(str::to_string);
     let message = match &e {
-        SdkError::ServiceError(s) => s.err().message().map_or_else(
-            || format!("AWS sent no message (HTTP {})", s.raw().status().as_u16()),
-            str::to_string,
-        ),
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            match s.err().message() {
+                _ if (200..300).contains(&status) => format!(
+                    "the answer (HTTP {status}) could not be read; the request may have been carried out"
+                ),
+                Some(m) => m.to_string(),
+                None => format!("AWS sent no message (HTTP {status})"),
+            }
+        }
         SdkError::DispatchFailure(_) => {
             "the request could not be sent, or the connection broke (network error)".to_string()
         }
@@ -184,8 +190,12 @@ where
     let outcome_unknown = match &e {
         SdkError::ConstructionFailure(_) => false,
         // AWS answered: a 4xx (throttling included) means it did nothing; a 5xx
-        // may have come after the change was made.
-        SdkError::ServiceError(s) => s.raw().status().as_u16() >= 500,
+        // may have come after the change was made, and so may a 2xx whose body could
+        // not be read (the SDK reports that as a service error too).
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            status >= 500 || (200..300).contains(&status)
+        }
         _ => true,
     };
     AwsError {

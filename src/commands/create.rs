@@ -57,6 +57,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
     let request = resolve(args, &OsKeychain)?;
     let iam = crate::aws::sdk::SdkIam::new(&request.aws)?;
     let progress = Progress::new(request.report != Report::Progress);
+    let aws_flags = request.aws.command_flags();
     execute(
         request,
         &mint::Deps {
@@ -64,6 +65,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
             keychain: &OsKeychain,
             now: jiff::Timestamp::now,
             progress: &progress,
+            aws_flags,
         },
     )
 }
@@ -195,7 +197,13 @@ fn order(args: &CreateArgs, expires: Option<jiff::SignedDuration>) -> Order {
 
 /// Reads AWS, then prints the plan (dry run) or makes the changes and reports them.
 pub fn execute(request: CreateRequest, deps: &mint::Deps) -> Result<()> {
-    let plan = mint::plan::plan(deps.iam, &request.order, (deps.now)(), deps.progress)?;
+    let plan = mint::plan::plan(
+        deps.iam,
+        &request.order,
+        (deps.now)(),
+        deps.progress,
+        &deps.aws_flags,
+    )?;
     if request.mode == Mode::DryRun {
         let bundle = request
             .output

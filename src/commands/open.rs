@@ -240,7 +240,14 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     let received = (deps.client_for)(id, secret)?;
     if request.aws_check == AwsCheck::Rotate {
         let user = credential.user_name.as_deref().unwrap_or("USER");
-        rotation::check_unused(received.as_ref(), id, user, request.force, started)?;
+        rotation::check_unused(
+            received.as_ref(),
+            id,
+            user,
+            request.force,
+            started,
+            &request.aws.command_flags(),
+        )?;
     }
     let caller = receipt::verify(received.as_ref(), &credential)?;
     crate::say!(
@@ -264,6 +271,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
         received: received.as_ref(),
         client_for: deps.client_for,
         user,
+        aws_flags: revoke_flags(request),
     };
     let old = id.to_string();
     let new = rotation::rotate(&rotation, credential, &mut |c| deliver(c))?;
@@ -271,4 +279,18 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
         "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."
     );
     Ok(())
+}
+
+/// The flags a printed `handoff revoke` needs to reach the same AWS: the endpoint and
+/// region of this run, and the profile the new key went to (it may delete the other).
+fn revoke_flags(request: &OpenRequest) -> String {
+    let profile = match &request.delivery {
+        Delivery::Profile(p) => Some(p.clone()),
+        _ => None,
+    };
+    AwsConfig {
+        profile,
+        ..request.aws.clone()
+    }
+    .command_flags()
 }

@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use crate::aws::names::EXPIRY_POLICY;
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
-use crate::progress::Progress;
 use crate::store::{Keychain, Kind};
 
 /// One change made in AWS, and how to undo it.
@@ -140,8 +139,9 @@ pub fn roll_back(
     user: &str,
     journal: Vec<Change>,
     failure: Failure,
-    progress: &Progress,
+    deps: &super::Deps,
 ) -> Error {
+    let progress = deps.progress;
     let mut undone = Vec::new();
     let mut left = Vec::new();
     for (i, change) in journal.iter().enumerate().rev() {
@@ -179,7 +179,7 @@ pub fn roll_back(
         e.fix = failure.error.fix;
         return e;
     }
-    let mut command = format!("handoff revoke --user {user}");
+    let mut command = format!("handoff revoke{} --user {user}", deps.aws_flags);
     if left.iter().any(|(c, _)| *c == Change::User) {
         command.push_str(" --delete-user");
     } else if let [(Change::Key(id) | Change::FoundKey(id), _)] = left.as_slice() {

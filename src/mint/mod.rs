@@ -46,6 +46,9 @@ pub struct Deps<'a> {
     pub now: fn() -> Timestamp,
     /// Where progress goes.
     pub progress: &'a Progress,
+    /// The flags that point a printed clean-up command at the same AWS
+    /// ([`crate::aws::AwsConfig::command_flags`]).
+    pub aws_flags: String,
 }
 
 /// Makes the planned changes and delivers the credential; on failure, rolls back
@@ -68,7 +71,7 @@ pub fn mint(
             &order.user,
             journal,
             failure,
-            deps.progress,
+            deps,
         )
     })
 }

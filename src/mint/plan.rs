@@ -56,7 +56,13 @@ pub struct Plan {
 }
 
 /// Reads what AWS holds and decides what to change; changes nothing.
-pub fn plan(iam: &dyn Iam, order: &Order, now: Timestamp, progress: &Progress) -> Result<Plan> {
+pub fn plan(
+    iam: &dyn Iam,
+    order: &Order,
+    now: Timestamp,
+    progress: &Progress,
+    aws_flags: &str,
+) -> Result<Plan> {
     let aws = |e| failed(&e, Whose::Caller);
     let user = order.user.as_str();
     let caller = iam.caller().map_err(aws)?;
@@ -90,7 +96,7 @@ pub fn plan(iam: &dyn Iam, order: &Order, now: Timestamp, progress: &Progress) -
         (vec![], vec![], false)
     };
     if order.access_key && keys_before.len() >= 2 {
-        return Err(two_keys_already(user, &keys_before, now));
+        return Err(two_keys_already(user, &keys_before, now, aws_flags));
     }
     if has_password && !password.is_some_and(|p| p.replace_existing) {
         return Err(Error::new(
@@ -132,7 +138,7 @@ pub fn plan(iam: &dyn Iam, order: &Order, now: Timestamp, progress: &Progress) -
 }
 
 /// IAM allows two access keys per user: a third cannot be minted until one goes.
-fn two_keys_already(user: &str, keys: &[KeyInfo], now: Timestamp) -> Error {
+fn two_keys_already(user: &str, keys: &[KeyInfo], now: Timestamp, aws_flags: &str) -> Error {
     let mut list = String::new();
     for k in keys {
         let age = k
@@ -149,7 +155,7 @@ fn two_keys_already(user: &str, keys: &[KeyInfo], now: Timestamp) -> Error {
         ),
     )
     .fix(format!(
-        "delete one first: handoff revoke --user {user} --access-key-id ID"
+        "delete one first: handoff revoke{aws_flags} --user {user} --access-key-id ID"
     ))
 }
 

@@ -145,6 +145,18 @@ fn create_on(
     keychain: &dyn Keychain,
     now: fn() -> Timestamp,
 ) -> Result<()> {
+    create_at(iam, order, seal, keychain, now, Default::default())
+}
+
+/// [`create_on`], calling AWS as `aws` says.
+fn create_at(
+    iam: &dyn Iam,
+    order: Order,
+    seal: Option<SealTo>,
+    keychain: &dyn Keychain,
+    now: fn() -> Timestamp,
+    aws: crate::aws::AwsConfig,
+) -> Result<()> {
     let progress = Progress::silent();
     let output = seal.as_ref().map_or(
         BundleOutput {
@@ -160,13 +172,14 @@ fn create_on(
         output,
         mode: Mode::Run,
         report: Report::Quiet,
-        aws: Default::default(),
+        aws,
     };
     let deps = Deps {
         iam,
         keychain,
         now,
         progress: &progress,
+        aws_flags: request.aws.command_flags(),
     };
     execute(request, &deps)
 }
@@ -962,6 +975,28 @@ fn on_a_reused_user_a_single_leftover_key_gets_the_access_key_revoke() {
         k(1)
     );
     assert_fix_finishes(&fake, &e, &fix, &before);
+}
+
+#[test]
+fn the_clean_up_command_calls_the_same_aws_as_the_run() {
+    // Run as printed, a command without the run's profile and endpoint would act on
+    // whatever account the default chain reaches (attack review 2, finding 1).
+    let fake = FakeIam::new();
+    fake.fail("CreateLoginProfile", On::Call(1), "AccessDenied");
+    fake.fail("DeleteUser", On::Call(1), "AccessDenied");
+    let aws = crate::aws::AwsConfig {
+        profile: Some("org-admin".into()),
+        region: Some("eu-west-1".into()),
+        endpoint_url: Some("http://127.0.0.1:5000".into()),
+    };
+    let e = create_at(&fake, order(), None, &MemKeychain::default(), now, aws).unwrap_err();
+    assert_eq!(e.code, ExitCode::RollbackFailed);
+    assert_eq!(
+        e.fix.as_deref(),
+        Some(
+            "finish the clean-up with: handoff revoke --profile org-admin --region eu-west-1 --endpoint-url http://127.0.0.1:5000 --user boot --delete-user --yes"
+        )
+    );
 }
 
 // ---- UpdateLoginProfile (--reset-password) ----

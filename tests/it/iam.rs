@@ -408,6 +408,15 @@ fn every_failing_step_is_rolled_back_and_nothing_is_orphaned() {
                     &out,
                 ],
             );
+            // A garbled 200 to a call whose answer has no data is read as success
+            // by the SDK; the change is then checked (read back) and the run goes on.
+            if fault == Fault::GarbledReply && run.code == 0 {
+                assert!(std::path::Path::new(&out).exists(), "{step}: no bundle");
+                assert_eq!(moto.access_key_ids(&user).len(), 1, "{step}");
+                let revoke = ["revoke", "--user", &user, "--delete-user", "--yes"];
+                env.run_aws(moto.port, &revoke).ok();
+                continue;
+            }
             let run = run.fails(6);
             assert!(
                 run.stderr.contains(step),

@@ -177,6 +177,9 @@ pub enum Fault {
     Garbage,
     /// Forwarded (the change happens), then the connection is closed: a lost reply.
     LostReply,
+    /// Forwarded (the change happens), then answered HTTP 200 with a body that is not
+    /// XML: a reply that arrived but cannot be read.
+    GarbledReply,
     /// Forwarded and answered, but only after a one-second pause: a slow server.
     Slow,
     /// Never answered (the connection stays open for 60 s), not forwarded.
@@ -188,12 +191,13 @@ pub enum Fault {
     AsAdmin,
 }
 
-pub const ALL_FAULTS: [Fault; 5] = [
+pub const ALL_FAULTS: [Fault; 6] = [
     Fault::ServerError,
     Fault::Throttling,
     Fault::Drop,
     Fault::Garbage,
     Fault::LostReply,
+    Fault::GarbledReply,
 ];
 
 /// A proxy in front of moto that fails chosen actions and counts every action.
@@ -339,6 +343,9 @@ fn handle(
     up.read_to_end(&mut response)?;
     if fault == Some(Fault::LostReply) {
         return Ok(());
+    }
+    if fault == Some(Fault::GarbledReply) {
+        return reply(&mut conn, "200 OK", "<<<this is not xml");
     }
     conn.write_all(&response)
 }

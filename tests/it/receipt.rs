@@ -286,7 +286,12 @@ fn every_failure_during_a_rotation_leaves_exactly_one_working_key() {
         .fails(7);
     let new = s.profile_key();
     assert_ne!(new, old);
-    let command = format!("handoff revoke --user delete --access-key-id {old}");
+    // The printed command uses the key it was delivered to (the profile), never
+    // whatever the default chain holds; the endpoint came from the environment here
+    // (AWS_ENDPOINT_URL), so the same shell reaches the same IAM.
+    let command = format!(
+        "handoff revoke --profile delete --user delete --access-key-id {old}"
+    );
     assert!(run.stderr.contains(&command), "{}", run.stderr);
     let mut keys = s.moto.access_key_ids("delete");
     keys.sort();
@@ -294,18 +299,17 @@ fn every_failure_during_a_rotation_leaves_exactly_one_working_key() {
     both.sort();
     assert_eq!(keys, both);
     proxy.clear();
-    s.env
-        .run_aws(
-            s.moto.port,
-            &[
-                "revoke",
-                "--user",
-                "delete",
-                "--access-key-id",
-                &old,
-                "--yes",
-            ],
-        )
-        .ok();
+    // Run exactly as printed (through sh), with no credentials in the default chain.
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let printed = command.replacen("handoff", &bin.display().to_string(), 1);
+    let mut c = s.env.cmd();
+    Moto::env_for(&mut c, proxy.port);
+    c.env_remove("AWS_ACCESS_KEY_ID");
+    c.env_remove("AWS_SECRET_ACCESS_KEY");
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c").arg(format!("{printed} --yes"));
+    sh.env_clear().envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    sh.current_dir(s.env.dir.path());
+    Run::from_output(sh.output().unwrap()).ok();
     assert_eq!(s.moto.access_key_ids("delete"), vec![new]);
 }
