@@ -58,6 +58,14 @@ fn parent_of(path: &Path) -> PathBuf {
 /// regular file with `--force`), and its directory exists and is writable. Run before
 /// any side effect, so a bad output path fails before AWS is touched.
 pub fn check_writable(path: &Path, clobber: Clobber) -> Result<()> {
+    // `newdir/` names a directory, even when it does not exist yet.
+    if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(Error::output(format!(
+            "{} names a directory, not a file",
+            display(path)
+        ))
+        .fix("add a file name, e.g. bootstrap.age"));
+    }
     match fs::symlink_metadata(path) {
         Ok(meta) => {
             if meta.file_type().is_symlink() {
@@ -93,14 +101,28 @@ pub fn check_writable(path: &Path, clobber: Clobber) -> Result<()> {
                 .fix("create it first, or choose another path"),
         );
     }
-    // The only reliable test of "can I create a file here" is to create one.
-    tempfile::Builder::new()
-        .prefix(".handoff-check-")
-        .tempfile_in(&dir)
+    probe_dir(&dir)
+}
+
+/// Checks that a file can be created in `dir`. The only reliable test of "can I create
+/// a file here" is to create one (empty, removed at once).
+pub fn probe_dir(dir: &Path) -> Result<()> {
+    use rand::Rng;
+    use std::os::unix::fs::OpenOptionsExt;
+    let probe = dir.join(format!(
+        ".handoff-check-{:016x}",
+        rand::rng().random::<u64>()
+    ));
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&probe)
         .map_err(|e| {
-            Error::output(format!("cannot write in {}: {e}", display(&dir)))
+            Error::output(format!("cannot write in {}: {e}", display(dir)))
                 .fix("choose a directory you can write to")
         })?;
+    let _ = fs::remove_file(&probe);
     Ok(())
 }
 
@@ -140,8 +162,8 @@ pub fn write_file(path: &Path, bytes: &[u8], clobber: Clobber) -> Result<()> {
 pub enum Stdout {
     /// A terminal: what is written stays in its scrollback.
     Terminal,
-    /// `/dev/null`, or closed (the Rust runtime reopens a closed stdout on /dev/null):
-    /// what is written is lost.
+    /// `/dev/null`, `/dev/full`, or closed (the Rust runtime reopens a closed stdout on
+    /// /dev/null): what is written is lost.
     Null,
     /// A regular file (`> file`), with its permission bits.
     File(u32),
@@ -161,10 +183,15 @@ pub fn stdout_kind() -> Stdout {
     };
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Stdout::File(st.st_mode & 0o7777),
-        FileType::CharacterDevice => match stat("/dev/null") {
-            Ok(null) if null.st_rdev == st.st_rdev => Stdout::Null,
-            _ => Stdout::Other,
-        },
+        // /dev/full takes nothing either: every write fails (ENOSPC).
+        FileType::CharacterDevice => {
+            let is = |dev: &str| stat(dev).is_ok_and(|d| d.st_rdev == st.st_rdev);
+            if is("/dev/null") || is("/dev/full") {
+                Stdout::Null
+            } else {
+                Stdout::Other
+            }
+        }
         _ => Stdout::Other,
     }
 }
@@ -175,7 +202,7 @@ pub fn stdout_kind() -> Stdout {
 pub fn check_stdout_keeps(what: &str, has_output_flag: bool) -> Result<()> {
     if stdout_kind() == Stdout::Null {
         return Err(Error::output(format!(
-            "standard output is /dev/null or closed, so the {what} would be lost"
+            "standard output is /dev/null, /dev/full or closed, so the {what} would be lost"
         ))
         .fix(if has_output_flag {
             "pass -o FILE, or send standard output to a file or a pipe"

@@ -10,7 +10,7 @@ use crate::access_key::{AccessKey, KeyError};
 use crate::bundle::Credential;
 use crate::cli::SealArgs;
 use crate::console_csv;
-use crate::error::{Error, Result, shown};
+use crate::error::{Error, ExitCode, Result, shown};
 use crate::prompt;
 use crate::sealing::Sealing;
 use crate::sealing::bundle_io::BundleOutput;
@@ -67,6 +67,19 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
         }
     }
     let output = BundleOutput::from_flags(&args.out);
+    if let (Some(csv), Some(out)) = (&args.from_csv, &output.path)
+        && same_file(csv, out)
+    {
+        return Err(Error::new(
+            ExitCode::Usage,
+            format!(
+                "-o {} is the CSV the credential is read from: the bundle would replace it{}",
+                shown(&out.display().to_string()),
+                if args.shred { ", and --shred would then destroy the bundle" } else { "" }
+            ),
+        )
+        .fix("write the bundle to another file, e.g. -o bootstrap.age"));
+    }
     output.check()?;
     let sealing = crate::sealing::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
     Ok(SealRequest {
@@ -83,6 +96,15 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
         sealing,
         output,
     })
+}
+
+/// Whether two paths name one file (the same inode), as far as can be told.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
 }
 
 /// Reads the credential, seals it in memory, writes the bundle, then shreds the CSV.

@@ -102,6 +102,14 @@ impl Delivery {
                 Delivery::ProcessJson => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME",
                 _ => "pass --csv FILE (written 0600), or pipe or redirect it",
             })),
+            // As keygen (and age-keygen) do: the shell opened the file with its umask.
+            output::Stdout::File(mode) if mode & 0o077 != 0 => {
+                crate::say!(
+                    "warning: {flag} writes the secret access key to a file that others can read (mode {:04o}); run chmod 600 on it, or use umask 077",
+                    mode & 0o777
+                );
+                Ok(())
+            }
             _ => output::check_stdout_keeps("secret", false),
         }
     }

@@ -24,6 +24,29 @@ fn dev(path: &str) -> Stdio {
     Stdio::from(std::fs::OpenOptions::new().write(true).open(path).unwrap())
 }
 
+/// Runs handoff (`cmd`'s environment, `args`) with stdout to a file in the test
+/// directory and a file-size limit of 0 (`ulimit -f 0`), so that the first write fails
+/// as on a full disk. handoff ignores SIGXFSZ itself: nothing here traps it.
+fn run_with_full_stdout(env: &TestEnv, cmd: &std::process::Command, args: &[&str]) -> Run {
+    use std::os::unix::fs::PermissionsExt;
+    let stdout = std::fs::File::create(env.path("stdout")).unwrap();
+    // As a shell with umask 022 creates it.
+    stdout
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .unwrap();
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(cmd.get_program())
+        .args(args)
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(env.dir.path())
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::piped());
+    Run::from_output(sh.output().unwrap())
+}
+
 /// A pipe whose reading end is already closed: writing to it fails with EPIPE.
 fn closed_pipe() -> Stdio {
     let (reader, writer) = std::io::pipe().unwrap();
@@ -60,7 +83,7 @@ fn a_bundle_or_secret_to_dev_null_is_refused_before_anything_happens() {
             "pass -o FILE, or "
         };
         format!(
-            "handoff: error: standard output is /dev/null or closed, so the {what} would be lost\nhint: {o}send standard output to a file or a pipe\n"
+            "handoff: error: standard output is /dev/null, /dev/full or closed, so the {what} would be lost\nhint: {o}send standard output to a file or a pipe\n"
         )
     };
     let s = run_with_stdout(
@@ -92,11 +115,25 @@ fn a_closed_pipe_or_a_full_disk_on_stdout_is_an_error_not_exit_0() {
         s.stderr,
         "handoff: error: cannot write to standard output: the reading end was closed\nhint: check where standard output goes (a full disk, a closed pipe)\n"
     );
+    // /dev/full is known to lose everything: refused before decrypting.
     let s = run_with_stdout(&env, &["open", &b, "-i", &id, "--env"], dev("/dev/full")).fails(5);
     assert!(
-        s.stderr.starts_with(
-            "handoff: error: cannot write to standard output: No space left on device"
-        ),
+        s.stderr
+            .starts_with("handoff: error: standard output is /dev/null, /dev/full or closed"),
+        "{}",
+        s.stderr
+    );
+    // A disk that fills up (here: a file-size limit) is found by the write itself.
+    let s = run_with_full_stdout(&env, &env.cmd(), &["open", &b, "-i", &id, "--env"]).fails(5);
+    assert!(
+        s.stderr
+            .contains("handoff: error: cannot write to standard output: File too large"),
+        "{}",
+        s.stderr
+    );
+    // The file the shell opened with umask 022 is readable by others: said first.
+    assert!(
+        s.stderr.starts_with("warning: --env writes the secret access key to a file that others can read (mode 0644)"),
         "{}",
         s.stderr
     );
@@ -129,7 +166,7 @@ fn create_to_a_stdout_that_loses_the_bundle_leaves_nothing_in_iam() {
     let run = Run::from_output(out).fails(5);
     assert!(
         run.stderr
-            .contains("standard output is /dev/null or closed")
+            .contains("standard output is /dev/null, /dev/full or closed")
     );
     assert_eq!(moto.state(), before, "IAM was changed");
 
@@ -140,12 +177,14 @@ fn create_to_a_stdout_that_loses_the_bundle_leaves_nothing_in_iam() {
         .stdout(dev("/dev/full"))
         .output()
         .unwrap();
-    let run = Run::from_output(out).fails(5);
-    assert!(
-        run.stderr.contains("No space left on device"),
-        "{}",
-        run.stderr
-    );
+    Run::from_output(out).fails(5);
+    assert_eq!(moto.state(), before, "IAM was changed");
+
+    // A full disk is found only by the write: rolled back.
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let run = run_with_full_stdout(&env, &c, &["create", "--to", &r, "-a"]).fails(5);
+    assert!(run.stderr.contains("File too large"), "{}", run.stderr);
     assert!(
         run.stderr.contains("rolled back: deleted access key"),
         "{}",

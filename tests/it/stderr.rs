@@ -318,12 +318,21 @@ pinned! {
         handoff(&["seal", "--from-csv", "{dir}/accessKeys.csv", "--to", "{r}", "-o", "{dir}/b.age"])
         => 5, "handoff: error: {dir}/b.age already exists\n\
                hint: choose another path, or pass --force to replace it\n";
+    seal_output_is_the_csv_it_shreds:
+        handoff(&["seal", "--from-csv", "{dir}/accessKeys.csv", "--shred", "--to", "{r}", "-o", "{dir}/accessKeys.csv", "--force"])
+        => 2, "handoff: error: -o {dir}/accessKeys.csv is the CSV the credential is read from: the bundle would replace it, and --shred would then destroy the bundle\n\
+               hint: write the bundle to another file, e.g. -o bootstrap.age\n";
     seal_binary_bundle_to_a_terminal:
         handoff(&["seal", "--from-csv", "{dir}/accessKeys.csv", "--to", "{r}"]).on(On::Terminal)
         => 5, "handoff: error: refusing to print a binary bundle to the terminal\n\
                hint: pass -o FILE, or -a for an armored (text) bundle\n";
 
     // ---- open
+    open_profile_in_a_directory_nothing_can_be_written_to:
+        handoff(&["open", "{dir}/b.age", "-i", "{dir}/key.txt", "--aws-profile", "boot"])
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/proc/handoff-test/credentials")
+        => 5, "handoff: error: cannot write in /proc: No such file or directory (os error 2)\n\
+               hint: choose a directory you can write to\n";
     open_without_identity:
         handoff(&["open", "{dir}/b.age"])
         => 3, "handoff: error: no identity given to open the bundle\n\
@@ -413,6 +422,10 @@ pinned! {
         => 4, concat!("handoff: error: this is not an age file, or its header is damaged\n", not_age_hint!());
 
     // ---- create (AWS at 127.0.0.1:9: every check but the last comes before any call)
+    create_output_names_a_directory:
+        handoff(&["create", "--to", "{r}", "-o", "newdir/"]).on(On::NoAws)
+        => 5, "handoff: error: newdir/ names a directory, not a file\n\
+               hint: add a file name, e.g. bootstrap.age\n";
     create_json_and_the_bundle_on_stdout:
         handoff(&["create", "--json", "--to", "{r}"]).on(On::NoAws)
         => 2, "handoff: error: --json prints the summary on standard output, where the bundle would go too\n\

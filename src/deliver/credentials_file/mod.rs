@@ -455,7 +455,17 @@ fn verify(
 /// `replace`), so that a command can fail before it changes anything elsewhere.
 pub fn check_profile(path: &Path, name: &str, replace: bool) -> Result<()> {
     let placeholder = crate::secret::from_foreign(String::new());
-    prepare(path, name, "", &placeholder, replace).map(|_| ())
+    prepare(path, name, "", &placeholder, replace)?;
+    // The file is replaced by a rename in its directory (created when missing): the
+    // nearest directory that exists must take a new file.
+    let mut dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    while let Some(d) = dir {
+        if d.is_dir() {
+            return crate::output::probe_dir(d);
+        }
+        dir = d.parent().filter(|d| !d.as_os_str().is_empty());
+    }
+    crate::output::probe_dir(Path::new("."))
 }
 
 /// Reads the file at `path` and merges the profile in: (the bytes read, the new text).
