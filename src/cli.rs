@@ -162,7 +162,7 @@ pub struct BundleOutputFlags {
     /// ASCII-armor the bundle (PEM-like text, safe to paste).
     #[arg(short, long)]
     pub armor: bool,
-    /// Replace an existing output file.
+    /// Replace an existing output file (and, for create, an existing --keychain item).
     #[arg(long)]
     pub force: bool,
     /// Sign the bundle, and the list of its recipients, with this OpenSSH ed25519

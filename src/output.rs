@@ -60,11 +60,10 @@ fn parent_of(path: &Path) -> PathBuf {
 pub fn check_writable(path: &Path, clobber: Clobber) -> Result<()> {
     // `newdir/` names a directory, even when it does not exist yet.
     if path.as_os_str().as_encoded_bytes().ends_with(b"/") {
-        return Err(Error::output(format!(
-            "{} names a directory, not a file",
-            display(path)
-        ))
-        .fix("add a file name, e.g. bootstrap.age"));
+        return Err(
+            Error::output(format!("{} names a directory, not a file", display(path)))
+                .fix("add a file name, e.g. bootstrap.age"),
+        );
     }
     match fs::symlink_metadata(path) {
         Ok(meta) => {
@@ -228,15 +227,16 @@ fn write_stdout_all(bytes: &[u8]) -> std::io::Result<()> {
 /// Writes secret bytes to stdout with no buffer in between. The commands that print
 /// secrets (`open`, `credential-process`) have no `-o`: the hint does not offer it.
 pub fn write_stdout_secret(bytes: &[u8]) -> Result<()> {
-    write_stdout_all(bytes).map_err(|e| {
-        let Error { code, what, .. } = stdout_error(e);
-        Error::new(code, what).fix("check where standard output goes (a full disk, a closed pipe)")
-    })
+    write_stdout_all(bytes).map_err(stdout_error)
 }
 
 /// Writes a bundle (ciphertext, not secret) to stdout; it must arrive.
 pub fn write_stdout_bundle(bytes: &[u8]) -> Result<()> {
-    write_stdout_all(bytes).map_err(stdout_error)
+    // Only bundles come from commands that have -o (create, seal).
+    write_stdout_all(bytes).map_err(|e| {
+        stdout_error(e)
+            .fix("check where standard output goes (a full disk, a closed pipe), or pass -o FILE")
+    })
 }
 
 /// Writes text for people (a summary, a list) to stdout. A closed pipe (`| head`) is the
@@ -257,7 +257,7 @@ fn stdout_error(e: std::io::Error) -> Error {
         e.to_string()
     };
     Error::output(format!("cannot write to standard output: {why}"))
-        .fix("check where standard output goes (a full disk, a closed pipe), or pass -o FILE")
+        .fix("check where standard output goes (a full disk, a closed pipe)")
 }
 
 /// Whether stdout is a terminal.

@@ -27,8 +27,34 @@ fn prompt_error(what: &str, e: pinentry::Error) -> Error {
     }
 }
 
+/// Whether a hidden prompt can be shown at all: a pinentry was named, the process has
+/// a terminal, or a desktop session could show a graphical pinentry. When none holds,
+/// asking would only print pinentry's fallback noise and fail.
+pub fn can_ask() -> bool {
+    std::env::var_os("PINENTRY_PROGRAM").is_some()
+        || std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .is_ok()
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some()
+}
+
+/// The error for a prompt that cannot be shown ([`can_ask`] is false).
+pub fn cannot_ask(what: &str) -> Error {
+    Error::new(
+        ExitCode::Cancelled,
+        format!("cannot ask for the {what}: there is no terminal, and no pinentry can be shown"),
+    )
+    .fix("run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)")
+}
+
 /// Asks once for a secret, hidden. An empty answer is refused.
 pub fn hidden(what: &str) -> Result<SecretString> {
+    if !can_ask() {
+        return Err(cannot_ask(what));
+    }
     let s = age::cli_common::read_secret(&format!("Enter the {what}"), what, None)
         .map_err(|e| prompt_error(what, e))?;
     Ok(s)

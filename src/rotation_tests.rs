@@ -99,9 +99,12 @@ fn create_access_key_fails_the_received_key_is_still_the_only_one() {
         e.what,
         format!("{}; {}", denied("CreateAccessKey"), still_one())
     );
+    // A refusal a retry does not change: the hint says what would (review 2, 12).
     assert_eq!(
         e.fix.as_deref(),
-        Some("run the command again; or open without --rotate")
+        Some(
+            "the received key is valid but may not do this; ask the sender to check the user's policies"
+        )
     );
     assert!(delivered.is_empty());
     assert_eq!(fake.keys_of(USER), [k(1)]);

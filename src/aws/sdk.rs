@@ -128,7 +128,9 @@ impl SdkIam {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.expect("three attempts"))
+        let mut e = last.expect("three attempts");
+        e.message.push_str(" (tried 3 times)");
+        Err(e)
     }
 }
 

@@ -42,8 +42,9 @@ pub struct CreateRequest {
     /// Where the sealed bundle goes; `None` keeps the credential in the keychain only
     /// (or, in a dry run, seals nothing).
     pub seal: Option<SealTo>,
-    /// The bundle's path as the plan shows it.
-    pub output: BundleOutput,
+    /// Where the bundle goes, as the plan shows it; `None` when the credential goes
+    /// to the keychain only.
+    pub output: Option<BundleOutput>,
     /// Run or dry run.
     pub mode: Mode,
     /// What to print.
@@ -131,7 +132,7 @@ pub fn resolve(args: &CreateArgs, keychain: &dyn Keychain) -> Result<CreateReque
             }),
             Mode::DryRun => None,
         },
-        output,
+        output: (!keychain_only).then_some(output),
         mode,
         report,
         aws: args.aws.config(),
@@ -205,11 +206,7 @@ pub fn execute(request: CreateRequest, deps: &mint::Deps) -> Result<()> {
         &deps.aws_flags,
     )?;
     if request.mode == Mode::DryRun {
-        let bundle = request
-            .output
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string());
+        let bundle = request.output.as_ref().map(BundleOutput::describe);
         let text = mint::plan::describe(&request.order, &plan, bundle.as_deref());
         return crate::output::write_stdout(text.as_bytes());
     }

@@ -55,8 +55,8 @@ mod tests {
     use crate::store::memory::MemKeychain;
 
     #[test]
-    fn a_missing_entry_is_a_keychain_error() {
+    fn a_missing_entry_is_bad_input_not_a_keychain_failure() {
         let kc = MemKeychain::default();
-        assert_eq!(run(&kc, "nope").unwrap_err().code, ExitCode::Keychain);
+        assert_eq!(run(&kc, "nope").unwrap_err().code, ExitCode::Input);
     }
 }

@@ -2,7 +2,7 @@
 //! ([`crate::store`]), shown by name and non-secret facts only.
 
 use crate::cli::KeychainCommand;
-use crate::error::{Error, ExitCode, Result, shown};
+use crate::error::{Error, Result, shown};
 use crate::output::write_stdout;
 use crate::store::{Keychain, Kind};
 
@@ -97,11 +97,33 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
                 crate::say!("Deleted {} from the keychain.", shown(name));
                 Ok(())
             } else {
-                Err(Error::new(
-                    ExitCode::Keychain,
-                    format!("the keychain has nothing named {}", shown(name)),
-                )
-                .fix("`handoff keychain list` shows what is stored"))
+                let other = match kind {
+                    Kind::Credential => Kind::Identity,
+                    Kind::Identity => Kind::Credential,
+                };
+                let fix = if keychain.exists(other, name).unwrap_or(false) {
+                    if other == Kind::Identity {
+                        format!(
+                            "{} is an identity: handoff keychain delete --identity {}",
+                            shown(name),
+                            shown(name)
+                        )
+                    } else {
+                        format!(
+                            "{} is a credential: handoff keychain delete {}",
+                            shown(name),
+                            shown(name)
+                        )
+                    }
+                } else {
+                    "`handoff keychain list` shows what is stored".to_string()
+                };
+                Err(Error::input(format!(
+                    "the keychain has no {} named {}",
+                    kind.words(),
+                    shown(name)
+                ))
+                .fix(fix))
             }
         }
         KeychainRequest::Recipient(name) => {
@@ -114,15 +136,16 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitCode;
     use crate::store::memory::MemKeychain;
 
     #[test]
-    fn deleting_a_missing_entry_is_a_keychain_error() {
+    fn deleting_a_missing_entry_is_bad_input_not_a_keychain_failure() {
         let kc = MemKeychain::default();
         let cmd = KeychainCommand::Delete {
             name: "nope".into(),
             identity: false,
         };
-        assert_eq!(run(&kc, &cmd).unwrap_err().code, ExitCode::Keychain);
+        assert_eq!(run(&kc, &cmd).unwrap_err().code, ExitCode::Input);
     }
 }

@@ -110,19 +110,32 @@ pub fn resolve(args: &RevokeArgs) -> Result<RevokeRequest> {
             (None, true) => Scope::User,
             (None, false) => Scope::Credentials,
         },
-        confirm: if args.yes { Confirm::Yes } else { Confirm::Ask },
+        confirm: if args.yes {
+            Confirm::Yes
+        } else {
+            // Known before any call: nobody can answer the question.
+            if !std::io::stdin().is_terminal() {
+                return Err(no_terminal());
+            }
+            Confirm::Ask
+        },
         json: args.json,
         aws: args.aws.config(),
     })
 }
 
+/// A question with no terminal to answer it: no prompt can be shown (exit 10).
+fn no_terminal() -> Error {
+    Error::new(
+        ExitCode::Cancelled,
+        "revoke needs a confirmation and there is no terminal to ask on",
+    )
+    .fix("pass --yes to delete without asking")
+}
+
 fn confirm_on_terminal(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        return Err(Error::new(
-            ExitCode::Usage,
-            "revoke needs a confirmation and there is no terminal to ask on",
-        )
-        .fix("pass --yes to delete without asking"));
+        return Err(no_terminal());
     }
     crate::stderr::text(format_args!("{question} [y/N] "));
     let _ = std::io::stderr().flush();

@@ -75,7 +75,11 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
             format!(
                 "-o {} is the CSV the credential is read from: the bundle would replace it{}",
                 shown(&out.display().to_string()),
-                if args.shred { ", and --shred would then destroy the bundle" } else { "" }
+                if args.shred {
+                    ", and --shred would then destroy the bundle"
+                } else {
+                    ""
+                }
             ),
         )
         .fix("write the bundle to another file, e.g. -o bootstrap.age"));

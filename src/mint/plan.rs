@@ -159,7 +159,10 @@ fn two_keys_already(user: &str, keys: &[KeyInfo], now: Timestamp, aws_flags: &st
     ))
 }
 
-/// The plan as the API calls it would make (`--dry-run`), with their parameters.
+/// The plan as the API calls it would make (`--dry-run`), with their parameters, then
+/// where the credential would go (`bundle`: as [`BundleOutput::describe`] words it).
+///
+/// [`BundleOutput::describe`]: crate::sealing::bundle_io::BundleOutput::describe
 pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
     let u = &order.user;
     let mut s = String::from("Plan (dry run: nothing was changed):\n");
@@ -190,11 +193,21 @@ pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
             p.reset_required
         );
     }
-    let _ = writeln!(
-        s,
-        "  seal the credential → {}",
-        bundle.map_or_else(|| "standard output".into(), shown)
-    );
+    if let Some(name) = &order.keychain {
+        let _ = writeln!(
+            s,
+            "  store the credential in the OS keychain as {}{}",
+            shown(name),
+            if order.replace_keychain {
+                " (replacing what is there)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(bundle) = bundle {
+        let _ = writeln!(s, "  seal the credential → {bundle}");
+    }
     s
 }
 

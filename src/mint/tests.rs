@@ -169,7 +169,7 @@ fn create_at(
     let request = CreateRequest {
         order,
         seal,
-        output,
+        output: Some(output),
         mode: Mode::Run,
         report: Report::Quiet,
         aws,

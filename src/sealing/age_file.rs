@@ -176,6 +176,16 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
             ))
             .fix("rename the file (or pass it through a link with a plain name)"));
         }
+        // An identity behind a passphrase with nobody to ask: age would count it as
+        // "not matching" (exit 4); say what is wrong instead.
+        if !crate::prompt::can_ask()
+            && let Some(f) = unlock.identity_files.iter().find(|f| needs_passphrase(f))
+        {
+            return Err(crate::prompt::cannot_ask(&format!(
+                "passphrase of {}",
+                crate::error::shown(f)
+            )));
+        }
         let mut guard = StdinGuard::new(false);
         let files = unlock.identity_files.clone();
         let read = read_identities(unlock.identity_files, None, &mut guard).map_err(|e| {
@@ -206,14 +216,35 @@ pub fn open(bundle: &[u8], unlock: Unlock<'_>) -> Result<SecretBytes> {
     Ok(plaintext)
 }
 
+/// Whether the identity file is locked by a passphrase: an encrypted OpenSSH key, or an
+/// age-encrypted identity file.
+fn needs_passphrase(file: &str) -> bool {
+    if file == "-" {
+        return false;
+    }
+    let Ok(bytes) =
+        crate::output::read_capped(std::path::Path::new(file), 1 << 24, "identity file")
+            .map(zeroize::Zeroizing::new)
+    else {
+        return false;
+    };
+    if bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    {
+        return true;
+    }
+    ssh_key::PrivateKey::from_openssh(&bytes).is_ok_and(|k| k.is_encrypted())
+}
+
 /// Why an identity file age refused is not an identity, when the reason is a common
 /// mistake: a byte-order mark (an editor on Windows), or a public key passed to `-i`.
 fn misplaced_identity(file: &str) -> Option<Error> {
     if file == "-" {
         return None;
     }
-    let bytes =
-        crate::output::read_capped(std::path::Path::new(file), 1 << 24, "identity file").ok()?;
+    let bytes = zeroize::Zeroizing::new(
+        crate::output::read_capped(std::path::Path::new(file), 1 << 24, "identity file").ok()?,
+    );
     let name = crate::error::shown(file);
     if bytes.starts_with(b"\xEF\xBB\xBF") {
         return Some(

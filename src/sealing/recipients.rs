@@ -212,6 +212,11 @@ pub fn read_error(e: ReadError) -> Error {
             .fix("use an ssh-ed25519 key, or an RSA key of 2048 bits or more"),
         ReadError::RsaModulusTooLarge => Error::input("an ssh-rsa key is larger than 4096 bits")
             .fix("use an ssh-ed25519 key, or an RSA key of at most 4096 bits"),
+        // age names no file when the key came straight from --to (a .pub path read as a key).
+        ReadError::UnsupportedKey(f, _) if f.is_empty() => Error::input(
+            "a recipient is an SSH key of a type age cannot use (ECDSA, DSA or a security key)",
+        )
+        .fix("use an ssh-ed25519 or ssh-rsa key"),
         ReadError::UnsupportedKey(f, _) => Error::input(format!("{} is an SSH key type age cannot use", shown(&f)))
             .fix("use an ssh-ed25519 or ssh-rsa key"),
         ReadError::PluginResolve(e) => plugin_missing(&e),

@@ -63,12 +63,18 @@ impl From<StoreError> for Error {
                 ExitCode::Input,
                 "use letters, digits and - _ . @ + = , (at most 64)",
             ),
+            // keygen never replaces an identity: it has no --force.
+            S::Taken(Kind::Identity, _) => (
+                ExitCode::Output,
+                "choose another name, or delete the old one first: handoff keychain delete --identity NAME",
+            ),
             S::Taken(..) => (
                 ExitCode::Output,
                 "choose another name, or pass --force to replace it",
             ),
+            // A name that is not there is a wrong input, not a keychain failure.
             S::Missing(..) => (
-                ExitCode::Keychain,
+                ExitCode::Input,
                 "`handoff keychain list` shows what is stored",
             ),
             S::NotAnIdentity(_) => (

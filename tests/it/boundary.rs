@@ -133,7 +133,9 @@ fn a_closed_pipe_or_a_full_disk_on_stdout_is_an_error_not_exit_0() {
     );
     // The file the shell opened with umask 022 is readable by others: said first.
     assert!(
-        s.stderr.starts_with("warning: --env writes the secret access key to a file that others can read (mode 0644)"),
+        s.stderr.starts_with(
+            "warning: --env writes the secret access key to a file that others can read (mode 0644)"
+        ),
         "{}",
         s.stderr
     );

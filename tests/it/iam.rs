@@ -594,7 +594,8 @@ fn revoke_asks_unless_yes_and_reports_what_was_gone() {
         ],
     )
     .ok();
-    env.run_aws(moto.port, &["revoke"]).fails(2);
+    // No terminal to confirm on: refused before any call (exit 10: no prompt possible).
+    env.run_aws(moto.port, &["revoke"]).fails(10);
     assert!(moto.user_exists("mgmt-org-admin"));
     let out = env.run_aws(moto.port, &["revoke", "--yes", "--json"]).ok();
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();

@@ -215,8 +215,26 @@ fn open_into_the_keychain_then_serve_it_as_credential_process() {
     .ok();
     // delete, then it is gone
     k.run(&env, &["keychain", "delete", "boot"]).ok();
-    k.run(&env, &["credential-process", "boot"]).fails(8);
-    k.run(&env, &["keychain", "delete", "boot"]).fails(8);
+    // a name that is not there is a wrong input (3), not a keychain failure (8)
+    k.run(&env, &["credential-process", "boot"]).fails(3);
+    k.run(&env, &["keychain", "delete", "boot"]).fails(3);
+    // an identity of that name: the hint names the flag that deletes it
+    k.run(&env, &["keygen", "--keychain", "me"]).ok();
+    let run = k.run(&env, &["keychain", "delete", "me"]).fails(3);
+    assert_eq!(
+        run.stderr,
+        "handoff: error: the keychain has no credential named me\nhint: me is an identity: handoff keychain delete --identity me\n"
+    );
+    // keygen has no --force: its hint does not offer one, and what it offers works
+    let run = k.run(&env, &["keygen", "--keychain", "me"]).fails(5);
+    assert!(
+        run.stderr.ends_with("hint: choose another name, or delete the old one first: handoff keychain delete --identity NAME\n"),
+        "{}",
+        run.stderr
+    );
+    k.run(&env, &["keychain", "delete", "--identity", "me"])
+        .ok();
+    k.run(&env, &["keygen", "--keychain", "me"]).ok();
 }
 
 #[test]

@@ -289,9 +289,7 @@ fn every_failure_during_a_rotation_leaves_exactly_one_working_key() {
     // The printed command uses the key it was delivered to (the profile), never
     // whatever the default chain holds; the endpoint came from the environment here
     // (AWS_ENDPOINT_URL), so the same shell reaches the same IAM.
-    let command = format!(
-        "handoff revoke --profile delete --user delete --access-key-id {old}"
-    );
+    let command = format!("handoff revoke --profile delete --user delete --access-key-id {old}");
     assert!(run.stderr.contains(&command), "{}", run.stderr);
     let mut keys = s.moto.access_key_ids("delete");
     keys.sort();
@@ -308,7 +306,8 @@ fn every_failure_during_a_rotation_leaves_exactly_one_working_key() {
     c.env_remove("AWS_SECRET_ACCESS_KEY");
     let mut sh = std::process::Command::new("sh");
     sh.arg("-c").arg(format!("{printed} --yes"));
-    sh.env_clear().envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    sh.env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))));
     sh.current_dir(s.env.dir.path());
     Run::from_output(sh.output().unwrap()).ok();
     assert_eq!(s.moto.access_key_ids("delete"), vec![new]);

@@ -32,6 +32,8 @@ enum On {
     Keyring,
     /// No controlling terminal (a new session) and no pinentry: a prompt cannot be shown.
     NoTerminal,
+    /// No controlling terminal, no PINENTRY_PROGRAM, no display: nobody can be asked.
+    NoPrompt,
     /// A terminal (`script`): stdout and stderr both go to it, and what it shows is
     /// compared, with the terminal's CRLF line ends read as LF.
     Terminal,
@@ -127,9 +129,13 @@ impl Case {
         let mut _keyring = None;
         match self.on {
             On::Pipes | On::Terminal => {}
-            On::NoTerminal => {
+            On::NoTerminal | On::NoPrompt => {
                 use std::os::unix::process::CommandExt;
-                cmd.env("PINENTRY_PROGRAM", "/nonexistent/pinentry");
+                if matches!(self.on, On::NoPrompt) {
+                    cmd.env_remove("PINENTRY_PROGRAM");
+                } else {
+                    cmd.env("PINENTRY_PROGRAM", "/nonexistent/pinentry");
+                }
                 // SAFETY: setsid is async-signal-safe; the closure allocates nothing.
                 unsafe {
                     cmd.pre_exec(|| {
@@ -290,6 +296,19 @@ pinned! {
             .on(On::NoTerminal)
         => 10, "handoff: error: cannot ask for the passphrase: no terminal or pinentry answered (No such device or address (os error 6))\n\
                hint: run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)\n";
+    seal_to_an_ecdsa_public_key:
+        handoff(&["seal", "--from-csv", "{dir}/accessKeys.csv", "--to", "{dir}/ec.pub", "-o", "{dir}/x.age"])
+            .given(|f| {
+                let keygen = ["-q", "-t", "ecdsa", "-N", "", "-f", "ec"];
+                assert!(sh("ssh-keygen", &keygen, f.env.dir.path()).status.success());
+            })
+        => 3, "handoff: error: a recipient is an SSH key of a type age cannot use (ECDSA, DSA or a security key)\n\
+               hint: use an ssh-ed25519 or ssh-rsa key\n";
+    seal_passphrase_with_nobody_to_ask:
+        handoff(&["seal", "--from-csv", "{dir}/accessKeys.csv", "--passphrase", "-o", "{dir}/x.age"])
+            .on(On::NoPrompt)
+        => 10, "handoff: error: cannot ask for the passphrase: there is no terminal, and no pinentry can be shown\n\
+               hint: run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)\n";
     seal_csv_missing:
         handoff(&["seal", "--from-csv", "{dir}/missing.csv", "--to", "{r}", "-o", "{dir}/x.age"])
         => 3, "handoff: error: cannot read CSV {dir}/missing.csv: No such file or directory (os error 2)\n\
@@ -328,6 +347,17 @@ pinned! {
                hint: pass -o FILE, or -a for an armored (text) bundle\n";
 
     // ---- open
+    open_with_a_passphrase_ssh_key_and_nobody_to_ask:
+        handoff(&["open", "{dir}/s.age", "-i", "{dir}/edp"])
+            .given(|f| {
+                let keygen = ["-q", "-t", "ed25519", "-N", "pw", "-f", "edp"];
+                assert!(sh("ssh-keygen", &keygen, f.env.dir.path()).status.success());
+                let csv = f.env.p("accessKeys.csv");
+                f.env.run(&["seal", "--from-csv", &csv, "--to", "edp.pub", "-o", "s.age"]).ok();
+            })
+            .on(On::NoPrompt)
+        => 10, "handoff: error: cannot ask for the passphrase of {dir}/edp: there is no terminal, and no pinentry can be shown\n\
+               hint: run handoff in a terminal, or install pinentry (or set PINENTRY_PROGRAM)\n";
     open_profile_in_a_directory_nothing_can_be_written_to:
         handoff(&["open", "{dir}/b.age", "-i", "{dir}/key.txt", "--aws-profile", "boot"])
             .env("AWS_SHARED_CREDENTIALS_FILE", "/proc/handoff-test/credentials")
@@ -452,7 +482,7 @@ pinned! {
                hint: add --to RECIPIENT, or drop -o to keep the credential in the keychain only\n";
     create_aws_unreachable:
         handoff(&["create", "--to", "{r}", "-o", "{dir}/c.age"]).on(On::NoAws)
-        => 6, "handoff: error: GetCallerIdentity failed: the request could not be sent, or the connection broke (network error)\n\
+        => 6, "handoff: error: GetCallerIdentity failed: the request could not be sent, or the connection broke (network error) (tried 3 times)\n\
                hint: check your network and the endpoint, then run the command again\n";
 
     // ---- revoke
@@ -460,9 +490,13 @@ pinned! {
         handoff(&["revoke", "--user", "bad name", "--yes"]).on(On::NoAws)
         => 3, "handoff: error: --user bad name is not a valid IAM user name\n\
                hint: use 1-64 letters, digits and + = , . @ _ - (e.g. --user mgmt-org-admin)\n";
+    revoke_without_yes_and_no_terminal:
+        handoff(&["revoke"]).on(On::NoAws)
+        => 10, "handoff: error: revoke needs a confirmation and there is no terminal to ask on\n\
+               hint: pass --yes to delete without asking\n";
     revoke_aws_unreachable:
         handoff(&["revoke", "--yes"]).on(On::NoAws)
-        => 6, "handoff: error: GetUser failed: the request could not be sent, or the connection broke (network error) (nothing was deleted)\n\
+        => 6, "handoff: error: GetUser failed: the request could not be sent, or the connection broke (network error) (tried 3 times) (nothing was deleted)\n\
                hint: fix the cause and run the same command again: revoke is safe to repeat\n";
     revoke_missing_user_is_not_an_error:
         handoff(&["revoke", "--user", "ghost", "--yes"]).on(On::Moto)
@@ -472,7 +506,7 @@ pinned! {
     // ---- credential-process
     credential_process_name_not_found:
         handoff(&["credential-process", "nosuch"]).on(On::Keyring)
-        => 8, "handoff: error: the keychain has no credential named nosuch\n\
+        => 3, "handoff: error: the keychain has no credential named nosuch\n\
                hint: `handoff keychain list` shows what is stored\n";
     credential_process_no_session_bus:
         handoff(&["credential-process", "boot"]).env("DBUS_SESSION_BUS_ADDRESS", "unix:path={dir}/no-bus")
