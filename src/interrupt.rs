@@ -22,8 +22,11 @@ static CHANGING: AtomicUsize = AtomicUsize::new(0);
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// How many were received during a change.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
-/// What would be left if the process stopped now, in words (kept by the rollback).
-static LEFT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+/// What would be left if the process stopped now, in words, and the command that would
+/// clean it up (kept by the rollback).
+static LEFT: Mutex<(Vec<String>, String)> = Mutex::new((Vec::new(), String::new()));
+/// Debug builds: how many entries of `HANDOFF_TEST_SIGNAL` have fired.
+static FIRED: AtomicUsize = AtomicUsize::new(0);
 
 /// Starts the thread that receives the signals. Without it (it failed to start), the
 /// signals keep their default action.
@@ -55,21 +58,29 @@ fn received(signal: i32) {
     let name = name(signal);
     match n {
         1 => crate::say!(
-            "handoff: {name} received: stopping after the call in flight; what this run made will be rolled back"
+            "handoff: {name} received: no new change will start; the one in flight finishes first"
         ),
         2 => {
-            let left = LEFT.lock().map(|l| l.join(", ")).unwrap_or_default();
+            let left = LEFT.lock().map(|l| l.0.join(", ")).unwrap_or_default();
             let left = if left.is_empty() {
                 "nothing of this run's is left to undo".to_string()
             } else {
                 format!("stopping now would leave {left}")
             };
             crate::say!(
-                "handoff: {name} again: the rollback goes on ({left}); send it once more to stop at once, then run `handoff recover`"
+                "handoff: {name} again: the rollback goes on ({left}); send it once more to stop at once"
             );
         }
         _ => {
-            crate::say!("handoff: stopped by {name}: run `handoff recover` to finish the clean-up");
+            let (left, command) = LEFT.lock().map(|l| l.clone()).unwrap_or_default();
+            if left.is_empty() {
+                crate::say!("handoff: stopped at once by {name}");
+            } else {
+                crate::say!(
+                    "handoff: stopped at once by {name}, leaving {}; clean up with: {command}",
+                    left.join(", ")
+                );
+            }
             signal_hook::low_level::exit(128 + signal);
         }
     }
@@ -142,18 +153,20 @@ pub fn report_finished() {
     }
 }
 
-/// Records what would be left in AWS if the process stopped now (for the second
-/// signal's message).
-pub fn set_left(left: Vec<String>) {
+/// Records what would be left in AWS if the process stopped now, and the command that
+/// would clean it up (for the second and third signals' messages).
+pub fn set_left(left: Vec<String>, command: String) {
     if let Ok(mut l) = LEFT.lock() {
-        *l = left;
+        *l = (left, command);
     }
 }
 
-/// Debug builds only: at a named point of a change, `HANDOFF_TEST_SIGNAL=POINT:SIG`
-/// sends SIG (INT, TERM, HUP or KILL) to this process and waits until it has been
-/// received, so that a test can interrupt each step exactly there. Points are the
-/// change's AWS action or step name, right after its answer arrived.
+/// Debug builds only: `HANDOFF_TEST_SIGNAL=POINT:SIG[,POINT:SIG…]` sends SIG (INT,
+/// TERM, HUP or KILL) to this process at the named points, one entry after the other
+/// (each fires once), and waits until it has been received, so that a test can
+/// interrupt each step exactly there. Points are a change's AWS action or step name,
+/// right after its answer arrived (`CreateUser`, …, `keychain`, `bundle`, `deliver`,
+/// `DeleteAccessKey`, revoke's `delete`), and `undo`, before each rollback step.
 pub fn test_point(point: &str) {
     if !cfg!(debug_assertions) {
         return;
@@ -162,12 +175,14 @@ pub fn test_point(point: &str) {
         return;
     };
     let spec = spec.to_string_lossy();
-    let Some((at, sig)) = spec.rsplit_once(':') else {
+    let next = FIRED.load(Ordering::SeqCst);
+    let Some((at, sig)) = spec.split(',').nth(next).and_then(|e| e.rsplit_once(':')) else {
         return;
     };
     if at != point {
         return;
     }
+    FIRED.fetch_add(1, Ordering::SeqCst);
     use rustix::process::{Signal, getpid, kill_process};
     let signal = match sig {
         "INT" => Signal::INT,

@@ -130,6 +130,17 @@ pub fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
     }
 }
 
+/// The `handoff revoke` command that removes what is left (without `--yes`).
+fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
+    let mut command = format!("handoff revoke{aws_flags} --user {user}");
+    if left.contains(&Change::User) {
+        command.push_str(" --delete-user");
+    } else if let [Change::Key(id) | Change::FoundKey(id)] = left {
+        let _ = write!(command, " --access-key-id {id}");
+    }
+    command
+}
+
 /// Undoes the journal in reverse and words the result: what failed and what was
 /// rolled back (the failure's own exit code), or, when an undo failed too, what is
 /// left and the `handoff revoke` command that finishes the clean-up (exit 7).
@@ -146,13 +157,19 @@ pub fn roll_back(
     let mut left = Vec::new();
     for (i, change) in journal.iter().enumerate().rev() {
         // What a third signal would leave, for the second signal's message.
+        let remaining: Vec<Change> = journal[..=i]
+            .iter()
+            .chain(left.iter().map(|(c, _)| c))
+            .cloned()
+            .collect();
         crate::interrupt::set_left(
-            journal[..=i]
-                .iter()
-                .chain(left.iter().map(|(c, _)| c))
-                .map(|c| c.what(user))
-                .collect(),
+            remaining.iter().map(|c| c.what(user)).collect(),
+            format!(
+                "{} --yes",
+                cleanup_command(user, &remaining, &deps.aws_flags)
+            ),
         );
+        crate::interrupt::test_point("undo");
         match change.undo(iam, user, keychain) {
             Ok(()) => {
                 progress.step(format!("rolled back: {}", change.undo_words()));
@@ -179,12 +196,8 @@ pub fn roll_back(
         e.fix = failure.error.fix;
         return e;
     }
-    let mut command = format!("handoff revoke{} --user {user}", deps.aws_flags);
-    if left.iter().any(|(c, _)| *c == Change::User) {
-        command.push_str(" --delete-user");
-    } else if let [(Change::Key(id) | Change::FoundKey(id), _)] = left.as_slice() {
-        let _ = write!(command, " --access-key-id {id}");
-    }
+    let left_changes: Vec<Change> = left.iter().map(|(c, _)| c.clone()).collect();
+    let command = cleanup_command(user, &left_changes, &deps.aws_flags);
     let what_left: Vec<String> = left
         .iter()
         .map(|(c, e)| match c {

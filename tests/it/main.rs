@@ -17,6 +17,7 @@ mod moto;
 mod openpgp;
 mod plugins;
 mod receipt;
+mod signals;
 mod signing;
 mod stderr;
 mod support;

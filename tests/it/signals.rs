@@ -1,0 +1,359 @@
+//! Signals are a failure like any other (issue 12): SIGINT, SIGTERM and SIGHUP at each
+//! change step of create, rotation and revoke, sent by the debug-only
+//! `HANDOFF_TEST_SIGNAL=POINT:SIG` right after that step's answer arrived (the worst
+//! moment: the change is made, not yet journalled), and once for real, by this test,
+//! while a slowed CreateAccessKey is in flight. Each run: the exit code (128 + the
+//! signal), what stderr says, and IAM's state afterwards, read with raw queries.
+
+use std::process::Stdio;
+
+use crate::keyring::Keyring;
+use crate::moto::*;
+use crate::support::*;
+
+const SIGNALS: [(&str, i32, &str); 3] = [
+    ("INT", 130, "SIGINT (Ctrl-C)"),
+    ("TERM", 143, "SIGTERM"),
+    ("HUP", 129, "SIGHUP (the terminal closed)"),
+];
+
+/// Every change step of a create with a key, a password and an expiry.
+const CREATE_STEPS: [&str; 5] = [
+    "CreateUser",
+    "AttachUserPolicy",
+    "PutUserPolicy",
+    "CreateAccessKey",
+    "CreateLoginProfile",
+];
+
+fn setup() -> Option<(TestEnv, Moto, String, String)> {
+    let moto = Moto::start()?;
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    Some((env, moto, id, r))
+}
+
+/// handoff with `args` against moto, signalled as `spec` says.
+fn signalled(env: &TestEnv, port: u16, spec: &str, args: &[&str]) -> Run {
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, port);
+    c.env("HANDOFF_TEST_SIGNAL", spec).args(args);
+    Run::from_output(c.output().unwrap())
+}
+
+#[test]
+fn a_signal_at_any_create_step_rolls_back_everything_the_run_made() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let mut runs = 0;
+    for (sig, code, name) in SIGNALS {
+        for step in CREATE_STEPS {
+            runs += 1;
+            let user = format!("s{runs}");
+            let out = env.p(&format!("{user}.age"));
+            let args = [
+                "create",
+                "--user",
+                &user,
+                "--to",
+                &r,
+                "--access-key",
+                "--console-password",
+                "--expires",
+                "1d",
+                "-o",
+                &out,
+            ];
+            let run = signalled(&env, moto.port, &format!("{step}:{sig}"), &args);
+            assert_eq!(run.code, code, "{sig} at {step}: {}", run.stderr);
+            assert!(
+                run.stderr
+                    .contains(&format!("handoff: error: stopped by {name} before ")),
+                "{sig} at {step}: {}",
+                run.stderr
+            );
+            assert!(
+                run.stderr.contains("rolled back: ")
+                    && run.stderr.contains("deleted the user it created"),
+                "{sig} at {step}: {}",
+                run.stderr
+            );
+            assert!(!moto.user_exists(&user), "{sig} at {step}: user left");
+            assert!(
+                !env.path(&format!("{user}.age")).exists(),
+                "{sig} at {step}"
+            );
+        }
+    }
+    eprintln!("signals: {runs} create runs interrupted, 0 users left");
+}
+
+#[test]
+fn on_a_reused_user_a_signal_removes_only_what_the_run_made() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let first = [
+        "create",
+        "--user",
+        "boot",
+        "--to",
+        &r,
+        "-o",
+        &env.p("a.age"),
+    ];
+    env.run_aws(moto.port, &first).ok();
+    let before = moto.access_key_ids("boot");
+    let second = [
+        "create",
+        "--user",
+        "boot",
+        "--to",
+        &r,
+        "-o",
+        &env.p("b.age"),
+    ];
+    let run = signalled(&env, moto.port, "CreateAccessKey:TERM", &second);
+    assert_eq!(run.code, 143, "{}", run.stderr);
+    assert_eq!(moto.access_key_ids("boot"), before);
+    let (_, attached) = moto.iam("ListAttachedUserPolicies", &[("UserName", "boot")]);
+    assert!(attached.contains("AdministratorAccess"), "{attached}");
+}
+
+#[test]
+fn a_signal_during_the_last_change_lets_the_run_finish() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    let out = env.p("b.age");
+    let run = signalled(
+        &env,
+        moto.port,
+        "bundle:INT",
+        &["create", "--to", &r, "-o", &out],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("handoff: SIGINT (Ctrl-C) came during the last change, which completed: the run finished"),
+        "{}",
+        run.stderr
+    );
+    env.run(&["open", &out, "-i", &id, "--json"]).ok();
+    assert_eq!(moto.access_key_ids("mgmt-org-admin").len(), 1);
+}
+
+#[test]
+fn a_second_signal_says_what_would_be_left_and_a_third_stops_at_once() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let args = |user: &'static str, out: String| {
+        vec![
+            "create".to_string(),
+            "--user".into(),
+            user.into(),
+            "--to".into(),
+            r.clone(),
+            "-o".into(),
+            out,
+        ]
+    };
+    // Two: the rollback goes on to the end.
+    let a = args("two", env.p("two.age"));
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let run = signalled(&env, moto.port, "CreateAccessKey:INT,undo:INT", &a);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "handoff: SIGINT (Ctrl-C) again: the rollback goes on (stopping now would leave "
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!moto.user_exists("two"));
+    // Three: stops at once, names what is left and the command that removes it.
+    let a = args("three", env.p("three.age"));
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let run = signalled(&env, moto.port, "CreateAccessKey:INT,undo:INT,undo:INT", &a);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("handoff: stopped at once by SIGINT (Ctrl-C), leaving "))
+        .unwrap_or_else(|| panic!("{}", run.stderr))
+        .to_string();
+    assert!(
+        moto.user_exists("three"),
+        "the third signal stopped nothing"
+    );
+    let command = line.split_once("clean up with: ").unwrap().1;
+    assert_eq!(command, "handoff revoke --user three --delete-user --yes");
+    // The printed command does what it says.
+    let words: Vec<&str> = command.split(' ').skip(1).collect();
+    env.run_aws(moto.port, &words).ok();
+    assert!(!moto.user_exists("three"));
+}
+
+#[test]
+fn a_real_sigterm_while_create_access_key_is_in_flight_is_rolled_back() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port);
+    proxy.fail("CreateAccessKey", Fault::Slow);
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, proxy.port);
+    let child = c
+        .args(["create", "--to", &r, "-o", &env.p("b.age")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "CreateAccessKey reached the proxy",
+        || proxy.count("CreateAccessKey") == 1,
+    );
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let run = Run::from_output(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 143, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rolled back: deleted access key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!moto.user_exists("mgmt-org-admin"));
+    assert!(!env.path("b.age").exists());
+}
+
+#[test]
+fn a_signal_after_the_keychain_step_removes_the_item_again() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let Some(k) = Keyring::start() else { return };
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    c.envs(k.env())
+        .env("HANDOFF_TEST_SIGNAL", "keychain:HUP")
+        .args([
+            "create",
+            "--keychain",
+            "kc",
+            "--to",
+            &r,
+            "-o",
+            &env.p("b.age"),
+        ]);
+    let run = Run::from_output(c.output().unwrap());
+    assert_eq!(run.code, 129, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("removed kc from the keychain"),
+        "{}",
+        run.stderr
+    );
+    let list = k.run(&env, &["keychain", "list"]).ok();
+    assert!(!list.stdout.contains("kc"), "{}", list.stdout);
+    assert!(!moto.user_exists("mgmt-org-admin"));
+}
+
+#[test]
+fn a_signal_during_rotation_leaves_exactly_one_working_key() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    for (sig, code, _) in SIGNALS {
+        let user = format!("rot-{sig}");
+        let b = env.p(&format!("{user}.age"));
+        let create = [
+            "create",
+            "--user",
+            &user,
+            "--no-policy",
+            "--to",
+            &r,
+            "-o",
+            &b,
+        ];
+        env.run_aws(moto.port, &create).ok();
+        let old = moto.access_key_ids(&user);
+        // After the new key was made: it is deleted again, nothing is delivered.
+        let csv = env.p(&format!("{user}.csv"));
+        let open = ["open", &b, "-i", &id, "--rotate", "--csv", &csv];
+        let run = signalled(&env, moto.port, &format!("CreateAccessKey:{sig}"), &open);
+        assert_eq!(run.code, code, "{sig}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("was deleted again"),
+            "{sig}: {}",
+            run.stderr
+        );
+        assert_eq!(moto.access_key_ids(&user), old, "{sig}");
+        assert!(!env.path(&format!("{user}.csv")).exists());
+        // After the delivery: the rotation finishes (the received key is deleted).
+        let run = signalled(&env, moto.port, &format!("deliver:{sig}"), &open);
+        assert_eq!(run.code, 0, "{sig}: {}", run.stderr);
+        let now = moto.access_key_ids(&user);
+        assert_eq!(now.len(), 1, "{sig}: {now:?}");
+        assert_ne!(now, old, "{sig}");
+        assert!(env.read(&format!("{user}.csv")).contains(&now[0]));
+    }
+}
+
+#[test]
+fn a_signal_during_revoke_stops_between_deletes_and_a_rerun_finishes() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let create = [
+        "create",
+        "--to",
+        &r,
+        "-o",
+        &env.p("b.age"),
+        "--console-password",
+        "--access-key",
+    ];
+    env.run_aws(moto.port, &create).ok();
+    let key = moto.access_key_ids("mgmt-org-admin").remove(0);
+    let revoke = ["revoke", "--delete-user", "--yes"];
+    let run = signalled(&env, moto.port, "delete:INT", &revoke);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "handoff: SIGINT (Ctrl-C) received: no new change will start; the one in flight finishes first\n\
+             handoff: error: stopped by SIGINT (Ctrl-C) before deleting the console password (already deleted: access key {key})\n\
+             hint: run the same command again to finish: revoke is safe to repeat\n"
+        )
+    );
+    assert!(moto.has_login_profile("mgmt-org-admin"));
+    env.run_aws(moto.port, &revoke).ok();
+    assert!(!moto.user_exists("mgmt-org-admin"));
+}
+
+#[test]
+fn a_hangup_with_stderr_gone_still_rolls_back() {
+    // A closed terminal: SIGHUP, and every write to stderr fails. Messages are dropped;
+    // the rollback must not be (eprintln! would panic halfway through it).
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let out = c
+        .env("HANDOFF_TEST_SIGNAL", "CreateAccessKey:HUP")
+        .args(["create", "--to", &r, "-o", &env.p("b.age")])
+        .stderr(Stdio::from(writer))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(129));
+    assert!(
+        !moto.user_exists("mgmt-org-admin"),
+        "the rollback stopped halfway"
+    );
+}
