@@ -2,7 +2,7 @@
 //! step failing (exit 6, AWS exactly as before), its reply lost (the change happened,
 //! and is rolled back), and an undo failing too (exit 7, what is left, and the
 //! `handoff revoke` command that finishes the clean-up, which is then run to show it
-//! does). Tests marked `#[ignore = "bug: …"]` show behaviour that is wrong today.
+//! does). Tests marked `#[ignore = "bug (issue 12 item 4): …"]` show behaviour that is wrong today.
 
 use std::path::PathBuf;
 
@@ -1030,7 +1030,7 @@ fn update_login_profile_fails_the_rest_is_rolled_back() {
 }
 
 #[test]
-#[ignore = "bug: a lost UpdateLoginProfile reply is rolled back by deleting the user's console password (the old one cannot be restored), yet the exit is 6, which promises AWS is as before"]
+#[ignore = "bug (issue 12 item 4): a lost UpdateLoginProfile reply is rolled back by deleting the user's console password (the old one cannot be restored), yet the exit is 6, which promises AWS is as before"]
 fn update_login_profile_reply_lost_is_not_exit_6_with_the_password_gone() {
     let fake = FakeIam::new().with_user(USER).with_login_profile(USER);
     let before = fake.snapshot();
@@ -1144,7 +1144,7 @@ fn keychain_put_fails_and_delete_user_fails_leaves_the_user() {
 }
 
 #[test]
-#[ignore = "bug: with --force (replace_keychain) the earlier keychain item is overwritten, and a later failure's rollback deletes it instead of restoring it: the user's earlier credential is lost"]
+#[ignore = "bug (issue 12 item 4): with --force (replace_keychain) the earlier keychain item is overwritten, and a later failure's rollback deletes it instead of restoring it: the user's earlier credential is lost"]
 fn a_replaced_keychain_item_survives_a_later_failure() {
     let fake = FakeIam::new();
     let kc = keychain_holding_kc();
@@ -1295,7 +1295,7 @@ fn a_policy_attached_before_the_run_is_not_detached() {
 }
 
 #[test]
-#[ignore = "bug: a failure after PutUserPolicy deletes a handoff-expiry policy the reused user had before the run (it is overwritten, then deleted, never restored), lifting its earlier expiry, yet exit 6 says AWS is as before"]
+#[ignore = "bug (issue 12 item 4): a failure after PutUserPolicy deletes a handoff-expiry policy the reused user had before the run (it is overwritten, then deleted, never restored), lifting its earlier expiry, yet exit 6 says AWS is as before"]
 fn an_expiry_policy_from_before_survives_a_later_failure() {
     let fake = FakeIam::new().with_user(USER).with_inline_policy(
         USER,
@@ -1334,7 +1334,7 @@ fn a_lost_key_that_cannot_be_listed_is_not_orphaned_silently() {
 }
 
 #[test]
-#[ignore = "bug: on a reused user, any leftover but a lone key gets `handoff revoke --user USER --yes`, which deletes the keys, password and attachments the user had before the run"]
+#[ignore = "bug (issue 12 item 4): on a reused user, any leftover but a lone key gets `handoff revoke --user USER --yes`, which deletes the keys, password and attachments the user had before the run"]
 fn the_fix_for_a_reused_user_spares_what_it_had_before() {
     let fake = FakeIam::new()
         .with_user(USER)
