@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use crate::aws::names::EXPIRY_POLICY;
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
+use crate::progress::Progress;
 use crate::store::{Keychain, Kind};
 
 /// One change made in AWS, and how to undo it.
@@ -150,9 +151,9 @@ pub fn roll_back(
     user: &str,
     journal: Vec<Change>,
     failure: Failure,
-    deps: &super::Deps,
+    progress: &Progress,
+    aws_flags: &str,
 ) -> Error {
-    let progress = deps.progress;
     let mut undone = Vec::new();
     let mut left = Vec::new();
     for (i, change) in journal.iter().enumerate().rev() {
@@ -164,10 +165,7 @@ pub fn roll_back(
             .collect();
         crate::interrupt::set_left(
             remaining.iter().map(|c| c.what(user)).collect(),
-            format!(
-                "{} --yes",
-                cleanup_command(user, &remaining, &deps.aws_flags)
-            ),
+            format!("{} --yes", cleanup_command(user, &remaining, aws_flags)),
         );
         crate::interrupt::test_point("undo");
         match change.undo(iam, user, keychain) {
@@ -197,7 +195,7 @@ pub fn roll_back(
         return e;
     }
     let left_changes: Vec<Change> = left.iter().map(|(c, _)| c.clone()).collect();
-    let command = cleanup_command(user, &left_changes, &deps.aws_flags);
+    let command = cleanup_command(user, &left_changes, aws_flags);
     let what_left: Vec<String> = left
         .iter()
         .map(|(c, e)| match c {

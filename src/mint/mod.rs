@@ -65,7 +65,15 @@ pub fn mint(
     let made = make_changes(order, plan, deps, &mut journal)
         .and_then(|credential| deliver(order, plan, credential, seal, deps, &mut journal));
     made.map_err(|failure| {
-        journal::roll_back(deps.iam, deps.keychain, &order.user, journal, failure, deps)
+        journal::roll_back(
+            deps.iam,
+            deps.keychain,
+            &order.user,
+            journal,
+            failure,
+            deps.progress,
+            &deps.aws_flags,
+        )
     })
 }
 
