@@ -236,6 +236,10 @@ pub struct CreateArgs {
     /// Make AWS deny everything this user does after DURATION (e.g. 72h, 7d, 30m).
     #[arg(long, value_name = "DURATION")]
     pub expires: Option<String>,
+    /// With --expires on a user that already has handoff's expiry policy: move its deny
+    /// date (for every key of the user), instead of refusing.
+    #[arg(long, requires = "expires")]
+    pub replace_expiry: bool,
     /// A note for the recipient, sealed in the bundle.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,

@@ -544,6 +544,15 @@ impl FakeIam {
             .collect()
     }
 
+    /// The user's inline policy of that name, if any (an observer: no call).
+    pub fn inline_of(&self, user: &str, name: &str) -> Option<String> {
+        let a = self.account.borrow();
+        a.state
+            .users
+            .get(user)
+            .and_then(|u| u.inline.get(name).cloned())
+    }
+
     /// The managed policies attached to the user (none when there is no such user).
     pub fn policies_of(&self, user: &str) -> Vec<String> {
         let a = self.account.borrow();
@@ -769,6 +778,12 @@ impl Iam for FakeIam {
                     format!("The user policy with name {name} cannot be found."),
                 ),
             }
+        })
+    }
+
+    fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
+        self.call("GetUserPolicy", |a, _| {
+            Ok(a.user(user)?.inline.get(name).cloned())
         })
     }
 

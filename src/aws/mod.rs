@@ -172,6 +172,8 @@ pub trait Iam {
     fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()>;
     /// DeleteUserPolicy.
     fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()>;
+    /// GetUserPolicy: the document, or None when the user has no policy of that name.
+    fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>>;
     /// ListAccessKeys.
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>>;
     /// CreateAccessKey: the id and the secret.

@@ -39,6 +39,38 @@ pub fn expiry_policy(at: Timestamp) -> String {
     .to_string()
 }
 
+/// The deny date of an expiry policy handoff wrote ([`expiry_policy`]); None for any
+/// other document.
+pub fn expiry_of(document: &str) -> Option<Timestamp> {
+    let v: serde_json::Value = serde_json::from_str(document).ok()?;
+    v["Statement"][0]["Condition"]["DateGreaterThan"]["aws:CurrentTime"]
+        .as_str()?
+        .parse()
+        .ok()
+}
+
+/// `%XX` escapes decoded (IAM URL-encodes policy documents); text without a valid
+/// escape is returned as it is.
+pub fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
 /// The console sign-in URL for the caller's partition.
 pub fn sign_in_url(caller: &Caller, alias: Option<&str>) -> String {
     let who = alias.unwrap_or(&caller.account);
@@ -59,6 +91,28 @@ pub fn user_of_arn(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expiry_policy_reads_back_its_date_plain_or_url_encoded() {
+        let at: Timestamp = "2026-12-06T08:00:00Z".parse().unwrap();
+        let doc = expiry_policy(at);
+        assert_eq!(expiry_of(&doc), Some(at));
+        let encoded: String = doc
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        assert_eq!(percent_decoded(&encoded), doc);
+        assert_eq!(expiry_of(&percent_decoded(&encoded)), Some(at));
+        assert_eq!(expiry_of("{\"Version\":\"2012-10-17\"}"), None);
+        assert_eq!(percent_decoded("100%"), "100%");
+        assert_eq!(percent_decoded("%zz%4"), "%zz%4");
+    }
 
     #[test]
     fn expiry_policy_denies_everything_after_the_instant() {

@@ -302,6 +302,15 @@ impl Iam for SdkIam {
         .map(drop)
     }
 
+    fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
+        let out = absent_as_none(self.retried("GetUserPolicy", || {
+            let req = self.iam.get_user_policy().user_name(user);
+            req.policy_name(name).send()
+        }))?;
+        // IAM sends the document URL-encoded (RFC 3986); some servers send it plain.
+        Ok(out.map(|o| crate::aws::names::percent_decoded(o.policy_document())))
+    }
+
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
         let out = self.retried("ListAccessKeys", || {
             self.iam.list_access_keys().user_name(user).send()

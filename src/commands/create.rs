@@ -190,6 +190,7 @@ fn order(args: &CreateArgs, expires: Option<jiff::SignedDuration>) -> Order {
             replace_existing: args.reset_password,
         }),
         expires,
+        replace_expiry: args.replace_expiry,
         note: args.note.clone(),
         keychain: args.keychain.clone(),
         replace_keychain: args.out.force,

@@ -18,8 +18,14 @@ pub enum Change {
     User,
     /// AttachUserPolicy.
     Policy(String),
-    /// PutUserPolicy of the expiry policy.
-    Expiry,
+    /// PutUserPolicy of the expiry policy: the document the user had before (None: none),
+    /// and the one this run wrote.
+    Expiry {
+        /// What to put back.
+        before: Option<String>,
+        /// What this run wrote: undone only while it is still there.
+        wrote: String,
+    },
     /// CreateAccessKey.
     Key(String),
     /// A key the CreateAccessKey whose reply was lost made anyway, found by listing.
@@ -60,7 +66,7 @@ impl Change {
         gone_is_fine(match self {
             Change::User => iam.delete_user(user),
             Change::Policy(arn) => iam.detach_policy(user, arn),
-            Change::Expiry => iam.delete_inline_policy(user, EXPIRY_POLICY),
+            Change::Expiry { before, wrote } => undo_expiry(iam, user, before.as_deref(), wrote),
             Change::Key(id) | Change::FoundKey(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
@@ -73,7 +79,7 @@ impl Change {
         match self {
             Change::User => format!("user {user}"),
             Change::Policy(arn) => format!("the attachment of {arn}"),
-            Change::Expiry => format!("the {EXPIRY_POLICY} policy"),
+            Change::Expiry { .. } => format!("the {EXPIRY_POLICY} policy"),
             Change::Key(id) | Change::FoundKey(id) => format!("access key {id}"),
             Change::LostKey(_) => "maybe an access key whose reply was lost".into(),
             Change::LoginProfile => "the console password".into(),
@@ -86,7 +92,12 @@ impl Change {
         match self {
             Change::User => "deleted the user it created".into(),
             Change::Policy(arn) => format!("detached {arn}"),
-            Change::Expiry => format!("deleted the {EXPIRY_POLICY} policy"),
+            Change::Expiry { before: None, .. } => format!("deleted the {EXPIRY_POLICY} policy"),
+            Change::Expiry {
+                before: Some(_), ..
+            } => {
+                format!("put back the user's earlier {EXPIRY_POLICY} policy")
+            }
             Change::Key(id) => format!("deleted access key {id}"),
             Change::FoundKey(id) => format!(
                 "deleted access key {id} (made although the CreateAccessKey reply was lost; found by listing)"
@@ -95,6 +106,23 @@ impl Change {
             Change::LoginProfile => "deleted the console password".into(),
             Change::Keychain(name) => format!("removed {name} from the keychain"),
         }
+    }
+}
+
+/// Puts the user's earlier expiry policy back, or deletes ours; a policy someone else
+/// wrote since (another run) is left alone: it is theirs now.
+fn undo_expiry(
+    iam: &dyn Iam,
+    user: &str,
+    before: Option<&str>,
+    wrote: &str,
+) -> std::result::Result<(), AwsError> {
+    if iam.inline_policy(user, EXPIRY_POLICY)?.as_deref() != Some(wrote) {
+        return Ok(());
+    }
+    match before {
+        Some(document) => iam.put_inline_policy(user, EXPIRY_POLICY, document),
+        None => iam.delete_inline_policy(user, EXPIRY_POLICY),
     }
 }
 
@@ -208,7 +236,13 @@ pub fn roll_back(
             ),
             Change::User => format!("user {user} ({})", e.describe()),
             Change::Policy(p) => format!("policy attachment {p} ({})", e.describe()),
-            Change::Expiry => format!("inline policy {EXPIRY_POLICY} ({})", e.describe()),
+            Change::Expiry { before: None, .. } => {
+                format!("inline policy {EXPIRY_POLICY} ({})", e.describe())
+            }
+            Change::Expiry { before: Some(_), .. } => format!(
+                "inline policy {EXPIRY_POLICY} with this run's date, not the user's earlier one ({})",
+                e.describe()
+            ),
             Change::LoginProfile => format!("console password ({})", e.describe()),
             Change::Keychain(name) => format!(
                 "keychain item {name} ({}); delete it with: handoff keychain delete {name}",

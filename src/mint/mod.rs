@@ -112,8 +112,8 @@ fn make_changes(
 ) -> Result<Credential, Failure> {
     let user_arn = ensure_user(plan, order, deps, journal)?;
     attach_policies(plan, order, deps, journal)?;
-    if let Some(at) = plan.expires_at {
-        put_expiry(at, order, deps, journal)?;
+    if let Some(at) = plan.new_expiry {
+        put_expiry(at, plan, order, deps, journal)?;
     }
     let now = (deps.now)();
     let mut credential = Credential {
@@ -198,20 +198,23 @@ fn attach_policies(
 
 fn put_expiry(
     at: Timestamp,
+    plan: &Plan,
     order: &Order,
     deps: &Deps,
     journal: &mut Vec<Change>,
 ) -> Result<(), Failure> {
     let user = order.user.as_str();
     may_start("PutUserPolicy")?;
-    let put = deps
-        .iam
-        .put_inline_policy(user, EXPIRY_POLICY, &expiry_policy(at));
+    let document = expiry_policy(at);
+    let put = deps.iam.put_inline_policy(user, EXPIRY_POLICY, &document);
     crate::interrupt::test_point("PutUserPolicy");
-    // Put, or maybe put, or an earlier one overwritten: undone. Refused: nothing
-    // was written, and an earlier policy of that name stays.
+    // Put, or maybe put: undone by putting back the user's earlier policy (or deleting
+    // ours). Refused: nothing was written, and an earlier policy of that name stays.
     if put.as_ref().is_ok() || put.as_ref().is_err_and(|e| e.outcome_unknown) {
-        journal.push(Change::Expiry);
+        journal.push(Change::Expiry {
+            before: plan.expiry_before.clone(),
+            wrote: document,
+        });
     }
     put.map_err(aws)?;
     let names = deps.iam.inline_policies(user).map_err(aws)?;

@@ -36,6 +36,8 @@ pub struct Order {
     pub console_password: Option<PasswordOrder>,
     /// Make AWS deny everything this long after now.
     pub expires: Option<SignedDuration>,
+    /// Move a deny date the user already has (`--replace-expiry`).
+    pub replace_expiry: bool,
     /// A note for the recipient.
     pub note: Option<String>,
     /// Also keep the credential in the creator's OS keychain under this name.

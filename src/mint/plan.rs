@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use super::order::{Order, Policies};
 use crate::aws::errors::{Whose, failed};
-use crate::aws::names::{CREATED_BY_TAG, DEFAULT_POLICY, EXPIRY_POLICY, expiry_policy};
+use crate::aws::names::{CREATED_BY_TAG, DEFAULT_POLICY, EXPIRY_POLICY, expiry_of, expiry_policy};
 use crate::aws::{Caller, Iam, KeyInfo, PasswordPolicy};
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::progress::Progress;
@@ -41,8 +41,13 @@ pub struct Plan {
     pub user_arn: Option<String>,
     /// Policies to attach (those not attached yet).
     pub attach: Vec<String>,
-    /// When the expiry policy makes AWS deny everything.
+    /// When AWS denies everything the user does: the new expiry, or the one the user
+    /// already has (the bundle says so either way).
     pub expires_at: Option<Timestamp>,
+    /// The expiry policy to write (`--expires`), and the document it replaces.
+    pub new_expiry: Option<Timestamp>,
+    /// The user's `handoff-expiry` policy before the run, to put back on rollback.
+    pub expiry_before: Option<String>,
     /// Whether to mint an access key.
     pub access_key: bool,
     /// Whether and how to set a console password.
@@ -86,15 +91,38 @@ pub fn plan(
         Policies::These(arns) => arns.clone(),
     };
     let password = order.console_password.as_ref();
-    let (attached, keys_before, has_password) = if user_exists {
+    let (attached, keys_before, has_password, expiry_before) = if user_exists {
         (
             iam.attached_policies(user).map_err(aws)?,
             iam.access_keys(user).map_err(aws)?,
             password.is_some() && iam.has_login_profile(user).map_err(aws)?,
+            iam.inline_policy(user, EXPIRY_POLICY).map_err(aws)?,
         )
     } else {
-        (vec![], vec![], false)
+        (vec![], vec![], false, None)
     };
+    let expiry_now = expiry_before.as_deref().map(expiry_of);
+    if let Some(date) = expiry_now {
+        progress.step(match date {
+            Some(d) => format!("GetUserPolicy: {EXPIRY_POLICY} denies everything after {d}"),
+            None => {
+                format!("GetUserPolicy: {user} has a {EXPIRY_POLICY} policy handoff did not write")
+            }
+        });
+    }
+    if let (Some(date), Some(_)) = (expiry_now, order.expires)
+        && !order.replace_expiry
+    {
+        let when = date.map_or_else(
+            || "a policy handoff did not write".to_string(),
+            |d| format!("AWS denies everything after {d}"),
+        );
+        return Err(Error::new(
+            ExitCode::Conflict,
+            format!("{user} already has a {EXPIRY_POLICY} policy ({when}): --expires would replace it for every key of the user"),
+        )
+        .fix("add --replace-expiry to move it, or leave out --expires (the new key then ends at the same date, and its bundle says so)"));
+    }
     if order.access_key && keys_before.len() >= 2 {
         return Err(two_keys_already(user, &keys_before, now, aws_flags));
     }
@@ -113,14 +141,17 @@ pub fn plan(
     } else {
         (None, None)
     };
+    let new_expiry = order
+        .expires
+        .map(|d| now.round(jiff::Unit::Second).unwrap_or(now) + d);
     Ok(Plan {
         attach: wanted
             .into_iter()
             .filter(|p| !attached.contains(p))
             .collect(),
-        expires_at: order
-            .expires
-            .map(|d| now.round(jiff::Unit::Second).unwrap_or(now) + d),
+        expires_at: new_expiry.or(expiry_now.flatten()),
+        new_expiry,
+        expiry_before,
         caller,
         user_arn,
         access_key: order.access_key,
@@ -175,11 +206,21 @@ pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
     for p in &plan.attach {
         let _ = writeln!(s, "  iam:AttachUserPolicy UserName={u} PolicyArn={p}");
     }
-    if let Some(at) = plan.expires_at {
+    if let Some(at) = plan.new_expiry {
         let _ = writeln!(
             s,
-            "  iam:PutUserPolicy UserName={u} PolicyName={EXPIRY_POLICY} PolicyDocument={}",
-            expiry_policy(at)
+            "  iam:PutUserPolicy UserName={u} PolicyName={EXPIRY_POLICY} PolicyDocument={}{}",
+            expiry_policy(at),
+            if plan.expiry_before.is_some() {
+                " (replacing the user's own)"
+            } else {
+                ""
+            }
+        );
+    } else if let Some(at) = plan.expires_at {
+        let _ = writeln!(
+            s,
+            "  (keeps the user's {EXPIRY_POLICY}: AWS denies everything after {at}; the bundle says so)"
         );
     }
     if plan.access_key {

@@ -56,6 +56,7 @@ fn order() -> Order {
             replace_existing: false,
         }),
         expires: Some(SignedDuration::from_hours(1)),
+        replace_expiry: false,
         note: None,
         keychain: None,
         replace_keychain: false,
@@ -273,6 +274,8 @@ enum Twist {
     SomeoneCreatesTheUser,
     /// AttachUserPolicy of this ARN answers success but attaches nothing.
     AttachOkButNothingHappens(&'static str),
+    /// Another run writes this expiry policy right after ours.
+    AnotherRunPutsAfterUs(&'static str),
 }
 
 impl Iam for Twisted {
@@ -307,10 +310,17 @@ impl Iam for Twisted {
         self.fake.inline_policies(user)
     }
     fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()> {
-        self.fake.put_inline_policy(user, name, document)
+        let put = self.fake.put_inline_policy(user, name, document);
+        if let Twist::AnotherRunPutsAfterUs(theirs) = self.twist {
+            self.fake.put_inline_policy(user, name, theirs).unwrap();
+        }
+        put
     }
     fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()> {
         self.fake.delete_inline_policy(user, name)
+    }
+    fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
+        self.fake.inline_policy(user, name)
     }
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
         self.fake.access_keys(user)
@@ -1294,17 +1304,68 @@ fn a_policy_attached_before_the_run_is_not_detached() {
     assert_eq!(calls.iter().filter(|c| *c == "DetachUserPolicy").count(), 1);
 }
 
+/// The expiry policy handoff would have written for a deny date.
+fn earlier_expiry() -> String {
+    crate::aws::names::expiry_policy("2026-12-04T08:00:00Z".parse().unwrap())
+}
+
 #[test]
-#[ignore = "bug (issue 12 item 4): a failure after PutUserPolicy deletes a handoff-expiry policy the reused user had before the run (it is overwritten, then deleted, never restored), lifting its earlier expiry, yet exit 6 says AWS is as before"]
-fn an_expiry_policy_from_before_survives_a_later_failure() {
+fn moving_a_users_deny_date_needs_replace_expiry() {
     let fake = FakeIam::new().with_user(USER).with_inline_policy(
         USER,
         "handoff-expiry",
-        "the earlier expiry",
+        &earlier_expiry(),
+    );
+    let e = fails_unchanged(&fake, order());
+    assert_eq!(e.code, ExitCode::Conflict);
+    assert_eq!(
+        e.what,
+        "boot already has a handoff-expiry policy (AWS denies everything after 2026-12-04T08:00:00Z): --expires would replace it for every key of the user"
+    );
+    assert_no_mutating_call(&fake);
+}
+
+#[test]
+fn an_expiry_policy_from_before_survives_a_later_failure() {
+    // Found by the attack review: the rollback deleted the user's earlier expiry, so
+    // keys that were to die at that date never did (exit 6 said "as before").
+    let fake = FakeIam::new().with_user(USER).with_inline_policy(
+        USER,
+        "handoff-expiry",
+        &earlier_expiry(),
     );
     fake.fail("CreateAccessKey", On::Call(1), "AccessDenied");
-    let e = fails_unchanged(&fake, order());
+    let e = fails_unchanged(
+        &fake,
+        Order {
+            replace_expiry: true,
+            ..order()
+        },
+    );
     assert_eq!(e.code, ExitCode::Aws);
+    assert!(
+        e.what
+            .contains("put back the user's earlier handoff-expiry policy"),
+        "{}",
+        e.what
+    );
+}
+
+#[test]
+fn a_policy_another_run_wrote_meanwhile_is_left_alone() {
+    // Two creates for one user: the one that fails must not undo the other's expiry.
+    let fake = FakeIam::new().with_user(USER);
+    fake.fail("CreateAccessKey", On::Call(1), "AccessDenied");
+    let twisted = Twisted {
+        fake: fake.clone(),
+        twist: Twist::AnotherRunPutsAfterUs("the other run's expiry"),
+    };
+    let e = create_on(&twisted, order(), None, &MemKeychain::default(), now).unwrap_err();
+    assert_eq!(e.code, ExitCode::Aws, "{e:?}");
+    assert_eq!(
+        fake.inline_of(USER, "handoff-expiry").as_deref(),
+        Some("the other run's expiry")
+    );
 }
 
 #[test]
@@ -1315,7 +1376,13 @@ fn a_refused_put_keeps_the_expiry_policy_from_before() {
         "the earlier expiry",
     );
     fake.fail("PutUserPolicy", On::Call(1), "AccessDenied");
-    let e = fails_unchanged(&fake, order());
+    let e = fails_unchanged(
+        &fake,
+        Order {
+            replace_expiry: true,
+            ..order()
+        },
+    );
     assert_eq!(e.code, ExitCode::Aws);
 }
 
@@ -1396,7 +1463,8 @@ fn two_keys_already_is_refused_before_any_change() {
             "GetUser",
             "ListAttachedUserPolicies",
             "ListAccessKeys",
-            "GetLoginProfile"
+            "GetLoginProfile",
+            "GetUserPolicy"
         ]
     );
     assert_no_mutating_call(&fake);

@@ -729,3 +729,59 @@ fn progress_is_a_spinner_on_a_terminal_plain_lines_otherwise_and_nothing_when_qu
         .ok();
     assert_eq!(quiet.stderr, "");
 }
+
+#[test]
+fn a_users_deny_date_is_kept_said_and_moved_only_on_request() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    let create = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "create",
+            "--user",
+            "exp",
+            "--no-policy",
+            "--to",
+            &r,
+            "-o",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        env.run_aws(moto.port, &args)
+    };
+    let expiration = |bundle: &str| -> Option<String> {
+        let out = env.run(&["open", bundle, "-i", &id, "--json"]).ok();
+        let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        v["Expiration"].as_str().map(str::to_string)
+    };
+    let (a, b, c) = (env.p("a.age"), env.p("b.age"), env.p("c.age"));
+    create(&a, &["--expires", "30m"]).ok();
+    let first = expiration(&a).expect("the first bundle has its expiry");
+    // Without --expires: the new key ends at the same date, and its bundle says so
+    // (the policy document comes back from IAM as IAM encodes it).
+    let run = create(&b, &["--access-key"]).ok();
+    assert!(
+        run.stderr
+            .contains("handoff-expiry denies everything after"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(expiration(&b).as_deref(), Some(first.as_str()));
+    // Moving the date for every key of the user needs --replace-expiry; refused first.
+    let _ = std::fs::remove_file(&c);
+    let run = create(&c, &["--expires", "2h"]).fails(11);
+    assert!(run.stderr.contains("--replace-expiry"), "{}", run.stderr);
+    assert_eq!(
+        moto.access_key_ids("exp").len(),
+        2,
+        "refused, yet a key was made"
+    );
+    // With it, the date moves (a password this time: the user has two keys).
+    let moved = ["--expires", "2h", "--replace-expiry", "--console-password"];
+    create(&c, &moved).ok();
+    let out = sh("age", &["-d", "-i", &id, &c], env.dir.path());
+    let payload: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let later: jiff::Timestamp = payload["expires_at"].as_str().unwrap().parse().unwrap();
+    let first: jiff::Timestamp = first.parse().unwrap();
+    assert!(later > first, "{later} is not after {first}");
+}
