@@ -36,8 +36,26 @@ pub enum Change {
     LostKey(Vec<String>),
     /// CreateLoginProfile / UpdateLoginProfile.
     LoginProfile,
-    /// The credential stored in the creator's OS keychain.
-    Keychain(String),
+    /// The credential stored in the creator's OS keychain under this name, and the item
+    /// it replaced (`--force`), to put back.
+    Keychain(String, Option<Earlier>),
+}
+
+/// A keychain item's bytes from before the run, kept (wiped on drop) to restore it. A
+/// change is told apart by its name: any two compare equal, and none prints.
+#[derive(Clone)]
+pub struct Earlier(pub std::rc::Rc<crate::secret::SecretBytes>);
+
+impl PartialEq for Earlier {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Earlier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Earlier(…)")
+    }
 }
 
 impl Change {
@@ -48,11 +66,12 @@ impl Change {
         user: &str,
         keychain: &dyn Keychain,
     ) -> std::result::Result<(), AwsError> {
-        if let Change::Keychain(name) = self {
-            return keychain
-                .delete(Kind::Credential, name)
-                .map(|_| ())
-                .map_err(|e| AwsError {
+        if let Change::Keychain(name, earlier) = self {
+            let undone = match earlier {
+                None => keychain.delete(Kind::Credential, name).map(|_| ()),
+                Some(Earlier(bytes)) => restore_item(keychain, name, bytes),
+            };
+            return undone.map_err(|e| AwsError {
                     action: "keychain delete",
                     code: None,
                     message: e.what,
@@ -70,7 +89,7 @@ impl Change {
             Change::Key(id) | Change::FoundKey(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
-            Change::Keychain(_) => Ok(()),
+            Change::Keychain(..) => Ok(()),
         })
     }
 
@@ -83,7 +102,7 @@ impl Change {
             Change::Key(id) | Change::FoundKey(id) => format!("access key {id}"),
             Change::LostKey(_) => "maybe an access key whose reply was lost".into(),
             Change::LoginProfile => "the console password".into(),
-            Change::Keychain(name) => format!("keychain item {name}"),
+            Change::Keychain(name, _) => format!("keychain item {name}"),
         }
     }
 
@@ -104,7 +123,10 @@ impl Change {
             ),
             Change::LostKey(_) => "deleted any access key made by the lost CreateAccessKey".into(),
             Change::LoginProfile => "deleted the console password".into(),
-            Change::Keychain(name) => format!("removed {name} from the keychain"),
+            Change::Keychain(name, None) => format!("removed {name} from the keychain"),
+            Change::Keychain(name, Some(_)) => {
+                format!("put the earlier {name} back in the keychain")
+            }
         }
     }
 }
@@ -123,6 +145,19 @@ fn undo_expiry(
     match before {
         Some(document) => iam.put_inline_policy(user, EXPIRY_POLICY, document),
         None => iam.delete_inline_policy(user, EXPIRY_POLICY),
+    }
+}
+
+/// Puts an earlier keychain item back: a handoff payload with its attributes, anything
+/// else as the bytes it was.
+fn restore_item(
+    keychain: &dyn Keychain,
+    name: &str,
+    bytes: &crate::secret::SecretBytes,
+) -> crate::error::Result<()> {
+    match crate::bundle::Credential::parse(bytes) {
+        Ok(c) => crate::deliver::keychain::store_credential(keychain, name, &c, true),
+        Err(_) => keychain.put(Kind::Credential, name, bytes, &[], true),
     }
 }
 
@@ -244,14 +279,14 @@ pub fn roll_back(
                 e.describe()
             ),
             Change::LoginProfile => format!("console password ({})", e.describe()),
-            Change::Keychain(name) => format!(
+            Change::Keychain(name, _) => format!(
                 "keychain item {name} ({}); delete it with: handoff keychain delete {name}",
                 e.describe()
             ),
         })
         .collect();
     // Only the keychain item is left: nothing in AWS, and revoke is not the tool.
-    if let [(Change::Keychain(name), _)] = left.as_slice() {
+    if let [(Change::Keychain(name, _), _)] = left.as_slice() {
         return Error::new(
             ExitCode::RollbackFailed,
             format!(

@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::sealing::Sealing;
 use crate::sealing::bundle_io::BundleOutput;
 use crate::secret::SecretString;
-use crate::store::Keychain;
+use crate::store::{Keychain, Kind};
 use journal::{Change, Failure, at};
 use plan::{PasswordStep, Plan};
 
@@ -333,6 +333,21 @@ fn deliver(
     journal: &mut Vec<Change>,
 ) -> Result<String, Failure> {
     if let Some(name) = &order.keychain {
+        // What --force replaces is kept, so that a later failure can put it back.
+        let earlier = if order.replace_keychain
+            && deps
+                .keychain
+                .exists(Kind::Credential, name)
+                .map_err(at("read the keychain"))?
+        {
+            let bytes = deps
+                .keychain
+                .get(Kind::Credential, name)
+                .map_err(at("read the keychain"))?;
+            Some(journal::Earlier(std::rc::Rc::new(bytes)))
+        } else {
+            None
+        };
         may_start("storing the credential in the keychain")?;
         crate::deliver::keychain::store_credential(
             deps.keychain,
@@ -341,7 +356,7 @@ fn deliver(
             order.replace_keychain,
         )
         .map_err(at("store in the keychain"))?;
-        journal.push(Change::Keychain(name.clone()));
+        journal.push(Change::Keychain(name.clone(), earlier));
         crate::interrupt::test_point("keychain");
         deps.progress.step(format!(
             "Stored {} in the OS keychain as {name} (credential_process = handoff credential-process {name})",

@@ -1154,7 +1154,6 @@ fn keychain_put_fails_and_delete_user_fails_leaves_the_user() {
 }
 
 #[test]
-#[ignore = "bug (issue 12 item 4): with --force (replace_keychain) the earlier keychain item is overwritten, and a later failure's rollback deletes it instead of restoring it: the user's earlier credential is lost"]
 fn a_replaced_keychain_item_survives_a_later_failure() {
     let fake = FakeIam::new();
     let kc = keychain_holding_kc();
@@ -1167,6 +1166,7 @@ fn a_replaced_keychain_item_survives_a_later_failure() {
             .expect("the earlier item is gone"),
         b"an earlier credential"
     );
+    assert!(e.what.contains("put the earlier boot-kc back in the keychain"), "{}", e.what);
 }
 
 // ---- sealing and writing the bundle ----

@@ -466,3 +466,36 @@ fn a_locked_keyring_fails_clearly_and_create_rolls_back() {
     assert!(moto.access_key_ids("mgmt-org-admin").is_empty());
     assert!(!moto.user_exists("mgmt-org-admin"), "{}", run.stderr);
 }
+
+#[test]
+fn a_keychain_item_replaced_with_force_is_put_back_when_the_create_fails() {
+    // Found by the attack review: the rollback deleted the earlier item, whose key was
+    // still active in IAM, so its secret was nowhere any more.
+    let Some(moto) = Moto::start() else { return };
+    let Some(k) = Keyring::start() else { return };
+    let env = TestEnv::new();
+    let (_, r) = env.keygen("key.txt");
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let first = c.envs(k.env()).args(["create", "--user", "kcu", "--keychain", "kc1"]);
+    Run::from_output(first.output().unwrap()).ok();
+    let before = k.run(&env, &["credential-process", "kc1"]).ok().stdout;
+    // The same name with --force, and a bundle write that fails (ulimit -f 0).
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    c.envs(k.env());
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(c.get_program())
+        .args(["create", "--user", "kcu", "--keychain", "kc1", "--force", "--to", &r])
+        .args(["-o", &env.p("b.age")])
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(env.dir.path());
+    let run = Run::from_output(sh.output().unwrap()).fails(5);
+    assert!(run.stderr.contains("put the earlier kc1 back in the keychain"), "{}", run.stderr);
+    let after = k.run(&env, &["credential-process", "kc1"]).ok().stdout;
+    assert_eq!(after, before, "the earlier credential was not restored");
+    assert_eq!(moto.access_key_ids("kcu").len(), 1);
+}
