@@ -48,7 +48,7 @@ impl AwsConfig {
 }
 
 /// `s` as one sh word: bare when it is plainly safe, else single-quoted.
-fn shell_word(s: &str) -> String {
+pub fn shell_word(s: &str) -> String {
     let plain = !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:@=+,".contains(&b));

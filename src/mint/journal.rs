@@ -3,8 +3,6 @@
 //! told what was rolled back, or, if an undo failed, exactly what is left and the
 //! `handoff revoke` command that finishes it.
 
-use std::fmt::Write as _;
-
 use crate::aws::names::EXPIRY_POLICY;
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
@@ -34,8 +32,11 @@ pub enum Change {
     /// undone by listing again and deleting every key not among these (the user's keys
     /// before the run).
     LostKey(Vec<String>),
-    /// CreateLoginProfile / UpdateLoginProfile.
+    /// CreateLoginProfile.
     LoginProfile,
+    /// UpdateLoginProfile (`--reset-password`): the old password cannot be restored,
+    /// so this is never undone; a rollback reports it as left (exit 7).
+    ReplacedPassword,
     /// The credential stored in the creator's OS keychain under this name, and the item
     /// it replaced (`--force`), to put back.
     Keychain(String, Option<Earlier>),
@@ -72,11 +73,11 @@ impl Change {
                 Some(Earlier(bytes)) => restore_item(keychain, name, bytes),
             };
             return undone.map_err(|e| AwsError {
-                    action: "keychain delete",
-                    code: None,
-                    message: e.what,
-                    outcome_unknown: false,
-                });
+                action: "keychain delete",
+                code: None,
+                message: e.what,
+                outcome_unknown: false,
+            });
         }
         let gone_is_fine = |r: std::result::Result<(), AwsError>| match r {
             Err(e) if e.is_no_such_entity() => Ok(()),
@@ -88,6 +89,13 @@ impl Change {
             Change::Expiry { before, wrote } => undo_expiry(iam, user, before.as_deref(), wrote),
             Change::Key(id) | Change::FoundKey(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
+            // Deleting it too would only add a change: nobody knows either password.
+            Change::ReplacedPassword => Err(AwsError {
+                action: "UpdateLoginProfile",
+                code: None,
+                message: "the old console password cannot be restored".into(),
+                outcome_unknown: false,
+            }),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
             Change::Keychain(..) => Ok(()),
         })
@@ -102,6 +110,7 @@ impl Change {
             Change::Key(id) | Change::FoundKey(id) => format!("access key {id}"),
             Change::LostKey(_) => "maybe an access key whose reply was lost".into(),
             Change::LoginProfile => "the console password".into(),
+            Change::ReplacedPassword => "the replaced console password".into(),
             Change::Keychain(name, _) => format!("keychain item {name}"),
         }
     }
@@ -123,6 +132,7 @@ impl Change {
             ),
             Change::LostKey(_) => "deleted any access key made by the lost CreateAccessKey".into(),
             Change::LoginProfile => "deleted the console password".into(),
+            Change::ReplacedPassword => "nothing (a replaced password cannot be restored)".into(),
             Change::Keychain(name, None) => format!("removed {name} from the keychain"),
             Change::Keychain(name, Some(_)) => {
                 format!("put the earlier {name} back in the keychain")
@@ -194,15 +204,48 @@ pub fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
     }
 }
 
-/// The `handoff revoke` command that removes what is left (without `--yes`).
+/// The command line that removes exactly what is left. On a user this run created,
+/// everything on it is the run's: `handoff revoke --delete-user`. On a reused user, a
+/// broad revoke would also delete what the user had before the run, so each leftover
+/// gets its own command (joined with `&&`), with the same AWS flags.
 fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
-    let mut command = format!("handoff revoke{aws_flags} --user {user}");
+    let revoke = format!("handoff revoke{aws_flags} --user {user}");
     if left.contains(&Change::User) {
-        command.push_str(" --delete-user");
-    } else if let [Change::Key(id) | Change::FoundKey(id)] = left {
-        let _ = write!(command, " --access-key-id {id}");
+        return format!("{revoke} --delete-user --yes");
     }
-    command
+    let aws = |action: &str| format!("aws iam {action}{aws_flags} --user-name {user}");
+    let commands: Vec<String> = left
+        .iter()
+        .map(|c| match c {
+            Change::Key(id) | Change::FoundKey(id) => {
+                format!("{revoke} --access-key-id {id} --yes")
+            }
+            Change::LostKey(_) => aws("list-access-keys"),
+            Change::Policy(arn) => format!("{} --policy-arn {arn}", aws("detach-user-policy")),
+            Change::Expiry { before: None, .. } => {
+                format!(
+                    "{} --policy-name {EXPIRY_POLICY}",
+                    aws("delete-user-policy")
+                )
+            }
+            Change::Expiry {
+                before: Some(document),
+                ..
+            } => format!(
+                "{} --policy-name {EXPIRY_POLICY} --policy-document {}",
+                aws("put-user-policy"),
+                crate::aws::shell_word(document)
+            ),
+            Change::LoginProfile => aws("delete-login-profile"),
+            // A new password, delivered this time, is the way back in.
+            Change::ReplacedPassword => format!(
+                "handoff create{aws_flags} --user {user} --no-policy --console-password --reset-password --to RECIPIENT"
+            ),
+            Change::Keychain(name, _) => format!("handoff keychain delete {name}"),
+            Change::User => format!("{revoke} --delete-user --yes"),
+        })
+        .collect();
+    commands.join(" && ")
 }
 
 /// Undoes the journal in reverse and words the result: what failed and what was
@@ -228,7 +271,7 @@ pub fn roll_back(
             .collect();
         crate::interrupt::set_left(
             remaining.iter().map(|c| c.what(user)).collect(),
-            format!("{} --yes", cleanup_command(user, &remaining, aws_flags)),
+            cleanup_command(user, &remaining, aws_flags),
         );
         crate::interrupt::test_point("undo");
         match change.undo(iam, user, keychain) {
@@ -279,6 +322,10 @@ pub fn roll_back(
                 e.describe()
             ),
             Change::LoginProfile => format!("console password ({})", e.describe()),
+            Change::ReplacedPassword => format!(
+                "a console password nobody received: {user}'s password was (or may have been) replaced, and {}",
+                e.message
+            ),
             Change::Keychain(name, _) => format!(
                 "keychain item {name} ({}); delete it with: handoff keychain delete {name}",
                 e.describe()
@@ -303,5 +350,5 @@ pub fn roll_back(
             what_left.join("; ")
         ),
     )
-    .fix(format!("finish the clean-up with: {command} --yes"))
+    .fix(format!("finish the clean-up with: {command}"))
 }

@@ -302,13 +302,16 @@ fn set_password(
         PasswordStep::Create => deps.iam.create_login_profile(user, &password, reset),
     };
     crate::interrupt::test_point(step.action());
-    // Created, or maybe created, or an old password replaced by one nobody will
-    // receive if a later step fails: in each case the rollback deletes it. A refused
+    // Created, or maybe created: the rollback deletes it. Replaced, or maybe replaced:
+    // the old password is gone for good, and a rollback says so (exit 7). A refused
     // UpdateLoginProfile changed nothing: the user's password stays.
     let refused_update =
         step == PasswordStep::Replace && result.as_ref().is_err_and(|e| !e.outcome_unknown);
     if !refused_update {
-        journal.push(Change::LoginProfile);
+        journal.push(match step {
+            PasswordStep::Create => Change::LoginProfile,
+            PasswordStep::Replace => Change::ReplacedPassword,
+        });
     }
     result.map_err(aws)?;
     deps.progress.step(format!(

@@ -101,27 +101,10 @@ pub fn plan(
     } else {
         (vec![], vec![], false, None)
     };
-    let expiry_now = expiry_before.as_deref().map(expiry_of);
-    if let Some(date) = expiry_now {
-        progress.step(match date {
-            Some(d) => format!("GetUserPolicy: {EXPIRY_POLICY} denies everything after {d}"),
-            None => {
-                format!("GetUserPolicy: {user} has a {EXPIRY_POLICY} policy handoff did not write")
-            }
-        });
-    }
-    if let (Some(date), Some(_)) = (expiry_now, order.expires)
-        && !order.replace_expiry
-    {
-        let when = date.map_or_else(
-            || "a policy handoff did not write".to_string(),
-            |d| format!("AWS denies everything after {d}"),
-        );
-        return Err(Error::new(
-            ExitCode::Conflict,
-            format!("{user} already has a {EXPIRY_POLICY} policy ({when}): --expires would replace it for every key of the user"),
-        )
-        .fix("add --replace-expiry to move it, or leave out --expires (the new key then ends at the same date, and its bundle says so)"));
+    if has_password && password.is_some_and(|p| p.replace_existing) {
+        progress.step(format!(
+            "GetLoginProfile: {user} has a console password; --reset-password replaces it, and the old one cannot be restored"
+        ));
     }
     if order.access_key && keys_before.len() >= 2 {
         return Err(two_keys_already(user, &keys_before, now, aws_flags));
@@ -133,6 +116,7 @@ pub fn plan(
         )
         .fix("pass --reset-password to replace it, or leave out --console-password"));
     }
+    let expiry_now = existing_expiry(user, order, expiry_before.as_deref(), progress)?;
     let (password_policy, alias) = if password.is_some() {
         (
             iam.password_policy().map_err(aws)?,
@@ -166,6 +150,40 @@ pub fn plan(
         password_policy,
         alias,
     })
+}
+
+/// The deny date the user's `handoff-expiry` policy sets (Some(None): a policy handoff
+/// did not write), said in the progress; refuses (exit 11) an `--expires` that would
+/// move it without `--replace-expiry`.
+fn existing_expiry(
+    user: &str,
+    order: &Order,
+    document: Option<&str>,
+    progress: &Progress,
+) -> Result<Option<Option<Timestamp>>> {
+    let expiry_now = document.map(expiry_of);
+    if let Some(date) = expiry_now {
+        progress.step(match date {
+            Some(d) => format!("GetUserPolicy: {EXPIRY_POLICY} denies everything after {d}"),
+            None => {
+                format!("GetUserPolicy: {user} has a {EXPIRY_POLICY} policy handoff did not write")
+            }
+        });
+    }
+    if let (Some(date), Some(_)) = (expiry_now, order.expires)
+        && !order.replace_expiry
+    {
+        let when = date.map_or_else(
+            || "a policy handoff did not write".to_string(),
+            |d| format!("AWS denies everything after {d}"),
+        );
+        return Err(Error::new(
+            ExitCode::Conflict,
+            format!("{user} already has a {EXPIRY_POLICY} policy ({when}): --expires would replace it for every key of the user"),
+        )
+        .fix("add --replace-expiry to move it, or leave out --expires (the new key then ends at the same date, and its bundle says so)"));
+    }
+    Ok(expiry_now)
 }
 
 /// IAM allows two access keys per user: a third cannot be minted until one goes.
@@ -229,9 +247,14 @@ pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
     if let (Some(step), Some(p)) = (plan.password, &order.console_password) {
         let _ = writeln!(
             s,
-            "  iam:{} UserName={u} Password=<generated> PasswordResetRequired={}",
+            "  iam:{} UserName={u} Password=<generated> PasswordResetRequired={}{}",
             step.action(),
-            p.reset_required
+            p.reset_required,
+            if step == PasswordStep::Replace {
+                " (replaces the user's password: the old one cannot be restored, not even by a rollback)"
+            } else {
+                ""
+            }
         );
     }
     if let Some(name) = &order.keychain {

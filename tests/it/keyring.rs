@@ -477,7 +477,9 @@ fn a_keychain_item_replaced_with_force_is_put_back_when_the_create_fails() {
     let (_, r) = env.keygen("key.txt");
     let mut c = env.cmd();
     Moto::env_for(&mut c, moto.port);
-    let first = c.envs(k.env()).args(["create", "--user", "kcu", "--keychain", "kc1"]);
+    let first = c
+        .envs(k.env())
+        .args(["create", "--user", "kcu", "--keychain", "kc1"]);
     Run::from_output(first.output().unwrap()).ok();
     let before = k.run(&env, &["credential-process", "kc1"]).ok().stdout;
     // The same name with --force, and a bundle write that fails (ulimit -f 0).
@@ -488,13 +490,27 @@ fn a_keychain_item_replaced_with_force_is_put_back_when_the_create_fails() {
     sh.arg("-c")
         .arg("ulimit -f 0; exec \"$0\" \"$@\"")
         .arg(c.get_program())
-        .args(["create", "--user", "kcu", "--keychain", "kc1", "--force", "--to", &r])
+        .args([
+            "create",
+            "--user",
+            "kcu",
+            "--keychain",
+            "kc1",
+            "--force",
+            "--to",
+            &r,
+        ])
         .args(["-o", &env.p("b.age")])
         .env_clear()
         .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
         .current_dir(env.dir.path());
     let run = Run::from_output(sh.output().unwrap()).fails(5);
-    assert!(run.stderr.contains("put the earlier kc1 back in the keychain"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("put the earlier kc1 back in the keychain"),
+        "{}",
+        run.stderr
+    );
     let after = k.run(&env, &["credential-process", "kc1"]).ok().stdout;
     assert_eq!(after, before, "the earlier credential was not restored");
     assert_eq!(moto.access_key_ids("kcu").len(), 1);
