@@ -826,6 +826,16 @@ impl Iam for FakeIam {
         })
     }
 
+    fn key_owner(&self, id: &str) -> AwsResult<Option<String>> {
+        self.call("GetAccessKeyLastUsed", |a, _| {
+            Ok(a.state
+                .users
+                .iter()
+                .find(|(_, u)| u.keys.iter().any(|k| k.id == id))
+                .map(|(name, _)| name.clone()))
+        })
+    }
+
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()> {
         self.call("DeleteAccessKey", |a, _| {
             let u = a.user_mut(user)?;

@@ -180,6 +180,8 @@ pub trait Iam {
     fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)>;
     /// GetAccessKeyLastUsed: None when AWS has no record of a use.
     fn key_last_used(&self, id: &str) -> AwsResult<Option<KeyUse>>;
+    /// GetAccessKeyLastUsed's user name: whose key this is; None when IAM has no such key.
+    fn key_owner(&self, id: &str) -> AwsResult<Option<String>>;
     /// DeleteAccessKey.
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()>;
     /// GetLoginProfile: whether the user has a console password.

@@ -358,6 +358,13 @@ impl Iam for SdkIam {
         }))
     }
 
+    fn key_owner(&self, id: &str) -> AwsResult<Option<String>> {
+        let out = absent_as_none(self.retried("GetAccessKeyLastUsed", || {
+            self.iam.get_access_key_last_used().access_key_id(id).send()
+        }))?;
+        Ok(out.and_then(|o| o.user_name().map(str::to_string)))
+    }
+
     fn delete_access_key(&self, user: &str, id: &str) -> AwsResult<()> {
         self.retried("DeleteAccessKey", || {
             let req = self.iam.delete_access_key().user_name(user);

@@ -152,6 +152,33 @@ fn confirm_on_terminal(question: &str) -> Result<bool> {
 pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
     let (iam, user) = (deps.iam, request.user.as_str());
     let mut report = Report::default();
+    // A key is revoked where it belongs: IAM says whose it is (the user may be gone,
+    // or the id may be another user's: DeleteAccessKey would then say "not found").
+    if let Scope::Key(id) = &request.scope {
+        match iam.key_owner(id).map_err(|e| stopped(&e, &report))? {
+            None => {
+                report
+                    .gone
+                    .push(format!("access key {id} (IAM has no such key)"));
+                return finish(request, report);
+            }
+            Some(owner) if owner != user => {
+                return Err(Error::new(
+                    ExitCode::Conflict,
+                    format!(
+                        "access key {id} belongs to user {}, not {user}; nothing was deleted",
+                        shown(&owner)
+                    ),
+                )
+                .fix(format!(
+                    "revoke it there: handoff revoke{} --user {} --access-key-id {id}",
+                    request.aws.command_flags(),
+                    shown(&owner)
+                )));
+            }
+            Some(_) => {}
+        }
+    }
     if iam
         .user_arn(user)
         .map_err(|e| stopped(&e, &report))?

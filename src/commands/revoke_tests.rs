@@ -386,7 +386,8 @@ fn scope_key_on_a_missing_key_is_ok_and_already_gone() {
     let missing = "AKIAFAKE999999999999";
     revoke(&fake, Scope::Key(missing.into())).unwrap();
     assert_eq!(fake.snapshot(), before);
-    assert_eq!(fake.calls(), ["GetUser", "DeleteAccessKey"]);
+    // IAM is asked whose key it is; it has none: nothing to delete.
+    assert_eq!(fake.calls(), ["GetAccessKeyLastUsed"]);
     // How that answer is reported (execute prints the report on stderr): gone, not done.
     let mut report = Report::default();
     step(
@@ -417,7 +418,8 @@ fn a_missing_user_is_ok_with_no_delete() {
     let fake = FakeIam::new();
     revoke(&fake, Scope::User).unwrap();
     revoke(&fake, Scope::Key(k(1))).unwrap();
-    assert_eq!(fake.calls(), ["GetUser", "GetUser"]);
+    // For one key, IAM is asked whose it is first: no such key, nothing to delete.
+    assert_eq!(fake.calls(), ["GetUser", "GetAccessKeyLastUsed"]);
 }
 
 #[test]
@@ -462,4 +464,54 @@ fn scope_credentials_stopped_partway_then_run_again_finishes() {
     revoke(&fake, Scope::Credentials).unwrap();
     let u = &fake.snapshot().users[USER];
     assert_eq!(u.inline.keys().collect::<Vec<_>>(), ["own"]);
+}
+
+#[test]
+fn another_users_key_is_refused_with_the_owners_command() {
+    // Found by the attack review: DeleteAccessKey on the wrong user answers "not
+    // found", which revoke reported as "already gone" (exit 0) while the key lived on.
+    let fake = FakeIam::new()
+        .with_user(USER)
+        .with_user("other")
+        .with_key("other");
+    let before = fake.snapshot();
+    let mut req = request(Scope::Key(k(1)), Confirm::Yes);
+    req.aws.endpoint_url = Some("http://127.0.0.1:5000".into());
+    let e = execute(
+        &req,
+        &Deps {
+            iam: &fake,
+            confirm: &|_| panic!("--yes asks nothing"),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, ExitCode::Conflict);
+    assert_eq!(
+        e.what,
+        format!(
+            "access key {} belongs to user other, not boot; nothing was deleted",
+            k(1)
+        )
+    );
+    assert_eq!(
+        e.fix.as_deref(),
+        Some(format!(
+            "revoke it there: handoff revoke --endpoint-url http://127.0.0.1:5000 --user other --access-key-id {}",
+            k(1)
+        ))
+        .as_deref()
+    );
+    assert_eq!(fake.snapshot(), before);
+    // Run as printed (the user is the owner now): the key goes.
+    let mut there = request(Scope::Key(k(1)), Confirm::Yes);
+    there.user = "other".into();
+    execute(
+        &there,
+        &Deps {
+            iam: &fake,
+            confirm: &|_| panic!("--yes asks nothing"),
+        },
+    )
+    .unwrap();
+    assert!(fake.keys_of("other").is_empty());
 }

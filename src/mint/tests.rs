@@ -360,6 +360,9 @@ impl Iam for Twisted {
     fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
         self.fake.inline_policy(user, name)
     }
+    fn key_owner(&self, id: &str) -> AwsResult<Option<String>> {
+        self.fake.key_owner(id)
+    }
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
         self.fake.access_keys(user)
     }

@@ -769,7 +769,7 @@ fn a_users_deny_date_is_kept_said_and_moved_only_on_request() {
     assert_eq!(expiration(&b).as_deref(), Some(first.as_str()));
     // Moving the date for every key of the user needs --replace-expiry; refused first.
     let _ = std::fs::remove_file(&c);
-    let run = create(&c, &["--expires", "2h"]).fails(11);
+    let run = create(&c, &["--expires", "2h", "--console-password"]).fails(11);
     assert!(run.stderr.contains("--replace-expiry"), "{}", run.stderr);
     assert_eq!(
         moto.access_key_ids("exp").len(),
@@ -784,4 +784,71 @@ fn a_users_deny_date_is_kept_said_and_moved_only_on_request() {
     let later: jiff::Timestamp = payload["expires_at"].as_str().unwrap().parse().unwrap();
     let first: jiff::Timestamp = first.parse().unwrap();
     assert!(later > first, "{later} is not after {first}");
+}
+
+#[test]
+fn revoke_of_another_users_key_names_the_owner_and_a_missing_key_is_gone() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    for user in ["alice", "bob"] {
+        let out = env.p(&format!("{user}.age"));
+        let create = [
+            "create",
+            "--user",
+            user,
+            "--no-policy",
+            "--to",
+            &r,
+            "-o",
+            &out,
+        ];
+        env.run_aws(moto.port, &create).ok();
+    }
+    let bobs = moto.access_key_ids("bob").remove(0);
+    let run = env
+        .run_aws(
+            moto.port,
+            &[
+                "revoke",
+                "--user",
+                "alice",
+                "--access-key-id",
+                &bobs,
+                "--yes",
+            ],
+        )
+        .fails(11);
+    let command = format!("handoff revoke --user bob --access-key-id {bobs}");
+    assert!(
+        run.stderr
+            .contains(&format!("hint: revoke it there: {command}\n")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(moto.access_key_ids("bob"), vec![bobs.clone()]);
+    // As printed (+ --yes): the key goes.
+    let words: Vec<&str> = command.split(' ').skip(1).chain(["--yes"]).collect();
+    env.run_aws(moto.port, &words).ok();
+    assert!(moto.access_key_ids("bob").is_empty());
+    // A well-formed id IAM does not know: "already gone" because IAM says so.
+    let run = env
+        .run_aws(
+            moto.port,
+            &[
+                "revoke",
+                "--user",
+                "alice",
+                "--access-key-id",
+                "AKIAAAAAAAAAAAAAAAAA",
+                "--yes",
+            ],
+        )
+        .ok();
+    assert!(
+        run.stderr.contains("(IAM has no such key)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(moto.access_key_ids("alice").len(), 1);
 }
