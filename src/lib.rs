@@ -16,6 +16,7 @@ pub mod console_csv;
 pub mod deliver;
 pub mod error;
 pub mod exit_hooks;
+pub mod file_lock;
 pub mod harden;
 pub mod interrupt;
 pub mod memlock;

@@ -154,30 +154,13 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
     let mut report = Report::default();
     // A key is revoked where it belongs: IAM says whose it is (the user may be gone,
     // or the id may be another user's: DeleteAccessKey would then say "not found").
-    if let Scope::Key(id) = &request.scope {
-        match iam.key_owner(id).map_err(|e| stopped(&e, &report))? {
-            None => {
-                report
-                    .gone
-                    .push(format!("access key {id} (IAM has no such key)"));
-                return finish(request, report);
-            }
-            Some(owner) if owner != user => {
-                return Err(Error::new(
-                    ExitCode::Conflict,
-                    format!(
-                        "access key {id} belongs to user {}, not {user}; nothing was deleted",
-                        shown(&owner)
-                    ),
-                )
-                .fix(format!(
-                    "revoke it there: handoff revoke{} --user {} --access-key-id {id}",
-                    request.aws.command_flags(),
-                    shown(&owner)
-                )));
-            }
-            Some(_) => {}
-        }
+    if let Scope::Key(id) = &request.scope
+        && !key_is_users(request, iam, id, &report)?
+    {
+        report
+            .gone
+            .push(format!("access key {id} (IAM has no such key)"));
+        return finish(request, report);
     }
     if iam
         .user_arn(user)
@@ -267,6 +250,28 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
         )?;
     }
     finish(request, report)
+}
+
+/// Whether IAM has key `id` for the request's user: false when it has no such key; an
+/// error (exit 11, with the command that works) when it is another user's.
+fn key_is_users(request: &RevokeRequest, iam: &dyn Iam, id: &str, report: &Report) -> Result<bool> {
+    let user = request.user.as_str();
+    match iam.key_owner(id).map_err(|e| stopped(&e, report))? {
+        None => Ok(false),
+        Some(owner) if owner != user => Err(Error::new(
+            ExitCode::Conflict,
+            format!(
+                "access key {id} belongs to user {}, not {user}; nothing was deleted",
+                shown(&owner)
+            ),
+        )
+        .fix(format!(
+            "revoke it there: handoff revoke{} --user {} --access-key-id {id}",
+            request.aws.command_flags(),
+            shown(&owner)
+        ))),
+        Some(_) => Ok(true),
+    }
 }
 
 /// What the user has, as listed before deleting.

@@ -515,3 +515,35 @@ fn an_empty_aws_shared_credentials_file_is_refused_as_the_aws_cli_reads_no_file(
         assert_ne!(got.code, 0, "{}", got.stdout);
     }
 }
+
+#[test]
+fn concurrent_profile_writes_all_land_and_none_is_refused() {
+    // Two `open --aws-profile` at once on one credentials file, 50 times: each waits
+    // for the other (a lock beside the file), so both profiles are there every time.
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let file = env.path("aws-credentials");
+    for i in 0..50 {
+        let _ = std::fs::remove_file(&file);
+        let (a, c) = (format!("a{i}"), format!("c{i}"));
+        let spawn = |profile: &str| {
+            env.cmd()
+                .args(["open", &b, "-i", &id, "--aws-profile", profile])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn(&a), spawn(&c));
+        for child in [first, second] {
+            let run = Run::from_output(child.wait_with_output().unwrap());
+            assert_eq!(run.code, 0, "iteration {i}: {}", run.stderr);
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains(&format!("[{a}]")) && text.contains(&format!("[{c}]")),
+            "iteration {i}: a profile was lost:\n{text}"
+        );
+    }
+}

@@ -583,7 +583,10 @@ pub fn write_profile(
     secret: &SecretString,
     replace: bool,
 ) -> Result<()> {
-    let (existing, merged) = prepare(path, name, key_id, secret, replace)?;
+    if !valid_profile_name(name) {
+        // prepare words the error; nothing may be created for a name it refuses.
+        return prepare(path, name, key_id, secret, replace).map(|_| ());
+    }
     let shown_path = shown(&path.display().to_string());
     let dir = path
         .parent()
@@ -602,6 +605,9 @@ pub fn write_profile(
                 .fix("check permissions")
             })?;
     }
+    // Another handoff writing this file waits here: read, merge and rename are one step.
+    let _lock = crate::file_lock::lock_beside(path)?;
+    let (existing, merged) = prepare(path, name, key_id, secret, replace)?;
     let fail = |e: std::io::Error| {
         Error::output(format!("cannot write {shown_path}: {e}"))
             .fix("check free space and permissions; the file was not changed")

@@ -1,0 +1,92 @@
+//! An advisory lock beside a file (`FILE.lock`, `flock`): concurrent handoff runs that
+//! rewrite the same file (two `open --aws-profile` at once) wait for each other, so
+//! neither update is lost and neither run fails. Programs that do not take the lock
+//! (the AWS CLI) are still caught by the writer's re-read before its rename. The lock
+//! is released when the process ends, however it ends; the empty lock file stays.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result, shown};
+
+/// How long to wait for another run before giving up.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Held until dropped.
+pub struct Held(#[allow(dead_code)] File);
+
+/// The lock file's path: `FILE.lock` beside `path`.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Takes the lock beside `path` (whose directory exists), waiting up to 10 s for
+/// another run that holds it, and saying so once.
+pub fn lock_beside(path: &Path) -> Result<Held> {
+    use rustix::fs::{FlockOperation, flock};
+    use std::os::unix::fs::OpenOptionsExt;
+    let lock = lock_path(path);
+    let shown_lock = shown(&lock.display().to_string());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock)
+        .map_err(|e| {
+            Error::output(format!("cannot open the lock file {shown_lock}: {e}"))
+                .fix("check the directory's permissions")
+        })?;
+    let deadline = Instant::now() + WAIT;
+    let mut said = false;
+    loop {
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Held(file)),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK && Instant::now() < deadline => {
+                if !said {
+                    crate::say!(
+                        "handoff: waiting for another handoff run that is writing {} (up to {} s)",
+                        shown(&path.display().to_string()),
+                        WAIT.as_secs()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+                return Err(Error::output(format!(
+                    "another handoff run has held {shown_lock} for {} s; nothing was written",
+                    WAIT.as_secs()
+                ))
+                .fix("let it finish, then run the command again"));
+            }
+            Err(e) => {
+                return Err(Error::output(format!("cannot lock {shown_lock}: {e}"))
+                    .fix("check the file system supports locks (flock)"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_beside_the_file_and_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        assert_eq!(lock_path(&path), dir.path().join("credentials.lock"));
+        let held = lock_beside(&path).unwrap();
+        // A second descriptor (another run) cannot take it meanwhile.
+        let other = File::open(lock_path(&path)).unwrap();
+        let busy = rustix::fs::flock(&other, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+        assert_eq!(busy, Err(rustix::io::Errno::WOULDBLOCK));
+        drop(held);
+        rustix::fs::flock(&other, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    }
+}
