@@ -73,6 +73,11 @@ pub enum Command {
         after_help = "Examples:\n  handoff revoke --access-key-id AKIA…         # one key\n  handoff revoke                                # keys, password, policies; keeps the user\n  handoff revoke --delete-user --yes            # everything, no question"
     )]
     Revoke(RevokeArgs),
+    /// Finish the rollback of a create that was killed or crashed, from its journal.
+    #[command(
+        after_help = "Examples:\n  handoff recover --dry-run                     # what interrupted runs left\n  handoff recover --yes                         # undo it, without asking"
+    )]
+    Recover(RecoverArgs),
     /// Print AWS credential_process JSON for a credential in the OS keychain.
     #[command(
         after_help = "Example, in ~/.aws/config:\n  [profile myexample-bootstrap]\n  credential_process = handoff credential-process myexample-bootstrap"
@@ -361,6 +366,20 @@ pub struct InspectArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `handoff recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub aws: AwsFlags,
+    /// Only say what would be undone.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
 }
 
 /// `handoff revoke`.

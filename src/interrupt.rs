@@ -77,7 +77,7 @@ fn received(signal: i32) {
                 crate::say!("handoff: stopped at once by {name}");
             } else {
                 crate::say!(
-                    "handoff: stopped at once by {name}, leaving {}; clean up with: {command}",
+                    "handoff: stopped at once by {name}, leaving {}; clean up with: handoff recover (or: {command})",
                     left.join(", ")
                 );
             }

@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Open(a) => commands::open::run(&a),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Revoke(a) => commands::revoke::run(&a),
+        Command::Recover(a) => commands::recover::run(&a),
         Command::CredentialProcess { name } => {
             commands::credential_process::run(&store::OsKeychain, &name)
         }

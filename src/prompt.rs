@@ -27,6 +27,22 @@ fn prompt_error(what: &str, e: pinentry::Error) -> Error {
     }
 }
 
+/// Asks a yes/no question on the terminal (stderr, then a line of stdin); `no_terminal`
+/// words the refusal when stdin is not a terminal. Only "y" or "yes" is a yes.
+pub fn yes_no(question: &str, no_terminal: fn() -> Error) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Err(no_terminal());
+    }
+    crate::stderr::text(format_args!("{question} [y/N] "));
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::input(format!("cannot read the answer: {e}")).fix("pass --yes"))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
+}
+
 /// Whether a hidden prompt can be shown at all: a pinentry was named, the process has
 /// a terminal, or a desktop session could show a graphical pinentry. When none holds,
 /// asking would only print pinentry's fallback noise and fail.

@@ -56,9 +56,11 @@ pub struct CreateRequest {
 /// Runs `create` against the real AWS (or the endpoint given).
 pub fn run(args: &CreateArgs) -> Result<()> {
     let request = resolve(args, &OsKeychain)?;
+    crate::mint::journal_file::warn_if_unfinished();
     let iam = crate::aws::sdk::SdkIam::new(&request.aws)?;
     let progress = Progress::new(request.report != Report::Progress);
     let aws_flags = request.aws.command_flags();
+    let durable = Some(request.aws.clone());
     execute(
         request,
         &mint::Deps {
@@ -67,6 +69,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
             now: jiff::Timestamp::now,
             progress: &progress,
             aws_flags,
+            durable,
         },
     )
 }

@@ -10,5 +10,6 @@ pub mod keychain;
 pub mod keygen;
 pub mod man;
 pub mod open;
+pub mod recover;
 pub mod revoke;
 pub mod seal;

@@ -4,7 +4,7 @@
 //! policies, which IAM requires gone first). Idempotent: what is already gone is
 //! reported, not an error. Asks before deleting unless `--yes`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use crate::aws::names::{EXPIRY_POLICY, valid_user_name};
 use crate::aws::{AwsConfig, AwsError, Iam};
@@ -78,6 +78,7 @@ fn stopped(e: &AwsError, report: &Report) -> Error {
 /// Runs `revoke`.
 pub fn run(args: &RevokeArgs) -> Result<()> {
     let request = resolve(args)?;
+    crate::mint::journal_file::warn_if_unfinished();
     let iam = crate::aws::sdk::SdkIam::new(&request.aws)?;
     execute(
         &request,
@@ -134,17 +135,7 @@ fn no_terminal() -> Error {
 }
 
 fn confirm_on_terminal(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(no_terminal());
-    }
-    crate::stderr::text(format_args!("{question} [y/N] "));
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::input(format!("cannot read the answer: {e}")).fix("pass --yes"))?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES"))
+    crate::prompt::yes_no(question, no_terminal)
 }
 
 /// Looks, asks (unless `--yes`), deletes, and reports what was deleted and what was

@@ -9,8 +9,9 @@ use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
 use crate::store::{Keychain, Kind};
 
-/// One change made in AWS, and how to undo it.
-#[derive(Debug, Clone, PartialEq)]
+/// One change made in AWS, and how to undo it. Written to the durable journal
+/// ([`super::journal_file`]) as JSON, without secrets.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Change {
     /// CreateUser.
     User,
@@ -39,7 +40,7 @@ pub enum Change {
     ReplacedPassword,
     /// The credential stored in the creator's OS keychain under this name, and the item
     /// it replaced (`--force`), to put back.
-    Keychain(String, Option<Earlier>),
+    Keychain(String, #[serde(skip)] Option<Earlier>),
 }
 
 /// A keychain item's bytes from before the run, kept (wiped on drop) to restore it. A

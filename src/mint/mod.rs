@@ -7,6 +7,7 @@
 //! never arrived.
 
 pub mod journal;
+pub mod journal_file;
 pub mod order;
 pub mod plan;
 
@@ -49,6 +50,41 @@ pub struct Deps<'a> {
     /// The flags that point a printed clean-up command at the same AWS
     /// ([`crate::aws::AwsConfig::command_flags`]).
     pub aws_flags: String,
+    /// Where AWS calls go, recorded in the durable journal; `None` keeps no journal on
+    /// disk (unit tests).
+    pub durable: Option<crate::aws::AwsConfig>,
+}
+
+/// The run's changes: in memory, for the rollback, and on disk before each change is
+/// made, for `handoff recover` after a crash.
+pub struct Journal {
+    /// What was (or may have been) changed, in order.
+    pub changes: Vec<Change>,
+    file: Option<journal_file::JournalFile>,
+}
+
+impl Journal {
+    /// Writes down a change about to be made; a journal that cannot be written stops
+    /// the run before the change.
+    fn intend(&mut self, change: &Change) -> Result<(), Failure> {
+        match &mut self.file {
+            Some(f) => f.intend(change).map_err(at("write the journal")),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a change that happened (or may have): in memory, and on disk too when it
+    /// names more than its intent did (a key's id).
+    fn push(&mut self, change: Change) {
+        if let (Some(f), Change::Key(_) | Change::FoundKey(_)) = (&mut self.file, &change) {
+            let _ = f.intend(&change);
+        }
+        self.changes.push(change);
+    }
+
+    fn contains(&self, change: &Change) -> bool {
+        self.changes.contains(change)
+    }
 }
 
 /// Makes the planned changes and delivers the credential; on failure, rolls back
@@ -61,20 +97,61 @@ pub fn mint(
 ) -> Result<String, Error> {
     // From here until the rollback is over, a signal stops the run between changes.
     let _changing = crate::interrupt::changing();
-    let mut journal: Vec<Change> = Vec::new();
+    let file = match &deps.durable {
+        Some(aws) => Some(journal_file::JournalFile::start(&journal_file::Header {
+            v: 1,
+            command: "create".into(),
+            user: order.user.clone(),
+            account: plan.caller.account.clone(),
+            profile: aws.profile.clone(),
+            region: aws.region.clone(),
+            endpoint_url: aws.endpoint_url.clone(),
+            started: (deps.now)()
+                .round(jiff::Unit::Second)
+                .unwrap_or((deps.now)())
+                .to_string(),
+            pid: std::process::id(),
+        })?),
+        None => None,
+    };
+    let mut journal = Journal {
+        changes: Vec::new(),
+        file,
+    };
     let made = make_changes(order, plan, deps, &mut journal)
         .and_then(|credential| deliver(order, plan, credential, seal, deps, &mut journal));
-    made.map_err(|failure| {
-        journal::roll_back(
-            deps.iam,
-            deps.keychain,
-            &order.user,
-            journal,
-            failure,
-            deps.progress,
-            &deps.aws_flags,
-        )
-    })
+    let file = journal.file.take();
+    match made {
+        Ok(summary) => {
+            if let Some(f) = file {
+                f.finish();
+            }
+            Ok(summary)
+        }
+        Err(failure) => {
+            let e = journal::roll_back(
+                deps.iam,
+                deps.keychain,
+                &order.user,
+                journal.changes,
+                failure,
+                deps.progress,
+                &deps.aws_flags,
+            );
+            match file {
+                // Something is left: the journal stays, for `handoff recover`.
+                Some(_) if e.code == ExitCode::RollbackFailed => {
+                    let fix = e.fix.clone().unwrap_or_default();
+                    Err(e.fix(format!("{fix} (or: handoff recover)")))
+                }
+                Some(f) => {
+                    f.finish();
+                    Err(e)
+                }
+                None => Err(e),
+            }
+        }
+    }
 }
 
 /// Before a change: a signal received meanwhile stops the run here (no step failed).
@@ -108,7 +185,7 @@ fn make_changes(
     order: &Order,
     plan: &Plan,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<Credential, Failure> {
     let user_arn = ensure_user(plan, order, deps, journal)?;
     attach_policies(plan, order, deps, journal)?;
@@ -140,12 +217,13 @@ fn ensure_user(
     plan: &Plan,
     order: &Order,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<String, Failure> {
     if let Some(arn) = &plan.user_arn {
         return Ok(arn.clone());
     }
     may_start("CreateUser")?;
+    journal.intend(&Change::User)?;
     let created = deps
         .iam
         .create_user(&order.user, &[(CREATED_BY_TAG, "handoff")]);
@@ -171,11 +249,12 @@ fn attach_policies(
     plan: &Plan,
     order: &Order,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<(), Failure> {
     let user = order.user.as_str();
     for policy in &plan.attach {
         may_start("AttachUserPolicy")?;
+        journal.intend(&Change::Policy(policy.clone()))?;
         let attached = deps.iam.attach_policy(user, policy);
         crate::interrupt::test_point("AttachUserPolicy");
         if let Err(e) = attached {
@@ -201,11 +280,15 @@ fn put_expiry(
     plan: &Plan,
     order: &Order,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<(), Failure> {
     let user = order.user.as_str();
     may_start("PutUserPolicy")?;
     let document = expiry_policy(at);
+    journal.intend(&Change::Expiry {
+        before: plan.expiry_before.clone(),
+        wrote: document.clone(),
+    })?;
     let put = deps.iam.put_inline_policy(user, EXPIRY_POLICY, &document);
     crate::interrupt::test_point("PutUserPolicy");
     // Put, or maybe put: undone by putting back the user's earlier policy (or deleting
@@ -234,10 +317,14 @@ fn mint_key(
     plan: &Plan,
     order: &Order,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<AccessKey, Failure> {
     let user = order.user.as_str();
     may_start("CreateAccessKey")?;
+    // A key whose reply never arrives is found by listing: these were there before.
+    journal.intend(&Change::LostKey(
+        plan.keys_before.iter().map(|k| k.id.clone()).collect(),
+    ))?;
     let created = deps.iam.create_access_key(user);
     crate::interrupt::test_point("CreateAccessKey");
     match created {
@@ -291,12 +378,16 @@ fn set_password(
     plan: &Plan,
     order: &Order,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<SecretString, Failure> {
     let user = order.user.as_str();
     let password: SecretString = password::generate(plan.password_policy.as_ref());
     let reset = order_password.reset_required;
     may_start(step.action())?;
+    journal.intend(&match step {
+        PasswordStep::Create => Change::LoginProfile,
+        PasswordStep::Replace => Change::ReplacedPassword,
+    })?;
     let result = match step {
         PasswordStep::Replace => deps.iam.update_login_profile(user, &password, reset),
         PasswordStep::Create => deps.iam.create_login_profile(user, &password, reset),
@@ -333,7 +424,7 @@ fn deliver(
     credential: Credential,
     seal: Option<SealTo>,
     deps: &Deps,
-    journal: &mut Vec<Change>,
+    journal: &mut Journal,
 ) -> Result<String, Failure> {
     if let Some(name) = &order.keychain {
         // What --force replaces is kept, so that a later failure can put it back.
@@ -352,6 +443,7 @@ fn deliver(
             None
         };
         may_start("storing the credential in the keychain")?;
+        journal.intend(&Change::Keychain(name.clone(), None))?;
         crate::deliver::keychain::store_credential(
             deps.keychain,
             name,

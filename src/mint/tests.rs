@@ -181,6 +181,7 @@ fn create_at(
         now,
         progress: &progress,
         aws_flags: request.aws.command_flags(),
+        durable: None,
     };
     execute(request, &deps)
 }

@@ -25,9 +25,15 @@ fn dev(path: &str) -> Stdio {
 }
 
 /// Runs handoff (`cmd`'s environment, `args`) with stdout to a file in the test
-/// directory and a file-size limit of 0 (`ulimit -f 0`), so that the first write fails
-/// as on a full disk. handoff ignores SIGXFSZ itself: nothing here traps it.
-fn run_with_full_stdout(env: &TestEnv, cmd: &std::process::Command, args: &[&str]) -> Run {
+/// directory and a file-size limit of `blocks` × 512 bytes (`ulimit -f`), so that a
+/// write past it fails as on a full disk. handoff ignores SIGXFSZ itself: nothing here
+/// traps it.
+fn run_with_full_stdout(
+    env: &TestEnv,
+    cmd: &std::process::Command,
+    args: &[&str],
+    blocks: u32,
+) -> Run {
     use std::os::unix::fs::PermissionsExt;
     let stdout = std::fs::File::create(env.path("stdout")).unwrap();
     // As a shell with umask 022 creates it.
@@ -36,7 +42,7 @@ fn run_with_full_stdout(env: &TestEnv, cmd: &std::process::Command, args: &[&str
         .unwrap();
     let mut sh = std::process::Command::new("sh");
     sh.arg("-c")
-        .arg("ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(format!("ulimit -f {blocks}; exec \"$0\" \"$@\""))
         .arg(cmd.get_program())
         .args(args)
         .env_clear()
@@ -124,7 +130,7 @@ fn a_closed_pipe_or_a_full_disk_on_stdout_is_an_error_not_exit_0() {
         s.stderr
     );
     // A disk that fills up (here: a file-size limit) is found by the write itself.
-    let s = run_with_full_stdout(&env, &env.cmd(), &["open", &b, "-i", &id, "--env"]).fails(5);
+    let s = run_with_full_stdout(&env, &env.cmd(), &["open", &b, "-i", &id, "--env"], 0).fails(5);
     assert!(
         s.stderr
             .contains("handoff: error: cannot write to standard output: File too large"),
@@ -185,7 +191,8 @@ fn create_to_a_stdout_that_loses_the_bundle_leaves_nothing_in_iam() {
     // A full disk is found only by the write: rolled back.
     let mut c = env.cmd();
     Moto::env_for(&mut c, moto.port);
-    let run = run_with_full_stdout(&env, &c, &["create", "--to", &r, "-a"]).fails(5);
+    // 512 bytes: create's journal fits, the armored bundle does not.
+    let run = run_with_full_stdout(&env, &c, &["create", "--to", &r, "-a"], 1).fails(5);
     assert!(run.stderr.contains("File too large"), "{}", run.stderr);
     assert!(
         run.stderr.contains("rolled back: deleted access key"),

@@ -507,10 +507,12 @@ fn a_failed_bundle_write_after_minting_rolls_back() {
     let mut c = std::process::Command::new("sh");
     c.arg("-c")
         .arg(format!(
-            "trap '' XFSZ; ulimit -f 0; exec {} create --to {r} -o {}",
+            // 512 bytes: the journal fits, the armored bundle does not.
+            "trap '' XFSZ; ulimit -f 1; exec {} create --to {r} -a -o {}",
             bin.display(),
             env.p("b.age")
         ))
+        .env("HOME", env.dir.path())
         .current_dir(env.dir.path());
     Moto::env_for(&mut c, moto.port);
     let run = Run::from_output(c.output().unwrap()).fails(5);
@@ -851,4 +853,38 @@ fn revoke_of_another_users_key_names_the_owner_and_a_missing_key_is_gone() {
         run.stderr
     );
     assert_eq!(moto.access_key_ids("alice").len(), 1);
+}
+
+#[test]
+fn a_create_that_cannot_keep_its_journal_changes_nothing() {
+    // The journal is written before the first change: where it cannot be (a full disk,
+    // here a file-size limit of 0), nothing is changed in IAM.
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, moto.port);
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg(c.get_program())
+        .args(["create", "--to", &r, "-o", &env.p("b.age")])
+        .env_clear()
+        .envs(c.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(env.dir.path());
+    let run = Run::from_output(sh.output().unwrap()).fails(5);
+    assert!(
+        run.stderr.contains("cannot write the journal"),
+        "{}",
+        run.stderr
+    );
+    assert!(!moto.user_exists("mgmt-org-admin"));
+    let journals = env.path(".local/state/handoff");
+    let left = std::fs::read_dir(&journals).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        left,
+        0,
+        "a partial journal was left in {}",
+        journals.display()
+    );
 }

@@ -482,16 +482,18 @@ fn a_keychain_item_replaced_with_force_is_put_back_when_the_create_fails() {
         .args(["create", "--user", "kcu", "--keychain", "kc1"]);
     Run::from_output(first.output().unwrap()).ok();
     let before = k.run(&env, &["credential-process", "kc1"]).ok().stdout;
-    // The same name with --force, and a bundle write that fails (ulimit -f 0).
+    // The same name with --force, and a bundle write that fails (ulimit -f 1: 512
+    // bytes, enough for the journal, not for the armored bundle).
     let mut c = env.cmd();
     Moto::env_for(&mut c, moto.port);
     c.envs(k.env());
     let mut sh = Command::new("sh");
     sh.arg("-c")
-        .arg("ulimit -f 0; exec \"$0\" \"$@\"")
+        .arg("ulimit -f 1; exec \"$0\" \"$@\"")
         .arg(c.get_program())
         .args([
             "create",
+            "-a",
             "--user",
             "kcu",
             "--keychain",

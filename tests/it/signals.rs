@@ -188,7 +188,11 @@ fn a_second_signal_says_what_would_be_left_and_a_third_stops_at_once() {
         moto.user_exists("three"),
         "the third signal stopped nothing"
     );
-    let command = line.split_once("clean up with: ").unwrap().1;
+    let command = line
+        .split_once("clean up with: handoff recover (or: ")
+        .unwrap()
+        .1
+        .trim_end_matches(')');
     assert_eq!(command, "handoff revoke --user three --delete-user --yes");
     // The printed command does what it says.
     let words: Vec<&str> = command.split(' ').skip(1).collect();
@@ -355,5 +359,73 @@ fn a_hangup_with_stderr_gone_still_rolls_back() {
     assert!(
         !moto.user_exists("mgmt-org-admin"),
         "the rollback stopped halfway"
+    );
+}
+
+#[test]
+fn after_a_sigkill_at_any_create_step_recover_leaves_nothing() {
+    // SIGKILL cannot be caught: the durable journal (written before each change) is
+    // what `handoff recover` undoes.
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    for (n, step) in CREATE_STEPS.into_iter().enumerate() {
+        let user = format!("k{n}");
+        let out = env.p(&format!("{user}.age"));
+        let args = [
+            "create",
+            "--user",
+            &user,
+            "--to",
+            &r,
+            "--access-key",
+            "--console-password",
+            "--expires",
+            "1d",
+            "-o",
+            &out,
+        ];
+        let run = signalled(&env, moto.port, &format!("{step}:KILL"), &args);
+        assert_eq!(run.code, -1, "{step}: not killed: {}", run.stderr);
+        assert!(
+            moto.user_exists(&user),
+            "{step}: the kill came before any change"
+        );
+        // Any IAM-touching command now says so, with the command to run.
+        let dry = env.run_aws(moto.port, &["recover", "--dry-run"]).ok();
+        assert!(
+            dry.stderr.contains("An interrupted `create`"),
+            "{step}: {}",
+            dry.stderr
+        );
+        let warned = env
+            .run_aws(moto.port, &["revoke", "--user", "nobody-here", "--yes"])
+            .ok();
+        assert!(
+            warned
+                .stderr
+                .contains("interrupted run(s) left changes in AWS")
+                && warned.stderr.contains("handoff recover"),
+            "{step}: {}",
+            warned.stderr
+        );
+        let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+        assert!(run.stderr.contains("Recovered: "), "{step}: {}", run.stderr);
+        assert!(!moto.user_exists(&user), "{step}: recover left the user");
+        assert!(
+            moto.access_key_ids(&user).is_empty(),
+            "{step}: recover left a key"
+        );
+        // The journal is gone with it.
+        let again = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+        assert!(
+            again.stderr.contains("Nothing to recover"),
+            "{step}: {}",
+            again.stderr
+        );
+    }
+    eprintln!(
+        "signals: {} creates killed, recovered, 0 objects left",
+        CREATE_STEPS.len()
     );
 }
