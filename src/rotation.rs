@@ -17,6 +17,8 @@ use crate::aws::errors::{Whose, failed};
 use crate::aws::{AwsError, Iam, KeyUse};
 use crate::bundle::Credential;
 use crate::error::{Error, ExitCode, Result};
+use crate::mint::journal::Change;
+use crate::mint::journal_file::{Header, JournalFile};
 use crate::secret::SecretString;
 
 /// Uses AWS recorded this long before the run began still count as this run's own:
@@ -40,6 +42,17 @@ pub struct Rotation<'a> {
     /// The flags that point a printed `handoff revoke` at the same AWS (and, when the
     /// new key went to a profile, at that profile).
     pub aws_flags: String,
+    /// The durable journal's header (`handoff recover` after a crash); `None` keeps no
+    /// journal on disk (unit tests).
+    pub durable: Option<Header>,
+}
+
+/// Writes a change down in the durable journal, if there is one.
+fn intend(file: &mut Option<JournalFile>, change: &Change) -> Result<()> {
+    match file {
+        Some(f) => f.intend(change),
+        None => Ok(()),
+    }
 }
 
 fn slack() -> Duration {
@@ -110,8 +123,25 @@ pub fn check_unused(
 /// the new key's id.
 pub fn rotate(
     r: &Rotation,
+    c: Credential,
+    deliver: &mut dyn FnMut(&Credential) -> Result<()>,
+) -> Result<String> {
+    let mut file = r.durable.as_ref().map(JournalFile::start).transpose()?;
+    let result = rotate_journalled(r, c, deliver, &mut file);
+    // The journal stays only when something is left to undo (exit 7).
+    if let Some(f) = file
+        && !matches!(&result, Err(e) if e.code == ExitCode::RollbackFailed)
+    {
+        f.finish();
+    }
+    result
+}
+
+fn rotate_journalled(
+    r: &Rotation,
     mut c: Credential,
     deliver: &mut dyn FnMut(&Credential) -> Result<()>,
+    file: &mut Option<JournalFile>,
 ) -> Result<String> {
     let old = c
         .access_key_id()
@@ -128,7 +158,12 @@ pub fn rotate(
     let still_one = format!("the received key {old} still works and nothing was delivered");
     crate::interrupt::check("CreateAccessKey")
         .map_err(|e| with_note(e, "nothing was changed or delivered".into()))?;
+    intend(
+        file,
+        &Change::LostKey(before.iter().map(|k| k.id.clone()).collect()),
+    )?;
     let (new_id, new_secret) = create_new_key(r, &before, &still_one)?;
+    let _ = intend(file, &Change::Key(new_id.clone()));
     crate::say!(
         "Rotation: created the new access key {}",
         crate::error::shown(&new_id)
@@ -153,44 +188,19 @@ pub fn rotate(
         }
     };
 
-    let new_key = match crate::access_key::AccessKey::new(&new_id, new_secret) {
-        Ok(k) => k,
-        Err(e) => {
-            return Err(undo(
-                Error::new(
-                    ExitCode::Aws,
-                    format!(
-                        "IAM returned a new key whose {} breaks the rule ({})",
-                        e.field(),
-                        e.rule()
-                    ),
-                )
-                .fix("check --endpoint-url points at IAM"),
-            ));
-        }
-    };
-    let new_client = match (r.client_for)(&new_id, new_key.secret.as_secret()) {
-        Ok(client) => client,
+    let (new_key, new_client) = match ready(r, &new_id, new_secret) {
+        Ok(ready) => ready,
         Err(e) => return Err(undo(e)),
     };
-    let works = wait_until_it_works(new_client.as_ref());
-    crate::interrupt::check("delivering the new key").map_err(&undo)?;
-    if let Err(e) = works {
-        return Err(undo(
-            Error::new(
-                ExitCode::Aws,
-                format!("the new key {new_id} does not work yet ({})", e.describe()),
-            )
-            .fix("run the command again in a minute"),
-        ));
-    }
-
     c.access_key = Some(new_key);
     c.created_at = Timestamp::now().round(jiff::Unit::Second).ok();
     crate::interrupt::check("delivering the new key").map_err(&undo)?;
     if let Err(e) = deliver(&c) {
         return Err(undo(e));
     }
+    // From here the new key is the one to keep: after a crash, recover deletes the
+    // received key instead.
+    let _ = intend(file, &Change::Rotated(old.clone()));
     crate::interrupt::test_point("deliver");
 
     // Delivered: deleting the received key finishes the rotation, signal or not (the
@@ -221,6 +231,36 @@ pub fn rotate(
         )
         .fix(format!("delete the received one: {}", revoke_command(user, &old, &r.aws_flags)))),
     }
+}
+
+/// The new key checked, a client acting as it, and the wait until AWS accepts it.
+fn ready(
+    r: &Rotation,
+    new_id: &str,
+    new_secret: SecretString,
+) -> Result<(crate::access_key::AccessKey, Box<dyn Iam>)> {
+    let new_key = crate::access_key::AccessKey::new(new_id, new_secret).map_err(|e| {
+        Error::new(
+            ExitCode::Aws,
+            format!(
+                "IAM returned a new key whose {} breaks the rule ({})",
+                e.field(),
+                e.rule()
+            ),
+        )
+        .fix("check --endpoint-url points at IAM")
+    })?;
+    let new_client = (r.client_for)(new_id, new_key.secret.as_secret())?;
+    let works = wait_until_it_works(new_client.as_ref());
+    crate::interrupt::check("delivering the new key")?;
+    works.map_err(|e| {
+        Error::new(
+            ExitCode::Aws,
+            format!("the new key {new_id} does not work yet ({})", e.describe()),
+        )
+        .fix("run the command again in a minute")
+    })?;
+    Ok((new_key, new_client))
 }
 
 /// CreateAccessKey with the received key. When the reply is lost, a key may have been

@@ -270,8 +270,22 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     let rotation = Rotation {
         received: received.as_ref(),
         client_for: deps.client_for,
-        user,
         aws_flags: revoke_flags(request),
+        durable: Some(crate::mint::journal_file::Header {
+            v: 1,
+            command: "open --rotate".into(),
+            user: user.clone(),
+            account: caller.account.clone(),
+            profile: None,
+            region: request.aws.region.clone(),
+            endpoint_url: request.aws.endpoint_url.clone(),
+            started: jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_else(|_| jiff::Timestamp::now())
+                .to_string(),
+            pid: std::process::id(),
+        }),
+        user,
     };
     let old = id.to_string();
     let new = rotation::rotate(&rotation, credential, &mut |c| deliver(c))?;

@@ -117,7 +117,16 @@ fn recover_one(
     }
     let mut done = Vec::new();
     let mut left = Vec::new();
+    // A rotation that delivered its new key is finished, not undone: the received key
+    // goes, the new one stays.
+    let rotated = journal
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Rotated(_)));
     for change in journal.changes.iter().rev() {
+        if rotated && !matches!(change, Change::Rotated(_)) {
+            continue;
+        }
         if *change == Change::ReplacedPassword {
             crate::say!(
                 "cannot undo: {user}'s console password was (or may have been) replaced; the old one cannot be restored"

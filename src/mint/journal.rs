@@ -38,6 +38,9 @@ pub enum Change {
     /// UpdateLoginProfile (`--reset-password`): the old password cannot be restored,
     /// so this is never undone; a rollback reports it as left (exit 7).
     ReplacedPassword,
+    /// `open --rotate` delivered its new key: the received key (this id) is the one to
+    /// delete, and the new key stays.
+    Rotated(String),
     /// The credential stored in the creator's OS keychain under this name, and the item
     /// it replaced (`--force`), to put back.
     Keychain(String, #[serde(skip)] Option<Earlier>),
@@ -88,7 +91,9 @@ impl Change {
             Change::User => iam.delete_user(user),
             Change::Policy(arn) => iam.detach_policy(user, arn),
             Change::Expiry { before, wrote } => undo_expiry(iam, user, before.as_deref(), wrote),
-            Change::Key(id) | Change::FoundKey(id) => iam.delete_access_key(user, id),
+            Change::Key(id) | Change::FoundKey(id) | Change::Rotated(id) => {
+                iam.delete_access_key(user, id)
+            }
             Change::LoginProfile => iam.delete_login_profile(user),
             // Deleting it too would only add a change: nobody knows either password.
             Change::ReplacedPassword => Err(AwsError {
@@ -113,6 +118,9 @@ impl Change {
             Change::LoginProfile => "the console password".into(),
             Change::ReplacedPassword => "the replaced console password".into(),
             Change::Keychain(name, _) => format!("keychain item {name}"),
+            Change::Rotated(id) => {
+                format!("the received key {id}, not yet deleted (the new key was delivered)")
+            }
         }
     }
 
@@ -134,6 +142,7 @@ impl Change {
             Change::LostKey(_) => "deleted any access key made by the lost CreateAccessKey".into(),
             Change::LoginProfile => "deleted the console password".into(),
             Change::ReplacedPassword => "nothing (a replaced password cannot be restored)".into(),
+            Change::Rotated(id) => format!("deleted the received key {id}, finishing the rotation"),
             Change::Keychain(name, None) => format!("removed {name} from the keychain"),
             Change::Keychain(name, Some(_)) => {
                 format!("put the earlier {name} back in the keychain")
@@ -243,6 +252,7 @@ fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
                 "handoff create{aws_flags} --user {user} --no-policy --console-password --reset-password --to RECIPIENT"
             ),
             Change::Keychain(name, _) => format!("handoff keychain delete {name}"),
+            Change::Rotated(id) => format!("{revoke} --access-key-id {id} --yes"),
             Change::User => format!("{revoke} --delete-user --yes"),
         })
         .collect();
@@ -327,6 +337,7 @@ pub fn roll_back(
                 "a console password nobody received: {user}'s password was (or may have been) replaced, and {}",
                 e.message
             ),
+            Change::Rotated(id) => format!("received access key {id} ({})", e.describe()),
             Change::Keychain(name, _) => format!(
                 "keychain item {name} ({}); delete it with: handoff keychain delete {name}",
                 e.describe()

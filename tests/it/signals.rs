@@ -429,3 +429,50 @@ fn after_a_sigkill_at_any_create_step_recover_leaves_nothing() {
         CREATE_STEPS.len()
     );
 }
+
+#[test]
+fn after_a_sigkill_during_rotation_recover_leaves_exactly_one_working_key() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    for (point, keeps_new) in [("CreateAccessKey", false), ("deliver", true)] {
+        let user = format!("rk-{point}");
+        let b = env.p(&format!("{user}.age"));
+        let create = [
+            "create",
+            "--user",
+            &user,
+            "--no-policy",
+            "--to",
+            &r,
+            "-o",
+            &b,
+        ];
+        env.run_aws(moto.port, &create).ok();
+        let old = moto.access_key_ids(&user);
+        let csv = env.p(&format!("{user}.csv"));
+        let open = ["open", &b, "-i", &id, "--rotate", "--csv", &csv];
+        let run = signalled(&env, moto.port, &format!("{point}:KILL"), &open);
+        assert_eq!(run.code, -1, "{point}: not killed: {}", run.stderr);
+        assert_eq!(
+            moto.access_key_ids(&user).len(),
+            2,
+            "{point}: two keys after the kill"
+        );
+        let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+        assert!(
+            run.stderr.contains("Recovered: "),
+            "{point}: {}",
+            run.stderr
+        );
+        let now = moto.access_key_ids(&user);
+        assert_eq!(now.len(), 1, "{point}: {now:?}");
+        if keeps_new {
+            // Delivered: the rotation is finished, the received key is the one gone.
+            assert_ne!(now, old, "{point}");
+            assert!(env.read(&format!("{user}.csv")).contains(&now[0]));
+        } else {
+            assert_eq!(now, old, "{point}");
+        }
+    }
+}
