@@ -119,6 +119,7 @@ fn recover_one(
     let mut left = Vec::new();
     // A rotation that delivered its new key is finished, not undone: the received key
     // goes, the new one stays.
+    let ours = crate::mint::journal::ours(&journal.changes);
     let rotated = journal
         .changes
         .iter()
@@ -133,7 +134,7 @@ fn recover_one(
             );
             continue;
         }
-        match change.undo(iam.as_ref(), user, keychain) {
+        match change.undo(iam.as_ref(), user, keychain, &ours) {
             Ok(()) => done.push(change.undo_words()),
             Err(e) => left.push(format!("{} ({})", change.what(user), e.describe())),
         }

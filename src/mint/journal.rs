@@ -15,8 +15,10 @@ use crate::store::{Keychain, Kind};
 pub enum Change {
     /// CreateUser.
     User,
-    /// AttachUserPolicy.
-    Policy(String),
+    /// AttachUserPolicy of this ARN, and the user's keys before the run: a key that is
+    /// neither one of them nor this run's means another run uses the user now, and may
+    /// rely on the attachment, so it stays.
+    Policy(String, Vec<String>),
     /// PutUserPolicy of the expiry policy: the document the user had before (None: none),
     /// and the one this run wrote.
     Expiry {
@@ -65,11 +67,13 @@ impl std::fmt::Debug for Earlier {
 
 impl Change {
     /// Undoes the change; something already gone counts as undone.
+    /// `ours`: the ids of the keys the run itself made (see [`ours`]).
     pub fn undo(
         &self,
         iam: &dyn Iam,
         user: &str,
         keychain: &dyn Keychain,
+        ours: &[String],
     ) -> std::result::Result<(), AwsError> {
         if let Change::Keychain(name, earlier) = self {
             let undone = match earlier {
@@ -89,7 +93,7 @@ impl Change {
         };
         gone_is_fine(match self {
             Change::User => iam.delete_user(user),
-            Change::Policy(arn) => iam.detach_policy(user, arn),
+            Change::Policy(arn, keys_before) => undo_attachment(iam, user, arn, keys_before, ours),
             Change::Expiry { before, wrote } => undo_expiry(iam, user, before.as_deref(), wrote),
             Change::Key(id) | Change::FoundKey(id) | Change::Rotated(id) => {
                 iam.delete_access_key(user, id)
@@ -111,7 +115,7 @@ impl Change {
     pub fn what(&self, user: &str) -> String {
         match self {
             Change::User => format!("user {user}"),
-            Change::Policy(arn) => format!("the attachment of {arn}"),
+            Change::Policy(arn, _) => format!("the attachment of {arn}"),
             Change::Expiry { .. } => format!("the {EXPIRY_POLICY} policy"),
             Change::Key(id) | Change::FoundKey(id) => format!("access key {id}"),
             Change::LostKey(_) => "maybe an access key whose reply was lost".into(),
@@ -128,7 +132,7 @@ impl Change {
     pub fn undo_words(&self) -> String {
         match self {
             Change::User => "deleted the user it created".into(),
-            Change::Policy(arn) => format!("detached {arn}"),
+            Change::Policy(arn, _) => format!("detached {arn}"),
             Change::Expiry { before: None, .. } => format!("deleted the {EXPIRY_POLICY} policy"),
             Change::Expiry {
                 before: Some(_), ..
@@ -149,6 +153,48 @@ impl Change {
             }
         }
     }
+}
+
+/// The ids of the keys a run made (or found it made), from its journal.
+pub fn ours(journal: &[Change]) -> Vec<String> {
+    journal
+        .iter()
+        .filter_map(|c| match c {
+            Change::Key(id) | Change::FoundKey(id) => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Detaches a policy this run attached, unless another run has made a key on the user
+/// since (this run's own keys are undone before its attachments): that run may rely on
+/// the attachment, so it is left, and reported as left.
+fn undo_attachment(
+    iam: &dyn Iam,
+    user: &str,
+    arn: &str,
+    keys_before: &[String],
+    ours: &[String],
+) -> std::result::Result<(), AwsError> {
+    let keys = match iam.access_keys(user) {
+        Err(e) if e.is_no_such_entity() => return Ok(()),
+        other => other?,
+    };
+    if let Some(theirs) = keys
+        .iter()
+        .find(|k| !keys_before.contains(&k.id) && !ours.contains(&k.id))
+    {
+        return Err(AwsError {
+            action: "DetachUserPolicy",
+            code: None,
+            message: format!(
+                "not detached: another run made access key {} on the user meanwhile and may rely on it",
+                theirs.id
+            ),
+            outcome_unknown: false,
+        });
+    }
+    iam.detach_policy(user, arn)
 }
 
 /// Puts the user's earlier expiry policy back, or deletes ours; a policy someone else
@@ -231,7 +277,7 @@ fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
                 format!("{revoke} --access-key-id {id} --yes")
             }
             Change::LostKey(_) => aws("list-access-keys"),
-            Change::Policy(arn) => format!("{} --policy-arn {arn}", aws("detach-user-policy")),
+            Change::Policy(arn, _) => format!("{} --policy-arn {arn}", aws("detach-user-policy")),
             Change::Expiry { before: None, .. } => {
                 format!(
                     "{} --policy-name {EXPIRY_POLICY}",
@@ -285,7 +331,7 @@ pub fn roll_back(
             cleanup_command(user, &remaining, aws_flags),
         );
         crate::interrupt::test_point("undo");
-        match change.undo(iam, user, keychain) {
+        match change.undo(iam, user, keychain, &ours(&journal)) {
             Ok(()) => {
                 progress.step(format!("rolled back: {}", change.undo_words()));
                 undone.push(change.undo_words());
@@ -324,7 +370,7 @@ pub fn roll_back(
                 e.describe()
             ),
             Change::User => format!("user {user} ({})", e.describe()),
-            Change::Policy(p) => format!("policy attachment {p} ({})", e.describe()),
+            Change::Policy(p, _) => format!("policy attachment {p} ({})", e.describe()),
             Change::Expiry { before: None, .. } => {
                 format!("inline policy {EXPIRY_POLICY} ({})", e.describe())
             }

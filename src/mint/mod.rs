@@ -154,6 +154,11 @@ pub fn mint(
     }
 }
 
+/// The ids of the user's keys before the run.
+fn keys_before(plan: &Plan) -> Vec<String> {
+    plan.keys_before.iter().map(|k| k.id.clone()).collect()
+}
+
 /// Before a change: a signal received meanwhile stops the run here (no step failed).
 fn may_start(next: &str) -> Result<(), Failure> {
     crate::interrupt::check(next).map_err(|error| Failure {
@@ -254,16 +259,16 @@ fn attach_policies(
     let user = order.user.as_str();
     for policy in &plan.attach {
         may_start("AttachUserPolicy")?;
-        journal.intend(&Change::Policy(policy.clone()))?;
+        journal.intend(&Change::Policy(policy.clone(), keys_before(plan)))?;
         let attached = deps.iam.attach_policy(user, policy);
         crate::interrupt::test_point("AttachUserPolicy");
         if let Err(e) = attached {
             if e.outcome_unknown {
-                journal.push(Change::Policy(policy.clone()));
+                journal.push(Change::Policy(policy.clone(), keys_before(plan)));
             }
             return Err(aws(e));
         }
-        journal.push(Change::Policy(policy.clone()));
+        journal.push(Change::Policy(policy.clone(), keys_before(plan)));
         deps.progress.step(format!("AttachUserPolicy: {policy}"));
     }
     if !plan.attach.is_empty() {
@@ -322,9 +327,7 @@ fn mint_key(
     let user = order.user.as_str();
     may_start("CreateAccessKey")?;
     // A key whose reply never arrives is found by listing: these were there before.
-    journal.intend(&Change::LostKey(
-        plan.keys_before.iter().map(|k| k.id.clone()).collect(),
-    ))?;
+    journal.intend(&Change::LostKey(keys_before(plan)))?;
     let created = deps.iam.create_access_key(user);
     crate::interrupt::test_point("CreateAccessKey");
     match created {

@@ -315,6 +315,8 @@ enum Twist {
     AttachOkButNothingHappens(&'static str),
     /// Another run writes this expiry policy right after ours.
     AnotherRunPutsAfterUs(&'static str),
+    /// Another run mints a key on the user right after our first attachment.
+    AnotherRunMintsAfterAttach,
 }
 
 impl Iam for Twisted {
@@ -339,6 +341,13 @@ impl Iam for Twisted {
     fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
         match self.twist {
             Twist::AttachOkButNothingHappens(ignored) if ignored == arn => Ok(()),
+            Twist::AnotherRunMintsAfterAttach => {
+                let attached = self.fake.attach_policy(user, arn);
+                if self.fake.keys_of(user).is_empty() {
+                    self.fake.create_access_key(user).unwrap();
+                }
+                attached
+            }
             _ => self.fake.attach_policy(user, arn),
         }
     }
@@ -1434,6 +1443,35 @@ fn an_expiry_policy_from_before_survives_a_later_failure() {
         "{}",
         e.what
     );
+}
+
+#[test]
+fn an_attachment_another_run_may_rely_on_is_left_and_said() {
+    // Two creates for one reused user: the one that fails must not detach what the
+    // other, which minted a key meanwhile, relies on.
+    let fake = FakeIam::new().with_user(USER);
+    fake.fail("CreateAccessKey", On::Call(2), "AccessDenied");
+    let twisted = Twisted {
+        fake: fake.clone(),
+        twist: Twist::AnotherRunMintsAfterAttach,
+    };
+    let order = Order {
+        expires: None,
+        console_password: None,
+        ..order()
+    };
+    let e = create_on(&twisted, order, None, &MemKeychain::default(), now).unwrap_err();
+    assert_eq!(e.code, ExitCode::RollbackFailed, "{e:?}");
+    assert!(
+        e.what.contains(&format!(
+            "not detached: another run made access key {} on the user meanwhile",
+            k(1)
+        )),
+        "{}",
+        e.what
+    );
+    assert_eq!(fake.policies_of(USER), [P1, P2]);
+    assert_eq!(fake.keys_of(USER), [k(1)]);
 }
 
 #[test]
