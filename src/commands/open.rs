@@ -239,6 +239,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     let (id, secret) = deliver::need_key(&credential)?;
     let received = (deps.client_for)(id, secret)?;
     if request.aws_check == AwsCheck::Rotate {
+        crate::mint::journal_file::warn_if_unfinished();
         let user = credential.user_name.as_deref().unwrap_or("USER");
         rotation::check_unused(
             received.as_ref(),
@@ -276,7 +277,11 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
             command: "open --rotate".into(),
             user: user.clone(),
             account: caller.account.clone(),
-            profile: None,
+            // The new key may clean up after its own rotation: where it went.
+            profile: match &request.delivery {
+                Delivery::Profile(p) => Some(p.clone()),
+                _ => None,
+            },
             region: request.aws.region.clone(),
             endpoint_url: request.aws.endpoint_url.clone(),
             started: jiff::Timestamp::now()

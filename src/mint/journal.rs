@@ -46,6 +46,10 @@ pub enum Change {
     /// The credential stored in the creator's OS keychain under this name, and the item
     /// it replaced (`--force`), to put back.
     Keychain(String, #[serde(skip)] Option<Earlier>),
+    /// In the durable journal only: a keychain item stored over an earlier one
+    /// (`--force`), whose content is never written to disk, so after a crash it can be
+    /// removed but not put back.
+    KeychainReplaced(String),
 }
 
 /// A keychain item's bytes from before the run, kept (wiped on drop) to restore it. A
@@ -75,10 +79,13 @@ impl Change {
         keychain: &dyn Keychain,
         ours: &[String],
     ) -> std::result::Result<(), AwsError> {
-        if let Change::Keychain(name, earlier) = self {
-            let undone = match earlier {
-                None => keychain.delete(Kind::Credential, name).map(|_| ()),
-                Some(Earlier(bytes)) => restore_item(keychain, name, bytes),
+        if let Change::Keychain(_, _) | Change::KeychainReplaced(_) = self {
+            let undone = match self {
+                Change::Keychain(name, Some(Earlier(bytes))) => restore_item(keychain, name, bytes),
+                Change::Keychain(name, None) | Change::KeychainReplaced(name) => {
+                    keychain.delete(Kind::Credential, name).map(|_| ())
+                }
+                _ => Ok(()),
             };
             return undone.map_err(|e| AwsError {
                 action: "keychain delete",
@@ -92,7 +99,15 @@ impl Change {
             other => other,
         };
         gone_is_fine(match self {
-            Change::User => iam.delete_user(user),
+            Change::User => match foreign_key(iam, user, &[], ours)? {
+                Some(theirs) => Err(kept(
+                    "DeleteUser",
+                    &format!(
+                        "not deleted: another run made access key {theirs} on the user meanwhile and uses it"
+                    ),
+                )),
+                None => iam.delete_user(user),
+            },
             Change::Policy(arn, keys_before) => undo_attachment(iam, user, arn, keys_before, ours),
             Change::Expiry { before, wrote } => undo_expiry(iam, user, before.as_deref(), wrote),
             Change::Key(id) | Change::FoundKey(id) | Change::Rotated(id) => {
@@ -107,7 +122,7 @@ impl Change {
                 outcome_unknown: false,
             }),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
-            Change::Keychain(..) => Ok(()),
+            Change::Keychain(..) | Change::KeychainReplaced(_) => Ok(()),
         })
     }
 
@@ -122,6 +137,9 @@ impl Change {
             Change::LoginProfile => "the console password".into(),
             Change::ReplacedPassword => "the replaced console password".into(),
             Change::Keychain(name, _) => format!("keychain item {name}"),
+            Change::KeychainReplaced(name) => {
+                format!("keychain item {name} (stored over an earlier one)")
+            }
             Change::Rotated(id) => {
                 format!("the received key {id}, not yet deleted (the new key was delivered)")
             }
@@ -148,6 +166,9 @@ impl Change {
             Change::ReplacedPassword => "nothing (a replaced password cannot be restored)".into(),
             Change::Rotated(id) => format!("deleted the received key {id}, finishing the rotation"),
             Change::Keychain(name, None) => format!("removed {name} from the keychain"),
+            Change::KeychainReplaced(name) => format!(
+                "removed {name} from the keychain (the earlier item it replaced cannot be put back after a crash: it was never written to disk)"
+            ),
             Change::Keychain(name, Some(_)) => {
                 format!("put the earlier {name} back in the keychain")
             }
@@ -176,25 +197,45 @@ fn undo_attachment(
     keys_before: &[String],
     ours: &[String],
 ) -> std::result::Result<(), AwsError> {
-    let keys = match iam.access_keys(user) {
-        Err(e) if e.is_no_such_entity() => return Ok(()),
-        other => other?,
-    };
-    if let Some(theirs) = keys
-        .iter()
-        .find(|k| !keys_before.contains(&k.id) && !ours.contains(&k.id))
-    {
-        return Err(AwsError {
-            action: "DetachUserPolicy",
-            code: None,
-            message: format!(
-                "not detached: another run made access key {} on the user meanwhile and may rely on it",
-                theirs.id
+    if let Some(theirs) = foreign_key(iam, user, keys_before, ours)? {
+        return Err(kept(
+            "DetachUserPolicy",
+            &format!(
+                "not detached: another run made access key {theirs} on the user meanwhile and may rely on it"
             ),
-            outcome_unknown: false,
-        });
+        ));
     }
     iam.detach_policy(user, arn)
+}
+
+/// The code of an undo left out on purpose: another run relies on what it would undo.
+pub const KEPT: &str = "KeptForAnotherRun";
+
+fn kept(action: &'static str, message: &str) -> AwsError {
+    AwsError {
+        action,
+        code: Some(KEPT.into()),
+        message: message.into(),
+        outcome_unknown: false,
+    }
+}
+
+/// A key of the user's that was neither there before the run nor made by it: another
+/// run's. None when the user (or its keys) is gone.
+fn foreign_key(
+    iam: &dyn Iam,
+    user: &str,
+    keys_before: &[String],
+    ours: &[String],
+) -> std::result::Result<Option<String>, AwsError> {
+    let keys = match iam.access_keys(user) {
+        Err(e) if e.is_no_such_entity() => return Ok(None),
+        other => other?,
+    };
+    Ok(keys
+        .into_iter()
+        .find(|k| !keys_before.contains(&k.id) && !ours.contains(&k.id))
+        .map(|k| k.id))
 }
 
 /// Puts the user's earlier expiry policy back, or deletes ours; a policy someone else
@@ -264,7 +305,7 @@ pub fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
 /// everything on it is the run's: `handoff revoke --delete-user`. On a reused user, a
 /// broad revoke would also delete what the user had before the run, so each leftover
 /// gets its own command (joined with `&&`), with the same AWS flags.
-fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
+pub fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
     let revoke = format!("handoff revoke{aws_flags} --user {user}");
     if left.contains(&Change::User) {
         return format!("{revoke} --delete-user --yes");
@@ -297,7 +338,9 @@ fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
             Change::ReplacedPassword => format!(
                 "handoff create{aws_flags} --user {user} --no-policy --console-password --reset-password --to RECIPIENT"
             ),
-            Change::Keychain(name, _) => format!("handoff keychain delete {name}"),
+            Change::Keychain(name, _) | Change::KeychainReplaced(name) => {
+                format!("handoff keychain delete {name}")
+            }
             Change::Rotated(id) => format!("{revoke} --access-key-id {id} --yes"),
             Change::User => format!("{revoke} --delete-user --yes"),
         })
@@ -335,6 +378,11 @@ pub fn roll_back(
             Ok(()) => {
                 progress.step(format!("rolled back: {}", change.undo_words()));
                 undone.push(change.undo_words());
+            }
+            // Another run relies on it: keeping it is the undo, said, not cleaned up.
+            Err(e) if e.code.as_deref() == Some(KEPT) => {
+                progress.step(format!("kept {}: {}", change.what(user), e.message));
+                undone.push(format!("kept {} ({})", change.what(user), e.message));
             }
             Err(e) => left.push((change.clone(), e)),
         }
@@ -384,7 +432,7 @@ pub fn roll_back(
                 e.message
             ),
             Change::Rotated(id) => format!("received access key {id} ({})", e.describe()),
-            Change::Keychain(name, _) => format!(
+            Change::Keychain(name, _) | Change::KeychainReplaced(name) => format!(
                 "keychain item {name} ({}); delete it with: handoff keychain delete {name}",
                 e.describe()
             ),

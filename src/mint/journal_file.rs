@@ -144,6 +144,9 @@ pub struct Unfinished {
     pub header: Header,
     /// The changes it may have made, in order.
     pub changes: Vec<Change>,
+    /// Why it cannot be trusted, when it cannot (a damaged line, an unknown version):
+    /// then nothing of it is undone, and it is kept.
+    pub damaged: Option<String>,
     /// Held: no other `recover` works on it meanwhile.
     _lock: File,
 }
@@ -155,8 +158,26 @@ impl Unfinished {
     }
 }
 
+/// Whether the state directory is the user's own and nobody else can write in it (a
+/// planted journal would name what `recover` deletes). Says why not, once.
+fn trusted_dir(dir: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return false;
+    };
+    let mine = meta.uid() == rustix::process::getuid().as_raw();
+    if !meta.is_dir() || !mine || meta.mode() & 0o022 != 0 {
+        crate::say!(
+            "handoff: warning: {} is not a directory only you can write to: its journals are not trusted, and nothing in it is undone",
+            shown(&dir.display().to_string())
+        );
+        return false;
+    }
+    true
+}
+
 /// Every journal in the state directory whose run is over (its lock is free), oldest
-/// first. A line that does not parse (a crash mid-write) ends its journal.
+/// first. Only files that are the user's own, 0600 and not links count.
 pub fn unfinished() -> Vec<Unfinished> {
     let Some(dir) = state_dir() else {
         return Vec::new();
@@ -164,6 +185,9 @@ pub fn unfinished() -> Vec<Unfinished> {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };
+    if !trusted_dir(&dir) {
+        return Vec::new();
+    }
     let mut paths: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
@@ -181,32 +205,127 @@ pub fn unfinished() -> Vec<Unfinished> {
 }
 
 fn read_unlocked(path: &Path) -> Option<Unfinished> {
-    let file = std::fs::OpenOptions::new().read(true).open(path).ok()?;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file()
+        || meta.uid() != rustix::process::getuid().as_raw()
+        || meta.mode() & 0o077 != 0
+    {
+        crate::say!(
+            "handoff: warning: {} is not a 0600 file of yours: not trusted, not undone",
+            shown(&path.display().to_string())
+        );
+        return None;
+    }
     // A live run holds it: not ours to touch.
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
-    let mut lines = std::io::BufReader::new(&file).lines();
-    let header: Header = serde_json::from_str(&lines.next()?.ok()?).ok()?;
-    let changes = lines
-        .map_while(|l| l.ok().and_then(|l| serde_json::from_str::<Change>(&l).ok()))
+    let lines: Vec<String> = std::io::BufReader::new(&file)
+        .lines()
+        .map_while(std::result::Result::ok)
         .collect();
+    let (header, damaged) = match lines.first().map(|l| serde_json::from_str::<Header>(l)) {
+        Some(Ok(h)) if h.v == 1 => (h, None),
+        Some(Ok(h)) => (
+            h.clone(),
+            Some(format!("it is version {} of the format", h.v)),
+        ),
+        // A crash while the header was written: the run made no change yet.
+        _ => {
+            return Some(Unfinished {
+                path: path.to_path_buf(),
+                header: Header {
+                    v: 0,
+                    command: "?".into(),
+                    user: "?".into(),
+                    account: "?".into(),
+                    profile: None,
+                    region: None,
+                    endpoint_url: None,
+                    started: "?".into(),
+                    pid: 0,
+                },
+                changes: Vec::new(),
+                damaged: None,
+                _lock: file,
+            });
+        }
+    };
+    let mut changes = Vec::new();
+    let mut damaged = damaged;
+    let body = &lines[1..];
+    for (i, line) in body.iter().enumerate() {
+        match serde_json::from_str::<Change>(line) {
+            Ok(c) => changes.push(c),
+            // Only the last line may be cut short (a crash while it was written).
+            Err(_) if i + 1 == body.len() => {}
+            Err(e) => {
+                damaged.get_or_insert(format!("line {} does not parse ({e})", i + 2));
+                break;
+            }
+        }
+    }
     Some(Unfinished {
         path: path.to_path_buf(),
         header,
-        changes,
+        changes: without_resolved_lost_keys(changes),
+        damaged,
         _lock: file,
     })
+}
+
+/// A "CreateAccessKey sent" line is resolved by the key's id written after it: the
+/// listing it stood for would also catch keys that other runs made since.
+fn without_resolved_lost_keys(changes: Vec<Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
+    for c in changes {
+        if matches!(c, Change::Key(_) | Change::FoundKey(_))
+            && matches!(out.last(), Some(Change::LostKey(_)))
+        {
+            out.pop();
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Says, once, that an earlier run left changes, with the command that finishes them.
 pub fn warn_if_unfinished() {
     let left = unfinished();
-    if let Some(first) = left.first() {
+    if let Some(first) = left.iter().find(|u| u.header.v != 0) {
         crate::say!(
             "handoff: warning: {} interrupted run(s) left changes in AWS (the first: {} for user {} at {}); see and undo them with: handoff recover",
             left.len(),
             first.header.command,
             shown(&first.header.user),
             first.header.started
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_id_resolves_the_lost_key_line_before_it() {
+        let changes = vec![
+            Change::User,
+            Change::LostKey(vec![]),
+            Change::Key("AKIA1".into()),
+            Change::LostKey(vec!["AKIA1".into()]),
+        ];
+        assert_eq!(
+            without_resolved_lost_keys(changes),
+            [
+                Change::User,
+                Change::Key("AKIA1".into()),
+                Change::LostKey(vec!["AKIA1".into()])
+            ]
         );
     }
 }

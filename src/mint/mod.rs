@@ -61,12 +61,22 @@ pub struct Journal {
     /// What was (or may have been) changed, in order.
     pub changes: Vec<Change>,
     file: Option<journal_file::JournalFile>,
+    /// The user and the AWS flags, for the clean-up a third signal prints.
+    user: String,
+    aws_flags: String,
 }
 
 impl Journal {
     /// Writes down a change about to be made; a journal that cannot be written stops
     /// the run before the change.
     fn intend(&mut self, change: &Change) -> Result<(), Failure> {
+        // What a third signal during this change would leave (it may be made).
+        let mut maybe = self.changes.clone();
+        maybe.push(change.clone());
+        crate::interrupt::set_left(
+            maybe.iter().rev().map(|c| c.what(&self.user)).collect(),
+            journal::cleanup_command(&self.user, &maybe, &self.aws_flags),
+        );
         match &mut self.file {
             Some(f) => f.intend(change).map_err(at("write the journal")),
             None => Ok(()),
@@ -117,6 +127,8 @@ pub fn mint(
     let mut journal = Journal {
         changes: Vec::new(),
         file,
+        user: order.user.clone(),
+        aws_flags: deps.aws_flags.clone(),
     };
     let made = make_changes(order, plan, deps, &mut journal)
         .and_then(|credential| deliver(order, plan, credential, seal, deps, &mut journal));
@@ -446,7 +458,11 @@ fn deliver(
             None
         };
         may_start("storing the credential in the keychain")?;
-        journal.intend(&Change::Keychain(name.clone(), None))?;
+        journal.intend(&if earlier.is_some() {
+            Change::KeychainReplaced(name.clone())
+        } else {
+            Change::Keychain(name.clone(), None)
+        })?;
         crate::deliver::keychain::store_credential(
             deps.keychain,
             name,

@@ -476,3 +476,204 @@ fn after_a_sigkill_during_rotation_recover_leaves_exactly_one_working_key() {
         }
     }
 }
+
+#[test]
+fn recover_keeps_keys_that_later_runs_made() {
+    // Found by the attack review: a journal's "keys before CreateAccessKey" line made
+    // recover delete every key made since, including keys later runs had delivered.
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    let first = [
+        "create",
+        "--user",
+        "shared",
+        "--to",
+        &r,
+        "-o",
+        &env.p("1.age"),
+    ];
+    let run = signalled(&env, moto.port, "bundle:KILL", &first);
+    assert_eq!(run.code, -1, "{}", run.stderr);
+    let second = [
+        "create",
+        "--user",
+        "shared",
+        "--to",
+        &r,
+        "-o",
+        &env.p("2.age"),
+    ];
+    env.run_aws(moto.port, &second).ok();
+    let open = env
+        .run(&["open", &env.p("2.age"), "-i", &id, "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&open.stdout).unwrap();
+    let delivered = v["AccessKeyId"].as_str().unwrap().to_string();
+    // The killed run's own key goes; the attachment stays, for the later run's key,
+    // and recover says so (exit 7).
+    let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    assert!(
+        run.stderr.contains("Not undone: kept the attachment of arn:aws:iam::aws:policy/AdministratorAccess (not detached: another run made access key"),
+        "{}",
+        run.stderr
+    );
+    assert!(moto.user_exists("shared"));
+    // And the journal is done with: nothing is waiting.
+    let again = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    assert!(
+        again.stderr.contains("Nothing to recover"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        moto.access_key_ids("shared"),
+        vec![delivered],
+        "recover deleted the key a later run delivered"
+    );
+}
+
+#[test]
+fn three_real_signals_while_a_call_is_in_flight_name_what_is_left() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port);
+    proxy.fail("CreateAccessKey", Fault::Slow);
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, proxy.port);
+    let child = c
+        .args([
+            "create",
+            "--user",
+            "busy",
+            "--to",
+            &r,
+            "-o",
+            &env.p("b.age"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "CreateAccessKey reached the proxy",
+        || proxy.count("CreateAccessKey") == 1,
+    );
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    for _ in 0..3 {
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let run = Run::from_output(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("handoff: stopped at once by SIGINT (Ctrl-C), leaving maybe an access key whose reply was lost, the attachment of arn:aws:iam::aws:policy/AdministratorAccess, user busy; clean up with: handoff recover"),
+        "{}",
+        run.stderr
+    );
+    let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    assert!(run.stderr.contains("Recovered: "), "{}", run.stderr);
+    assert!(!moto.user_exists("busy"));
+}
+
+/// A journal file in the test's state directory, as a run would have left it.
+fn plant_journal(env: &TestEnv, name: &str, lines: &[String], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = env.path(".local/state/handoff");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn header(account: &str, user: &str, port: u16) -> String {
+    format!(
+        r#"{{"v":1,"command":"create","user":"{user}","account":"{account}","profile":null,"region":null,"endpoint_url":"http://127.0.0.1:{port}","started":"2026-12-03T10:00:00Z","pid":1}}"#
+    )
+}
+
+#[test]
+fn a_damaged_foreign_or_planted_journal_is_not_undone_and_blocks_no_other() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let create = [
+        "create",
+        "--user",
+        "victim",
+        "--no-policy",
+        "--to",
+        &r,
+        "-o",
+        &env.p("v.age"),
+    ];
+    env.run_aws(moto.port, &create).ok();
+    let keys = moto.access_key_ids("victim");
+    // Damaged in the middle: the changes after the bad line are unknown.
+    let damaged = [
+        header("123456789012", "victim", moto.port),
+        "not json".into(),
+        r#""User""#.into(),
+    ];
+    plant_journal(&env, "run-1-1.jsonl", &damaged, 0o600);
+    // Another account's.
+    let foreign = [
+        header("999999999999", "victim", moto.port),
+        r#""User""#.into(),
+    ];
+    plant_journal(&env, "run-2-1.jsonl", &foreign, 0o600);
+    // Readable by others: not one handoff wrote.
+    let planted = [
+        header("123456789012", "victim", moto.port),
+        r#"{"LostKey":[]}"#.into(),
+    ];
+    plant_journal(&env, "run-3-1.jsonl", &planted, 0o644);
+    // A real one after them all: still undone.
+    let create = [
+        "create",
+        "--user",
+        "k-late",
+        "--to",
+        &r,
+        "-o",
+        &env.p("late.age"),
+    ];
+    let run = signalled(&env, moto.port, "CreateUser:KILL", &create);
+    assert_eq!(run.code, -1);
+    let run = env.run_aws(moto.port, &["recover", "--yes"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("this journal cannot be trusted (line 2 does not parse"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("the journal's changes are in account 999999999999"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("is not a 0600 file of yours"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !moto.user_exists("k-late"),
+        "the real journal was blocked: {}",
+        run.stderr
+    );
+    assert_eq!(
+        moto.access_key_ids("victim"),
+        keys,
+        "a planted journal deleted a key"
+    );
+    assert!(
+        env.path(".local/state/handoff/run-1-1.jsonl").exists(),
+        "the damaged journal was removed"
+    );
+}
