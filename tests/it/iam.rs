@@ -672,7 +672,8 @@ fn progress_is_a_spinner_on_a_terminal_plain_lines_otherwise_and_nothing_when_qu
     }
     let bin = assert_cmd::cargo::cargo_bin("handoff");
     let cmd = format!(
-        "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_ENDPOINT_URL={} AWS_EC2_METADATA_DISABLED=true {} create --user tty --to {r} -o {}",
+        "HOME={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_ENDPOINT_URL={} AWS_EC2_METADATA_DISABLED=true {} create --user tty --to {r} -o {}",
+        env.dir.path().display(),
         moto.url(),
         bin.display(),
         env.p("tty.age")
