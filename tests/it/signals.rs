@@ -264,6 +264,14 @@ fn a_signal_after_the_keychain_step_removes_the_item_again() {
     assert!(!moto.user_exists("mgmt-org-admin"));
 }
 
+/// A user with one key, and its bundle (`USER.age`), to rotate.
+fn rotatable(env: &TestEnv, moto: &Moto, r: &str, user: &str) -> (String, Vec<String>) {
+    let b = env.p(&format!("{user}.age"));
+    let create = ["create", "--user", user, "--no-policy", "--to", r, "-o", &b];
+    env.run_aws(moto.port, &create).ok();
+    (b, moto.access_key_ids(user))
+}
+
 #[test]
 fn a_signal_during_rotation_leaves_exactly_one_working_key() {
     let Some((env, moto, id, r)) = setup() else {
@@ -271,19 +279,7 @@ fn a_signal_during_rotation_leaves_exactly_one_working_key() {
     };
     for (sig, code, _) in SIGNALS {
         let user = format!("rot-{sig}");
-        let b = env.p(&format!("{user}.age"));
-        let create = [
-            "create",
-            "--user",
-            &user,
-            "--no-policy",
-            "--to",
-            &r,
-            "-o",
-            &b,
-        ];
-        env.run_aws(moto.port, &create).ok();
-        let old = moto.access_key_ids(&user);
+        let (b, old) = rotatable(&env, &moto, &r, &user);
         // After the new key was made: it is deleted again, nothing is delivered.
         let csv = env.p(&format!("{user}.csv"));
         let open = ["open", &b, "-i", &id, "--rotate", "--csv", &csv];
@@ -437,19 +433,7 @@ fn after_a_sigkill_during_rotation_recover_leaves_exactly_one_working_key() {
     };
     for (point, keeps_new) in [("CreateAccessKey", false), ("deliver", true)] {
         let user = format!("rk-{point}");
-        let b = env.p(&format!("{user}.age"));
-        let create = [
-            "create",
-            "--user",
-            &user,
-            "--no-policy",
-            "--to",
-            &r,
-            "-o",
-            &b,
-        ];
-        env.run_aws(moto.port, &create).ok();
-        let old = moto.access_key_ids(&user);
+        let (b, old) = rotatable(&env, &moto, &r, &user);
         let csv = env.p(&format!("{user}.csv"));
         let open = ["open", &b, "-i", &id, "--rotate", "--csv", &csv];
         let run = signalled(&env, moto.port, &format!("{point}:KILL"), &open);
