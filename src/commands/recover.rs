@@ -63,7 +63,12 @@ pub fn execute(
 ) -> Result<()> {
     let journals = unfinished();
     if journals.is_empty() {
-        crate::say!("Nothing to recover: no interrupted handoff run left a journal.");
+        match crate::mint::journal_file::journal_count() {
+            0 => crate::say!("Nothing to recover: no interrupted handoff run left a journal."),
+            n => crate::say!(
+                "Nothing to recover now: {n} journal(s) belong to runs still going (or to another recover, or are not trusted); run it again when they are over"
+            ),
+        }
         return Ok(());
     }
     let mut failed: Vec<(String, Error)> = Vec::new();

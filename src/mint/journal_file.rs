@@ -176,6 +176,21 @@ fn trusted_dir(dir: &Path) -> bool {
     true
 }
 
+/// How many journals are there at all (live runs' included).
+pub fn journal_count() -> usize {
+    let Some(dir) = state_dir() else { return 0 };
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("run-") && n.ends_with(".jsonl"))
+            })
+            .count()
+    })
+}
+
 /// Every journal in the state directory whose run is over (its lock is free), oldest
 /// first. Only files that are the user's own, 0600 and not links count.
 pub fn unfinished() -> Vec<Unfinished> {

@@ -661,3 +661,47 @@ fn a_damaged_foreign_or_planted_journal_is_not_undone_and_blocks_no_other() {
         "the damaged journal was removed"
     );
 }
+
+#[test]
+fn recover_leaves_a_live_runs_journal_alone_and_says_so() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port);
+    proxy.fail("CreateAccessKey", Fault::Slow);
+    let mut c = env.cmd();
+    Moto::env_for(&mut c, proxy.port);
+    let child = c
+        .args([
+            "create",
+            "--user",
+            "live",
+            "--to",
+            &r,
+            "-o",
+            &env.p("b.age"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until(
+        std::time::Duration::from_secs(20),
+        "CreateAccessKey reached the proxy",
+        || proxy.count("CreateAccessKey") == 1,
+    );
+    // Held still while recover looks (a stopped process keeps its lock).
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
+    let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
+    assert!(
+        run.stderr
+            .contains("Nothing to recover now: 1 journal(s) belong to runs still going"),
+        "{}",
+        run.stderr
+    );
+    Run::from_output(child.wait_with_output().unwrap()).ok();
+    assert!(moto.user_exists("live"), "recover undid a live run");
+    assert_eq!(moto.access_key_ids("live").len(), 1);
+}
