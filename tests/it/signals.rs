@@ -200,17 +200,18 @@ fn a_second_signal_says_what_would_be_left_and_a_third_stops_at_once() {
     assert!(!moto.user_exists("three"));
 }
 
-#[test]
-fn a_real_sigterm_while_create_access_key_is_in_flight_is_rolled_back() {
-    let Some((env, moto, _, r)) = setup() else {
-        return;
-    };
-    let proxy = Proxy::start(moto.port);
+/// handoff with `args` through `proxy`, which holds CreateAccessKey for a second;
+/// returns once that call is in flight.
+fn in_flight(
+    env: &TestEnv,
+    proxy: &Proxy,
+    args: &[&str],
+) -> (std::process::Child, rustix::process::Pid) {
     proxy.fail("CreateAccessKey", Fault::Slow);
     let mut c = env.cmd();
     Moto::env_for(&mut c, proxy.port);
     let child = c
-        .args(["create", "--to", &r, "-o", &env.p("b.age")])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -221,6 +222,16 @@ fn a_real_sigterm_while_create_access_key_is_in_flight_is_rolled_back() {
         || proxy.count("CreateAccessKey") == 1,
     );
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    (child, pid)
+}
+
+#[test]
+fn a_real_sigterm_while_create_access_key_is_in_flight_is_rolled_back() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port);
+    let (child, pid) = in_flight(&env, &proxy, &["create", "--to", &r, "-o", &env.p("b.age")]);
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let run = Run::from_output(child.wait_with_output().unwrap());
     assert_eq!(run.code, 143, "{}", run.stderr);
@@ -523,11 +534,10 @@ fn three_real_signals_while_a_call_is_in_flight_name_what_is_left() {
         return;
     };
     let proxy = Proxy::start(moto.port);
-    proxy.fail("CreateAccessKey", Fault::Slow);
-    let mut c = env.cmd();
-    Moto::env_for(&mut c, proxy.port);
-    let child = c
-        .args([
+    let (child, pid) = in_flight(
+        &env,
+        &proxy,
+        &[
             "create",
             "--user",
             "busy",
@@ -535,17 +545,8 @@ fn three_real_signals_while_a_call_is_in_flight_name_what_is_left() {
             &r,
             "-o",
             &env.p("b.age"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(
-        std::time::Duration::from_secs(20),
-        "CreateAccessKey reached the proxy",
-        || proxy.count("CreateAccessKey") == 1,
+        ],
     );
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     for _ in 0..3 {
         rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -668,30 +669,13 @@ fn recover_leaves_a_live_runs_journal_alone_and_says_so() {
         return;
     };
     let proxy = Proxy::start(moto.port);
-    proxy.fail("CreateAccessKey", Fault::Slow);
-    let mut c = env.cmd();
-    Moto::env_for(&mut c, proxy.port);
-    let child = c
-        .args([
-            "create",
-            "--user",
-            "live",
-            "--to",
-            &r,
-            "-o",
-            &env.p("b.age"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until(
-        std::time::Duration::from_secs(20),
-        "CreateAccessKey reached the proxy",
-        || proxy.count("CreateAccessKey") == 1,
+    let out = env.p("b.age");
+    let (child, pid) = in_flight(
+        &env,
+        &proxy,
+        &["create", "--user", "live", "--to", &r, "-o", &out],
     );
     // Held still while recover looks (a stopped process keeps its lock).
-    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::STOP).unwrap();
     let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
     rustix::process::kill_process(pid, rustix::process::Signal::CONT).unwrap();
