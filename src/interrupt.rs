@@ -166,7 +166,8 @@ pub fn set_left(left: Vec<String>, command: String) {
 /// (each fires once), and waits until it has been received, so that a test can
 /// interrupt each step exactly there. Points are a change's AWS action or step name,
 /// right after its answer arrived (`CreateUser`, …, `keychain`, `bundle`, `deliver`,
-/// `DeleteAccessKey`, revoke's `delete`), and `undo`, before each rollback step.
+/// `DeleteAccessKey`, revoke's `delete`), `undo`, before each rollback step, and
+/// `recover`, before each of recover's undos.
 pub fn test_point(point: &str) {
     if !cfg!(debug_assertions) {
         return;

@@ -77,6 +77,10 @@ pub fn execute(
         if let Err(e) = recover_one(request, journal, iam_for, keychain) {
             failed.push((path, e));
         }
+        // A signal stops the journals after this one too.
+        if crate::interrupt::signal().is_some() {
+            break;
+        }
     }
     match failed.len() {
         0 => Ok(()),
@@ -92,7 +96,8 @@ pub fn execute(
             for (path, e) in &failed {
                 crate::say!("handoff: {path}: {e}");
             }
-            let code = failed[0].1.code;
+            let code =
+                crate::interrupt::signal().map_or(failed[0].1.code, crate::interrupt::exit_code);
             Err(Error::new(
                 code,
                 format!("{n} journals were not recovered (each is named above)"),
@@ -167,7 +172,44 @@ fn recover_one(
         .fix(format!("run it with credentials of account {} (--profile)", shown(&h.account))));
     }
     let started: Option<jiff::Timestamp> = h.started.parse().ok();
-    let (done, left, cannot) = undo_all(&journal.changes, iam.as_ref(), user, keychain, started);
+    // Undoing is changing: a signal now stops between two undos, and the journal
+    // stays for the next recover (every undo is safe to repeat).
+    let _changing = crate::interrupt::changing();
+    let flags = aws.command_flags();
+    let undone = undo_all(
+        &journal.changes,
+        iam.as_ref(),
+        user,
+        keychain,
+        started,
+        &flags,
+    );
+    report(undone, journal)
+}
+
+/// Says what undoing a journal came to, and removes the journal unless another
+/// recover could still do more (a signal stopped it, or an undo failed).
+fn report(undone: Undone, journal: Unfinished) -> Result<()> {
+    let Undone {
+        done,
+        left,
+        kept,
+        cannot,
+        stopped,
+    } = undone;
+    let words = |list: &[String]| crate::sanitize::escape_raw(&list.join(", ")).into_owned();
+    if let Some(e) = stopped {
+        let already = if done.is_empty() {
+            String::new()
+        } else {
+            format!(" (already undone: {})", words(&done))
+        };
+        return Err(Error {
+            what: format!("{}{already}", e.what),
+            ..e
+        }
+        .fix("run handoff recover again to finish: it is safe to repeat"));
+    }
     if !left.is_empty() {
         return Err(Error::new(
             ExitCode::RollbackFailed,
@@ -178,76 +220,147 @@ fn recover_one(
         )
         .fix("fix the cause, then run handoff recover again: it is safe to repeat"));
     }
+    // Nothing more a recover could do: what is left needs a person.
     journal.remove();
-    let done = if done.is_empty() {
-        "nothing was left to undo".to_string()
+    if done.is_empty() {
+        crate::say!("Recovered: nothing was left to undo");
     } else {
-        done.join(", ")
-    };
-    crate::say!("Recovered: {}", crate::sanitize::escape_raw(&done));
-    for c in cannot {
-        crate::say!("Not undone: {}", crate::sanitize::escape_raw(&c));
+        crate::say!("Recovered: {}", words(&done));
     }
-    Ok(())
+    for k in &kept {
+        crate::say!("Not undone: {}", crate::sanitize::escape_raw(k));
+    }
+    match cannot.len() {
+        0 => Ok(()),
+        _ => Err(Error::new(
+            ExitCode::RollbackFailed,
+            format!(
+                "left in AWS, which recover cannot undo: {}",
+                crate::sanitize::escape_raw(
+                    &cannot
+                        .iter()
+                        .map(|c| c.0.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            ),
+        )
+        .fix(crate::sanitize::escape_raw(
+            &cannot
+                .iter()
+                .map(|c| c.1.as_str())
+                .collect::<Vec<_>>()
+                .join("; then "),
+        ))),
+    }
 }
 
-/// Undoes a journal newest first: (what was undone, what is left, what cannot be).
+/// What undoing a journal came to, in words.
+struct Undone {
+    done: Vec<String>,
+    left: Vec<String>,
+    /// Kept because another run relies on it: keeping it is the undo.
+    kept: Vec<String>,
+    /// What no recover can undo, and how a person can: (what, the fix).
+    cannot: Vec<(String, String)>,
+    /// A signal stopped it before the next undo.
+    stopped: Option<Error>,
+}
+/// Undoes a journal newest first. `flags`: the AWS flags every printed command repeats.
 fn undo_all(
     changes: &[Change],
     iam: &dyn Iam,
     user: &str,
     keychain: &dyn Keychain,
     started: Option<jiff::Timestamp>,
-) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let (mut done, mut left, mut cannot) = (Vec::new(), Vec::new(), Vec::new());
+    flags: &str,
+) -> Undone {
+    let mut undone = Undone {
+        done: Vec::new(),
+        left: Vec::new(),
+        kept: Vec::new(),
+        cannot: Vec::new(),
+        stopped: None,
+    };
     let ours = crate::mint::journal::ours(changes);
     // A rotation that delivered its new key is finished, not undone: the received key
     // goes, the new one stays.
     let rotated = changes.iter().any(|c| matches!(c, Change::Rotated(_)));
-    for change in changes.iter().rev() {
-        if rotated && !matches!(change, Change::Rotated(_)) {
-            continue;
+    let todo: Vec<&Change> = changes
+        .iter()
+        .rev()
+        .filter(|c| !rotated || matches!(c, Change::Rotated(_)))
+        .collect();
+    for (n, change) in todo.iter().enumerate() {
+        // What a third signal would leave: this undo and those after it.
+        crate::interrupt::set_left(
+            todo[n..].iter().map(|c| shown(&c.what(user))).collect(),
+            "handoff recover".into(),
+        );
+        if let Err(e) = crate::interrupt::check(&format!("undoing {}", shown(&change.what(user)))) {
+            undone.stopped = Some(e);
+            return undone;
         }
+        crate::interrupt::test_point("recover");
         match change {
-            Change::ReplacedPassword => cannot.push(format!(
-                "{user}'s console password was (or may have been) replaced, and the old one cannot be restored; give the user a new one: handoff create --user {user} --no-policy --console-password --reset-password --to RECIPIENT"
+            Change::ReplacedPassword => undone.cannot.push((
+                format!("{user}'s console password was (or may have been) replaced, and the old one cannot be restored"),
+                format!("give the user a new one: handoff create{flags} --user {user} --no-policy --console-password --reset-password --to RECIPIENT"),
             )),
             Change::LostKey(before) => match lost_keys(iam, user, before, started) {
-                Ok(deleted) if deleted.is_empty() => {}
-                Ok(deleted) => done.push(format!(
-                    "deleted access key {} (made by the CreateAccessKey whose reply never arrived)",
-                    deleted.join(", ")
+                Ok(Lost::Deleted(None)) => {}
+                Ok(Lost::Deleted(Some(id))) => undone.done.push(format!(
+                    "deleted access key {id} (made by the CreateAccessKey whose reply never arrived)"
                 )),
-                Err(e) => left.push(format!("{} ({e})", change.what(user))),
+                Ok(Lost::Unclear(ids)) => undone.cannot.push((
+                    format!(
+                        "the CreateAccessKey whose reply never arrived made one of access keys {}, all made in the run's minutes and never used; recover cannot tell which, so it deleted none",
+                        ids.join(", ")
+                    ),
+                    format!(
+                        "delete the one no bundle or profile holds: handoff revoke{flags} --user {user} --access-key-id ID --yes"
+                    ),
+                )),
+                Err(e) => undone.left.push(format!("{} ({e})", change.what(user))),
             },
             _ => match change.undo(iam, user, keychain, &ours) {
-                Ok(()) => done.push(change.undo_words()),
+                Ok(()) => undone.done.push(change.undo_words()),
                 // Another run relies on it: keeping it is the undo.
                 Err(e) if e.code.as_deref() == Some(crate::mint::journal::KEPT) => {
-                    cannot.push(format!("kept {} ({})", change.what(user), e.message));
+                    undone.kept.push(format!("kept {} ({})", change.what(user), e.message));
                 }
-                Err(e) => left.push(format!("{} ({})", change.what(user), e.describe())),
+                Err(e) => undone.left.push(format!("{} ({})", change.what(user), e.describe())),
             },
         }
     }
-    (done, left, cannot)
+    undone
 }
 
-/// Deletes the key a CreateAccessKey made although its reply (and id) never arrived: a
-/// key not among those before it and created within two minutes of the run's start.
-/// A key made later belongs to another run, and is kept.
+/// What became of the key a CreateAccessKey made although its reply never arrived.
+enum Lost {
+    /// It was deleted (its id), or there was none.
+    Deleted(Option<String>),
+    /// These could each be it: deleting one would guess.
+    Unclear(Vec<String>),
+}
+
+/// Finds the key a CreateAccessKey made although its reply (and id) never arrived, and
+/// deletes it. It is a key not among those before it, created within two minutes of
+/// the run's start, and never used (nobody ever had its secret). A key made later, or
+/// used, belongs to another run and is kept; two or more that could be it are all kept
+/// and named, as only a person can tell which of them is held.
 fn lost_keys(
     iam: &dyn Iam,
     user: &str,
     before: &[String],
     started: Option<jiff::Timestamp>,
-) -> std::result::Result<Vec<String>, String> {
+) -> std::result::Result<Lost, String> {
     let keys = match iam.access_keys(user) {
-        Err(e) if e.is_no_such_entity() => return Ok(Vec::new()),
+        Err(e) if e.is_no_such_entity() => return Ok(Lost::Deleted(None)),
         other => other.map_err(|e| e.describe())?,
     };
     let window = jiff::SignedDuration::from_mins(2);
-    let mut deleted = Vec::new();
+    let mut candidates = Vec::new();
     for k in keys.iter().filter(|k| !before.contains(&k.id)) {
         let in_window = match (k.created, started) {
             (Some(c), Some(s)) => c >= s - window && c <= s + window,
@@ -260,11 +373,104 @@ fn lost_keys(
             );
             continue;
         }
-        match iam.delete_access_key(user, &k.id) {
-            Ok(()) => deleted.push(k.id.clone()),
-            Err(e) if e.is_no_such_entity() => {}
-            Err(e) => return Err(e.describe()),
+        if iam
+            .key_last_used(&k.id)
+            .map_err(|e| e.describe())?
+            .is_some()
+        {
+            crate::say!(
+                "kept access key {}: it has been used, so somebody holds it",
+                shown(&k.id)
+            );
+            continue;
         }
+        candidates.push(k.id.clone());
     }
-    Ok(deleted)
+    match candidates.len() {
+        0 => Ok(Lost::Deleted(None)),
+        1 => {
+            let id = candidates.remove(0);
+            match iam.delete_access_key(user, &id) {
+                Ok(()) => Ok(Lost::Deleted(Some(shown(&id)))),
+                Err(e) if e.is_no_such_entity() => Ok(Lost::Deleted(None)),
+                Err(e) => Err(e.describe()),
+            }
+        }
+        _ => Ok(Lost::Unclear(candidates.iter().map(|c| shown(c)).collect())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::fake::FakeIam;
+
+    fn now() -> Option<jiff::Timestamp> {
+        Some(jiff::Timestamp::now())
+    }
+
+    #[test]
+    fn the_one_unused_key_made_in_the_runs_minutes_is_the_lost_one() {
+        let iam = FakeIam::new().with_user("u").with_key("u").with_key("u");
+        let (old, lost) = (FakeIam::key_id(1), FakeIam::key_id(2));
+        let got = lost_keys(&iam, "u", std::slice::from_ref(&old), now()).unwrap();
+        assert!(matches!(got, Lost::Deleted(Some(ref id)) if *id == lost));
+        assert_eq!(iam.keys_of("u"), vec![old]);
+    }
+
+    #[test]
+    fn a_used_key_is_somebodys_and_is_kept() {
+        let id = FakeIam::key_id(1);
+        let iam = FakeIam::new().with_user("u").with_key("u").with_key_used(
+            &id,
+            jiff::Timestamp::now(),
+            "iam",
+        );
+        let got = lost_keys(&iam, "u", &[], now()).unwrap();
+        assert!(matches!(got, Lost::Deleted(None)));
+        assert_eq!(iam.keys_of("u"), vec![id]);
+    }
+
+    #[test]
+    fn two_keys_that_could_each_be_the_lost_one_are_both_kept_and_named() {
+        let iam = FakeIam::new().with_user("u").with_key("u").with_key("u");
+        let got = lost_keys(&iam, "u", &[], now()).unwrap();
+        assert!(
+            matches!(got, Lost::Unclear(ref ids) if *ids == [FakeIam::key_id(1), FakeIam::key_id(2)])
+        );
+        assert_eq!(iam.keys_of("u").len(), 2);
+    }
+
+    #[test]
+    fn a_key_made_outside_the_runs_minutes_is_another_runs() {
+        let iam = FakeIam::new().with_user("u").with_key("u");
+        let long_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
+        let got = lost_keys(&iam, "u", &[], Some(long_ago)).unwrap();
+        assert!(matches!(got, Lost::Deleted(None)));
+        let got = lost_keys(&iam, "u", &[], None).unwrap();
+        assert!(matches!(got, Lost::Deleted(None)));
+        assert_eq!(iam.keys_of("u").len(), 1);
+    }
+
+    #[test]
+    fn what_no_recover_can_undo_names_the_command_with_the_runs_flags() {
+        let iam = FakeIam::new().with_user("u").with_key("u").with_key("u");
+        let undone = undo_all(
+            &[Change::ReplacedPassword, Change::LostKey(Vec::new())],
+            &iam,
+            "u",
+            &crate::store::memory::MemKeychain::default(),
+            now(),
+            " --profile org",
+        );
+        assert!(undone.left.is_empty() && undone.done.is_empty());
+        let fixes: Vec<&str> = undone.cannot.iter().map(|c| c.1.as_str()).collect();
+        assert_eq!(
+            fixes,
+            [
+                "delete the one no bundle or profile holds: handoff revoke --profile org --user u --access-key-id ID --yes",
+                "give the user a new one: handoff create --profile org --user u --no-policy --console-password --reset-password --to RECIPIENT",
+            ]
+        );
+    }
 }

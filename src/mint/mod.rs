@@ -92,6 +92,15 @@ impl Journal {
         self.changes.push(change);
     }
 
+    /// The credential reached its last destination: the run is finished, and its
+    /// journal goes at once, before anything else (a message to a blocked stderr) can
+    /// let a kill make `recover` delete the key that was just delivered.
+    fn delivered(&mut self) {
+        if let Some(f) = self.file.take() {
+            f.finish();
+        }
+    }
+
     fn contains(&self, change: &Change) -> bool {
         self.changes.contains(change)
     }
@@ -471,6 +480,9 @@ fn deliver(
         )
         .map_err(at("store in the keychain"))?;
         journal.push(Change::Keychain(name.clone(), earlier));
+        if seal.is_none() {
+            journal.delivered();
+        }
         crate::interrupt::test_point("keychain");
         deps.progress.step(format!(
             "Stored {} in the OS keychain as {name} (credential_process = handoff credential-process {name})",
@@ -485,6 +497,7 @@ fn deliver(
             drop(plaintext);
             may_start("writing the bundle")?;
             output.write(&bundle).map_err(at("write the bundle"))?;
+            journal.delivered();
             crate::interrupt::test_point("bundle");
             deps.progress.step(format!(
                 "Sealed {} for {} into {}",

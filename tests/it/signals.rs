@@ -485,10 +485,13 @@ fn recover_keeps_keys_that_later_runs_made() {
         "shared",
         "--to",
         &r,
+        "--console-password",
         "-o",
         &env.p("1.age"),
     ];
-    let run = signalled(&env, moto.port, "bundle:KILL", &first);
+    // Killed after its key's id was journalled (a kill after the bundle is a
+    // finished run).
+    let run = signalled(&env, moto.port, "CreateLoginProfile:KILL", &first);
     assert_eq!(run.code, -1, "{}", run.stderr);
     let second = [
         "create",
@@ -506,7 +509,7 @@ fn recover_keeps_keys_that_later_runs_made() {
     let v: serde_json::Value = serde_json::from_str(&open.stdout).unwrap();
     let delivered = v["AccessKeyId"].as_str().unwrap().to_string();
     // The killed run's own key goes; the attachment stays, for the later run's key,
-    // and recover says so (exit 7).
+    // and recover says so (keeping it is the undo: exit 0).
     let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
     assert!(
         run.stderr.contains("Not undone: kept the attachment of arn:aws:iam::aws:policy/AdministratorAccess (not detached: another run made access key"),
@@ -688,4 +691,164 @@ fn recover_leaves_a_live_runs_journal_alone_and_says_so() {
     Run::from_output(child.wait_with_output().unwrap()).ok();
     assert!(moto.user_exists("live"), "recover undid a live run");
     assert_eq!(moto.access_key_ids("live").len(), 1);
+}
+
+#[test]
+fn a_kill_after_the_last_delivery_leaves_a_finished_run_not_one_to_undo() {
+    // Found by the attack review (F10): the journal outlived the bundle's write, so a
+    // kill there made recover delete the key the complete bundle held. The journal now
+    // goes as soon as the last destination has the credential.
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    let Some(k) = Keyring::start() else { return };
+    let killed = |spec: &str, user: &str, args: &[&str]| {
+        let mut c = env.cmd();
+        Moto::env_for(&mut c, moto.port);
+        c.envs(k.env())
+            .env("HANDOFF_TEST_SIGNAL", spec)
+            .args(["create", "--user", user])
+            .args(args);
+        let run = Run::from_output(c.output().unwrap());
+        assert_eq!(run.code, -1, "{spec}: not killed: {}", run.stderr);
+    };
+    let recover = || {
+        let mut c = env.cmd();
+        Moto::env_for(&mut c, moto.port);
+        c.envs(k.env()).args(["recover", "--yes"]);
+        Run::from_output(c.output().unwrap()).ok()
+    };
+    // Killed right after the bundle was written: finished, the bundle works.
+    let b = env.p("done.age");
+    killed("bundle:KILL", "k-done", &["--to", &r, "-o", &b]);
+    let run = recover();
+    assert!(run.stderr.contains("Nothing to recover"), "{}", run.stderr);
+    let opened = env.run(&["open", &b, "-i", &id, "--json"]).ok();
+    let keys = moto.access_key_ids("k-done");
+    assert_eq!(keys.len(), 1);
+    assert!(opened.stdout.contains(&keys[0]), "{}", opened.stdout);
+    // Killed after the keychain, when the keychain was the only destination: finished.
+    killed("keychain:KILL", "k-kc", &["--keychain", "kc-only"]);
+    assert!(recover().stderr.contains("Nothing to recover"));
+    assert_eq!(moto.access_key_ids("k-kc").len(), 1);
+    let list = k.run(&env, &["keychain", "list"]).ok();
+    assert!(list.stdout.contains("kc-only"), "{}", list.stdout);
+    // Killed after the keychain with the bundle still to write: nothing was delivered
+    // where it was asked to be, so recover undoes it all, the keychain item too.
+    killed(
+        "keychain:KILL",
+        "k-half",
+        &[
+            "--keychain",
+            "kc-half",
+            "--to",
+            &r,
+            "-o",
+            &env.p("half.age"),
+        ],
+    );
+    let run = recover();
+    assert!(run.stderr.contains("Recovered: "), "{}", run.stderr);
+    assert!(run.stderr.contains("kc-half"), "{}", run.stderr);
+    assert!(!moto.user_exists("k-half"), "{}", run.stderr);
+    let list = k.run(&env, &["keychain", "list"]).ok();
+    assert!(!list.stdout.contains("kc-half"), "{}", list.stdout);
+    assert!(!env.path("half.age").exists());
+}
+
+#[test]
+fn a_signal_during_recover_stops_between_undos_and_a_rerun_finishes() {
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let create = [
+        "create",
+        "--user",
+        "k-rec",
+        "--to",
+        &r,
+        "--console-password",
+        "--expires",
+        "1d",
+        "-o",
+        &env.p("rec.age"),
+    ];
+    let run = signalled(&env, moto.port, "CreateLoginProfile:KILL", &create);
+    assert_eq!(run.code, -1, "not killed: {}", run.stderr);
+    for (sig, code, name) in SIGNALS {
+        let run = signalled(
+            &env,
+            moto.port,
+            &format!("recover:{sig}"),
+            &["recover", "--yes"],
+        );
+        assert_eq!(run.code, code, "{sig}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("{name} received: no new change will start")),
+            "{sig}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("stopped by {name} before undoing "))
+                && run.stderr.contains("(already undone: ")
+                && run
+                    .stderr
+                    .contains("hint: run handoff recover again to finish: it is safe to repeat"),
+            "{sig}: {}",
+            run.stderr
+        );
+        assert!(moto.user_exists("k-rec"), "{sig}: recover did not stop");
+    }
+    let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    assert!(run.stderr.contains("Recovered: "), "{}", run.stderr);
+    assert!(!moto.user_exists("k-rec"));
+}
+
+#[test]
+fn a_lost_key_recover_cannot_tell_from_another_runs_is_kept_and_named() {
+    // The killed run's CreateAccessKey reply was never journalled; a second create for
+    // the same user made a key a moment later. Either could be the lost one: recover
+    // deletes neither, names both, and says how to finish (exit 7).
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let create = |out: &str| {
+        [
+            "create".to_string(),
+            "--user".into(),
+            "twice".into(),
+            "--to".into(),
+            r.clone(),
+            "-o".into(),
+            env.p(out),
+        ]
+    };
+    let first = create("1.age");
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let run = signalled(&env, moto.port, "CreateAccessKey:KILL", &first);
+    assert_eq!(run.code, -1, "not killed: {}", run.stderr);
+    let second = create("2.age");
+    let second: Vec<&str> = second.iter().map(String::as_str).collect();
+    env.run_aws(moto.port, &second).ok();
+    let keys = moto.access_key_ids("twice");
+    assert_eq!(keys.len(), 2);
+    let run = env.run_aws(moto.port, &["recover", "--yes"]);
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("recover cannot tell which, so it deleted none")
+            && keys.iter().all(|k| run.stderr.contains(k.as_str()))
+            && run.stderr.contains("hint: delete the one no bundle or profile holds: handoff revoke --user twice --access-key-id ID --yes"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(moto.access_key_ids("twice"), keys);
+    // Done with: a person finishes it, recover has nothing more to do.
+    let again = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    assert!(
+        again.stderr.contains("Nothing to recover"),
+        "{}",
+        again.stderr
+    );
 }
