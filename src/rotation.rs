@@ -250,8 +250,17 @@ fn ready(
         )
         .fix("check --endpoint-url points at IAM")
     })?;
-    let new_client = (r.client_for)(new_id, new_key.secret.as_secret())?;
-    let works = wait_until_it_works(new_client.as_ref());
+    // Until IAM accepts the new key, its refusals are waited out (up to PROPAGATION).
+    let now = Timestamp::now();
+    let new_client: Box<dyn Iam> = Box::new(
+        crate::aws::patience::Patient::new(
+            (r.client_for)(new_id, new_key.secret.as_secret())?,
+            Some(now),
+            now,
+        )
+        .bound(PROPAGATION),
+    );
+    let works = new_client.caller().map(drop);
     crate::interrupt::check("delivering the new key")?;
     works.map_err(|e| {
         Error::new(
@@ -345,26 +354,6 @@ fn create_failed(e: &AwsError, user: &str, aws_flags: &str) -> Error {
     Error {
         fix: Some(fix),
         ..err
-    }
-}
-
-/// Calls GetCallerIdentity with the new key until AWS knows it.
-fn wait_until_it_works(iam: &dyn Iam) -> std::result::Result<(), AwsError> {
-    let deadline = std::time::Instant::now() + PROPAGATION;
-    let mut pause = Duration::from_millis(500);
-    loop {
-        match iam.caller() {
-            Ok(_) => return Ok(()),
-            Err(e)
-                if e.code.as_deref() == Some("InvalidClientTokenId")
-                    && std::time::Instant::now() + pause < deadline
-                    && crate::interrupt::signal().is_none() =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_secs(4));
-            }
-            Err(e) => return Err(e),
-        }
     }
 }
 

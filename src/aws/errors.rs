@@ -32,10 +32,20 @@ fn is_access_denied(code: &str) -> bool {
 pub fn failed(e: &AwsError, whose: Whose) -> Error {
     let code = e.code.as_deref().unwrap_or_default();
     let (exit, what, fix) = match whose {
+        // A young key, refused for longer than handoff waits.
+        _ if let Some(waited) = e.waited => (
+            ExitCode::Aws,
+            format!(
+                "AWS has not accepted the new key after {} s of waiting ({})",
+                waited.as_secs(),
+                e.describe()
+            ),
+            "a key made minutes ago can take a while to work everywhere: run the command again in a few minutes; if it is still refused then, ask the sender",
+        ),
         Whose::Received if is_bad_credentials(code) => (
             ExitCode::Refused,
             format!("AWS does not accept the received key ({})", e.describe()),
-            "the key was deleted, deactivated or never real: ask the sender for a new bundle",
+            "the bundle does not say the key is minutes old (a new one can take a minute to work), so it was deleted, deactivated or never real: ask the sender for a new bundle",
         ),
         Whose::Received if is_access_denied(code) => (
             ExitCode::Aws,
@@ -81,6 +91,7 @@ mod tests {
             code: code.map(str::to_string),
             message: "m".into(),
             outcome_unknown: unknown,
+            waited: None,
         }
     }
 

@@ -628,6 +628,7 @@ impl FakeIam {
             code: Some(code.into()),
             message: message.into(),
             outcome_unknown,
+            waited: None,
         };
         let lose = match a.start(action, &self.principal) {
             Some(Effect::Fail(code)) => return Err(failure(code, "scripted by the test", false)),
@@ -645,6 +646,7 @@ impl FakeIam {
                 code: None,
                 message: CONNECTION_BROKE.into(),
                 outcome_unknown: true,
+                waited: None,
             });
         }
         result.map_err(|r| failure(r.code, &r.message, false))

@@ -10,6 +10,7 @@ pub mod errors;
 pub mod fake;
 pub mod names;
 pub mod password;
+pub mod patience;
 pub mod sdk;
 
 use crate::secret::SecretString;
@@ -123,6 +124,9 @@ pub struct AwsError {
     /// Whether the request may have been carried out anyway (no answer, a 5xx, an
     /// unreadable answer).
     pub outcome_unknown: bool,
+    /// How long a refusal of a new key was waited out before it was given up
+    /// ([`patience`]): AWS may still accept the key later.
+    pub waited: Option<std::time::Duration>,
 }
 
 impl AwsError {
@@ -233,6 +237,7 @@ mod tests {
             code: Some("Evil\u{1b}[2J".into()),
             message: "no\x1b]0;pwned\x07 \u{202e}way\nout".into(),
             outcome_unknown: false,
+            waited: None,
         };
         assert_eq!(
             e.describe(),

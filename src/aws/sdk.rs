@@ -205,6 +205,7 @@ where
         code,
         message,
         outcome_unknown,
+        waited: None,
     }
 }
 
@@ -340,6 +341,7 @@ impl Iam for SdkIam {
             code: None,
             message: "the answer held no access key".into(),
             outcome_unknown: true,
+            waited: None,
         })?;
         // The boundary: the SDK's String becomes our secret type here and only here.
         Ok((key.access_key_id, from_foreign(key.secret_access_key)))

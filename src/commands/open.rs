@@ -237,12 +237,17 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
     }
     let started = jiff::Timestamp::now();
     let (id, secret) = deliver::need_key(&credential)?;
-    let received = (deps.client_for)(id, secret)?;
+    // A key made minutes ago may not work everywhere yet: its refusals are waited out.
+    let received = crate::aws::patience::Patient::new(
+        (deps.client_for)(id, secret)?,
+        credential.created_at,
+        started,
+    );
     if request.aws_check == AwsCheck::Rotate {
         crate::mint::journal_file::warn_if_unfinished();
         let user = credential.user_name.as_deref().unwrap_or("USER");
         rotation::check_unused(
-            received.as_ref(),
+            &received,
             id,
             user,
             request.force,
@@ -250,7 +255,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
             &request.aws.command_flags(),
         )?;
     }
-    let caller = receipt::verify(received.as_ref(), &credential)?;
+    let caller = receipt::verify(&received, &credential)?;
     crate::say!(
         "Verified with AWS: the key belongs to {} in account {}.",
         shown(&caller.arn),
@@ -269,7 +274,7 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
         })?
         .to_string();
     let rotation = Rotation {
-        received: received.as_ref(),
+        received: &received,
         client_for: deps.client_for,
         aws_flags: revoke_flags(request),
         durable: Some(crate::mint::journal_file::Header {

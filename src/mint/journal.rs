@@ -92,6 +92,7 @@ impl Change {
                 code: None,
                 message: e.what,
                 outcome_unknown: false,
+                waited: None,
             });
         }
         let gone_is_fine = |r: std::result::Result<(), AwsError>| match r {
@@ -120,6 +121,7 @@ impl Change {
                 code: None,
                 message: "the old console password cannot be restored".into(),
                 outcome_unknown: false,
+                waited: None,
             }),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
             Change::Keychain(..) | Change::KeychainReplaced(_) => Ok(()),
@@ -217,6 +219,7 @@ fn kept(action: &'static str, message: &str) -> AwsError {
         code: Some(KEPT.into()),
         message: message.into(),
         outcome_unknown: false,
+        waited: None,
     }
 }
 

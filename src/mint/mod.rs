@@ -203,6 +203,7 @@ fn unconfirmed(action: &'static str, what: String) -> Failure {
         code: None,
         message: format!("AWS answered, but {what} is not in place"),
         outcome_unknown: true,
+        waited: None,
     })
 }
 

@@ -17,6 +17,9 @@ use crate::support::TestEnv;
 pub struct Moto {
     child: Child,
     pub port: u16,
+    /// With authentication on ([`Moto::start_authed`]): the admin key every raw query
+    /// is signed with, and that handoff runs with.
+    pub admin: Option<(String, String)>,
 }
 
 fn moto_binary() -> Option<String> {
@@ -52,7 +55,11 @@ impl Moto {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("start moto_server");
-            let mut moto = Moto { child, port };
+            let mut moto = Moto {
+                child,
+                port,
+                admin: None,
+            };
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -68,22 +75,57 @@ impl Moto {
         panic!("moto_server did not start");
     }
 
+    /// moto as AWS behaves: every request must be signed (SigV4) by an access key that
+    /// exists in its IAM, and is allowed only what that key's user's policies allow.
+    /// The admin user (AdministratorAccess) is made while authentication is still off.
+    pub fn start_authed() -> Option<Moto> {
+        let mut moto = Moto::start()?;
+        let (status, _) = moto.iam("CreateUser", &[("UserName", "harness-admin")]);
+        assert_eq!(status, 200, "CreateUser harness-admin");
+        let arn = "arn:aws:iam::aws:policy/AdministratorAccess";
+        let attach = [("UserName", "harness-admin"), ("PolicyArn", arn)];
+        assert_eq!(moto.iam("AttachUserPolicy", &attach).0, 200);
+        let (_, body) = moto.iam("CreateAccessKey", &[("UserName", "harness-admin")]);
+        let field = |name: &str| {
+            body.split(&format!("<{name}>"))
+                .nth(1)
+                .and_then(|s| s.split('<').next())
+                .expect("CreateAccessKey's answer")
+                .to_string()
+        };
+        moto.admin = Some((field("AccessKeyId"), field("SecretAccessKey")));
+        // From now on every request is checked.
+        let (status, _) = http(moto.port, "POST", "/moto-api/reset-auth", "0", None);
+        assert_eq!(status, 200, "reset-auth");
+        Some(moto)
+    }
+
+    /// Environment for a handoff run signed by the admin key (against this server or
+    /// a proxy in front of it).
+    pub fn admin_env(&self, cmd: &mut Command, port: u16) {
+        Moto::env_for(cmd, port);
+        let (id, secret) = self.admin.clone().expect("an authed moto");
+        cmd.env("AWS_ACCESS_KEY_ID", id)
+            .env("AWS_SECRET_ACCESS_KEY", secret);
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// A raw IAM query (moto does not check signatures): returns (status, body).
+    /// A raw IAM query, signed by the admin key when authentication is on: returns
+    /// (status, body).
     pub fn iam(&self, action: &str, params: &[(&str, &str)]) -> (u16, String) {
         let mut body = format!("Action={action}&Version=2010-05-08");
         for (k, v) in params {
             body.push_str(&format!("&{k}={}", urlencode(v)));
         }
-        http(self.port, "POST", "/", &body)
+        http(self.port, "POST", "/", &body, self.admin.as_ref())
     }
 
     /// moto's whole state as JSON text.
     pub fn state(&self) -> String {
-        http(self.port, "GET", "/moto-api/data.json", "").1
+        http(self.port, "GET", "/moto-api/data.json", "", None).1
     }
 
     pub fn user_exists(&self, user: &str) -> bool {
@@ -142,11 +184,27 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    key: Option<&(String, String)>,
+) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let host = format!("127.0.0.1:{port}");
+    let content_type = "application/x-www-form-urlencoded";
+    let date = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let authorization = match key {
+        Some((id, secret)) => sigv4(id, secret, method, &host, content_type, &date, body),
+        // moto without authentication reads only the key id
+        None => "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0".into(),
+    };
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nX-Amz-Date: {date}\r\nAuthorization: {authorization}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -162,6 +220,46 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The SigV4 `Authorization` header of an IAM query to `/` (us-east-1, service iam),
+/// signing content-type, host and x-amz-date.
+fn sigv4(
+    id: &str,
+    secret: &str,
+    method: &str,
+    host: &str,
+    content_type: &str,
+    date: &str,
+    body: &str,
+) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mac = |key: &[u8], data: &str| {
+        let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        m.update(data.as_bytes());
+        m.finalize().into_bytes().to_vec()
+    };
+    let day = &date[..8];
+    let scope = format!("{day}/us-east-1/iam/aws4_request");
+    let signed = "content-type;host;x-amz-date";
+    let canonical = format!(
+        "{method}\n/\n\ncontent-type:{content_type}\nhost:{host}\nx-amz-date:{date}\n\n{signed}\n{}",
+        hex(&Sha256::digest(body.as_bytes()))
+    );
+    let to_sign = format!(
+        "AWS4-HMAC-SHA256\n{date}\n{scope}\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
+    let mut key = mac(format!("AWS4{secret}").as_bytes(), day);
+    for part in ["us-east-1", "iam", "aws4_request"] {
+        key = mac(&key, part);
+    }
+    format!(
+        "AWS4-HMAC-SHA256 Credential={id}/{scope}, SignedHeaders={signed}, Signature={}",
+        hex(&mac(&key, &to_sign))
+    )
 }
 
 /// How the proxy fails an action.
@@ -200,11 +298,43 @@ pub const ALL_FAULTS: [Fault; 6] = [
     Fault::GarbledReply,
 ];
 
-/// A proxy in front of moto that fails chosen actions and counts every action.
+/// A proxy in front of moto that fails chosen actions and counts every action, and
+/// makes moto behave more like AWS over a real network: a delay per request (a round
+/// trip) and per new connection (TCP and TLS set-up), a new access key refused with
+/// `InvalidClientTokenId` for a while after the CreateAccessKey that made it (IAM's
+/// propagation), and HTTP/1.1 keep-alive, so a client can reuse its connection. Every
+/// request is logged with its start and end, to count sequential rounds.
 pub struct Proxy {
     pub port: u16,
     faults: Arc<Mutex<Vec<(String, Fault)>>>,
     counts: Arc<Mutex<HashMap<String, usize>>>,
+    wan: Arc<Mutex<Wan>>,
+}
+
+/// The network and propagation the proxy adds.
+#[derive(Default)]
+struct Wan {
+    /// Added to every request (one round trip).
+    rtt: Duration,
+    /// Round trips added when a connection is opened.
+    connect_rtts: u32,
+    /// How long a new key is refused after its CreateAccessKey.
+    hold: Duration,
+    /// Keys seen minted, and when.
+    minted: HashMap<String, Instant>,
+    /// Every request: (action, signing key id, start, end).
+    log: Vec<Logged>,
+    /// Connections opened.
+    connections: usize,
+}
+
+/// One request the proxy answered.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub action: String,
+    pub key: String,
+    pub start: Instant,
+    pub end: Instant,
 }
 
 impl Proxy {
@@ -213,12 +343,13 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let faults: Arc<Mutex<Vec<(String, Fault)>>> = Arc::default();
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-        let (f, c) = (faults.clone(), counts.clone());
+        let wan: Arc<Mutex<Wan>> = Arc::default();
+        let (f, c, w) = (faults.clone(), counts.clone(), wan.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (f, c) = (f.clone(), c.clone());
+                let (f, c, w) = (f.clone(), c.clone(), w.clone());
                 std::thread::spawn(move || {
-                    let _ = handle(conn, upstream, &f, &c);
+                    let _ = serve(conn, upstream, &f, &c, &w);
                 });
             }
         });
@@ -226,7 +357,60 @@ impl Proxy {
             port,
             faults,
             counts,
+            wan,
         }
+    }
+
+    /// Adds `rtt` to every request and `connect_rtts` round trips to each new
+    /// connection.
+    pub fn latency(&self, rtt: Duration, connect_rtts: u32) {
+        let mut w = self.wan.lock().unwrap();
+        w.rtt = rtt;
+        w.connect_rtts = connect_rtts;
+    }
+
+    /// Refuses each new access key with `InvalidClientTokenId` for `hold` after the
+    /// CreateAccessKey that made it (requests signed with it are not forwarded).
+    pub fn hold_new_keys(&self, hold: Duration) {
+        self.wan.lock().unwrap().hold = hold;
+    }
+
+    /// Treats `id` as minted now (a key made before the proxy was in the way).
+    pub fn minted(&self, id: &str) {
+        self.wan
+            .lock()
+            .unwrap()
+            .minted
+            .insert(id.to_string(), Instant::now());
+    }
+
+    /// Every request answered so far, in the order they started.
+    pub fn log(&self) -> Vec<Logged> {
+        let mut log = self.wan.lock().unwrap().log.clone();
+        log.sort_by_key(|l| l.start);
+        log
+    }
+
+    /// How many connections clients opened.
+    pub fn connections(&self) -> usize {
+        self.wan.lock().unwrap().connections
+    }
+
+    /// Sequential rounds: a request that starts after every request before it has
+    /// ended begins a new round; overlapping requests share one.
+    pub fn rounds(&self) -> usize {
+        let mut rounds = 0;
+        let mut end: Option<Instant> = None;
+        for l in self.log() {
+            match end {
+                Some(e) if l.start < e => end = Some(e.max(l.end)),
+                _ => {
+                    rounds += 1;
+                    end = Some(l.end);
+                }
+            }
+        }
+        rounds
     }
 
     /// Fails `action` with `fault` from now on (several may be set).
@@ -240,6 +424,7 @@ impl Proxy {
     pub fn clear(&self) {
         self.faults.lock().unwrap().clear();
         self.counts.lock().unwrap().clear();
+        self.wan.lock().unwrap().log.clear();
     }
 
     pub fn count(&self, action: &str) -> usize {
@@ -277,20 +462,72 @@ fn read_request(conn: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     }
 }
 
-fn handle(
+/// Serves one client connection: requests one after another until it closes.
+fn serve(
     mut conn: TcpStream,
     upstream: u16,
     faults: &Mutex<Vec<(String, Fault)>>,
     counts: &Mutex<HashMap<String, usize>>,
+    wan: &Mutex<Wan>,
 ) -> std::io::Result<()> {
-    let request = read_request(&mut conn)?;
-    let text = String::from_utf8_lossy(&request);
-    let action = text
-        .split("Action=")
-        .nth(1)
-        .map(|s| s.split('&').next().unwrap_or("").to_string())
-        .unwrap_or_default();
-    *counts.lock().unwrap().entry(action.clone()).or_default() += 1;
+    let setup = {
+        let mut w = wan.lock().unwrap();
+        w.connections += 1;
+        w.rtt * w.connect_rtts
+    };
+    let mut first = true;
+    loop {
+        let request = read_request(&mut conn)?;
+        if request.is_empty() {
+            return Ok(());
+        }
+        let start = Instant::now();
+        if std::mem::take(&mut first) {
+            // A fixed sleep on purpose: the delay *is* the network's.
+            std::thread::sleep(setup);
+        }
+        let text = String::from_utf8_lossy(&request).to_string();
+        let field = |from: &str, to: char| {
+            text.split(from)
+                .nth(1)
+                .map(|s| s.split(to).next().unwrap_or("").to_string())
+                .unwrap_or_default()
+        };
+        let (action, key) = (field("Action=", '&'), field("Credential=", '/'));
+        let rtt = wan.lock().unwrap().rtt;
+        std::thread::sleep(rtt);
+        let keep = handle(
+            &mut conn, &request, &action, &key, upstream, faults, counts, wan,
+        )?;
+        wan.lock().unwrap().log.push(Logged {
+            action,
+            key,
+            start,
+            end: Instant::now(),
+        });
+        if !keep {
+            return Ok(());
+        }
+    }
+}
+
+/// Answers one request; false when the connection is to be closed.
+#[allow(clippy::too_many_arguments)]
+fn handle(
+    conn: &mut TcpStream,
+    request: &[u8],
+    action: &str,
+    key: &str,
+    upstream: u16,
+    faults: &Mutex<Vec<(String, Fault)>>,
+    counts: &Mutex<HashMap<String, usize>>,
+    wan: &Mutex<Wan>,
+) -> std::io::Result<bool> {
+    *counts
+        .lock()
+        .unwrap()
+        .entry(action.to_string())
+        .or_default() += 1;
     let fault = faults
         .lock()
         .unwrap()
@@ -300,54 +537,100 @@ fn handle(
     let reply = |conn: &mut TcpStream, status: &str, body: &str| {
         write!(
             conn,
-            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
+        .map(|()| true)
     };
     let error_xml = |code: &str| {
         format!(
-            "<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>injected by the test proxy</Message></Error><RequestId>x</RequestId></ErrorResponse>"
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>injected by the test proxy</Message></Error><RequestId>x</RequestId></ErrorResponse>"
         )
     };
+    let held = {
+        let w = wan.lock().unwrap();
+        w.minted.get(key).is_some_and(|t| t.elapsed() < w.hold)
+    };
+    if held {
+        return reply(conn, "403 Forbidden", &error_xml("InvalidClientTokenId"));
+    }
     match fault {
         Some(Fault::ServerError) => {
             return reply(
-                &mut conn,
+                conn,
                 "500 Internal Server Error",
                 &error_xml("InternalFailure"),
             );
         }
         Some(Fault::Throttling) => {
-            return reply(&mut conn, "400 Bad Request", &error_xml("Throttling"));
+            return reply(conn, "400 Bad Request", &error_xml("Throttling"));
         }
-        Some(Fault::Drop) => return Ok(()),
-        Some(Fault::Garbage) => return reply(&mut conn, "200 OK", "<<<this is not xml"),
+        Some(Fault::Drop) => return Ok(false),
+        Some(Fault::Garbage) => return reply(conn, "200 OK", "<<<this is not xml"),
         Some(Fault::Hang) => {
             // A fixed sleep on purpose: the fault *is* time passing (a server that
             // never answers, longer than handoff's 20 s attempt timeout).
             std::thread::sleep(std::time::Duration::from_secs(60));
-            return Ok(());
+            return Ok(false);
         }
         // A fixed sleep on purpose: the fault *is* time passing (a slow server).
         Some(Fault::Slow) => std::thread::sleep(std::time::Duration::from_secs(1)),
         _ => {}
     }
     let request = if fault == Some(Fault::AsAdmin) {
-        as_admin(&request)
+        as_admin(request)
     } else {
-        request
+        request.to_vec()
     };
     let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
     up.write_all(&request)?;
     let mut response = Vec::new();
     up.read_to_end(&mut response)?;
     if fault == Some(Fault::LostReply) {
-        return Ok(());
+        return Ok(false);
     }
     if fault == Some(Fault::GarbledReply) {
-        return reply(&mut conn, "200 OK", "<<<this is not xml");
+        return reply(conn, "200 OK", "<<<this is not xml");
     }
-    conn.write_all(&response)
+    let (status, body) = split_response(&response);
+    if action == "CreateAccessKey" {
+        let body = String::from_utf8_lossy(&body);
+        if let Some(id) = body
+            .split("<AccessKeyId>")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+        {
+            wan.lock()
+                .unwrap()
+                .minted
+                .insert(id.to_string(), Instant::now());
+        }
+    }
+    // moto answers HTTP/1.0 and closes; the client gets HTTP/1.1, kept alive.
+    write!(
+        conn,
+        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )?;
+    conn.write_all(&body)?;
+    Ok(true)
+}
+
+/// An upstream answer's status ("200 OK") and body.
+fn split_response(response: &[u8]) -> (String, Vec<u8>) {
+    let end = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(response.len());
+    let head = String::from_utf8_lossy(&response[..end]);
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_once(' '))
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_else(|| "502 Bad Gateway".into());
+    let body = response.get(end + 4..).unwrap_or_default().to_vec();
+    (status, body)
 }
 
 /// The request with the access key id of its SigV4 `Credential=` replaced by the
