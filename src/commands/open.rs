@@ -197,6 +197,19 @@ pub fn resolve(args: &OpenArgs) -> Result<OpenRequest> {
 
 /// Decrypts, checks the signature and the account, asks AWS if asked, and delivers.
 pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
+    let credential = open_checked(request, deps)?;
+    if let Some(account) = &request.expect_account {
+        receipt::expect_account(&credential, account)?;
+    }
+    let deliver = |c: &Credential| request.delivery.deliver(c, deps.keychain, request.force);
+    if request.aws_check == AwsCheck::None {
+        return deliver(&credential);
+    }
+    check_with_aws(request, deps, credential, &deliver)
+}
+
+/// Decrypts the bundle with the identities given and applies the signer policy.
+fn open_checked(request: &OpenRequest, deps: &Deps) -> Result<Credential> {
     let mut extra: Vec<Box<dyn age::Identity>> = Vec::new();
     let mut mine: Vec<String> = Vec::new();
     for name in &request.identity_keychain {
@@ -228,13 +241,16 @@ pub fn execute(request: &OpenRequest, deps: &Deps) -> Result<()> {
                 .unwrap_or_default()
         );
     }
-    if let Some(account) = &request.expect_account {
-        receipt::expect_account(&credential, account)?;
-    }
-    let deliver = |c: &Credential| request.delivery.deliver(c, deps.keychain, request.force);
-    if request.aws_check == AwsCheck::None {
-        return deliver(&credential);
-    }
+    Ok(credential)
+}
+
+/// `--verify` or `--rotate`: asks AWS with the received key, then delivers.
+fn check_with_aws(
+    request: &OpenRequest,
+    deps: &Deps,
+    credential: Credential,
+    deliver: &dyn Fn(&Credential) -> Result<()>,
+) -> Result<()> {
     let started = jiff::Timestamp::now();
     let (id, secret) = deliver::need_key(&credential)?;
     // A key made minutes ago may not work everywhere yet: its refusals are waited out.
