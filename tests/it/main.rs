@@ -16,6 +16,7 @@ mod memory;
 mod moto;
 mod openpgp;
 mod plugins;
+mod realism;
 mod receipt;
 mod signals;
 mod signing;

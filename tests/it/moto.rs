@@ -193,7 +193,12 @@ fn http(
 ) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let host = format!("127.0.0.1:{port}");
-    let content_type = "application/x-www-form-urlencoded";
+    // moto's own API reads the raw body, which a form type would have parsed away
+    let content_type = if path.starts_with("/moto-api") {
+        "text/plain"
+    } else {
+        "application/x-www-form-urlencoded"
+    };
     let date = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
@@ -592,7 +597,18 @@ fn handle(
     if fault == Some(Fault::GarbledReply) {
         return reply(conn, "200 OK", "<<<this is not xml");
     }
-    let (status, body) = split_response(&response);
+    let (status, mut body) = split_response(&response);
+    if !status.starts_with('2') {
+        // moto words its authentication errors as EC2 does (`<Errors><Error>`); STS
+        // and IAM answer `<ErrorResponse><Error>`, the shape the SDK parses.
+        let text = String::from_utf8_lossy(&body);
+        if text.contains("<Errors><Error>") {
+            body = text
+                .replace("<Errors><Error>", "<Error>")
+                .replace("</Error></Errors>", "</Error>")
+                .into_bytes();
+        }
+    }
     if action == "CreateAccessKey" {
         let body = String::from_utf8_lossy(&body);
         if let Some(id) = body

@@ -1,0 +1,269 @@
+//! moto as AWS behaves (issue 13): authentication on (every request signed by a key
+//! that exists, allowed only what its user's policies allow), behind the proxy that
+//! holds a new key back with `InvalidClientTokenId` for seconds after it was made, as
+//! IAM's propagation does. Each test uses what a user would run right after `create`.
+
+use std::time::{Duration, Instant};
+
+use crate::moto::*;
+use crate::support::*;
+
+struct Real {
+    env: TestEnv,
+    moto: Moto,
+    proxy: Proxy,
+    identity: String,
+    recipient: String,
+}
+
+fn setup() -> Option<Real> {
+    let moto = Moto::start_authed()?;
+    let proxy = Proxy::start(moto.port);
+    let env = TestEnv::new();
+    let (identity, recipient) = env.keygen("key.txt");
+    Some(Real {
+        env,
+        moto,
+        proxy,
+        identity,
+        recipient,
+    })
+}
+
+impl Real {
+    /// handoff through the proxy, signed by the harness's admin key where the command
+    /// uses the default chain; `extra` adds environment.
+    fn run(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let mut c = self.env.cmd();
+        self.moto.admin_env(&mut c, self.proxy.port);
+        c.envs(extra.iter().copied()).args(args);
+        Run::from_output(c.output().unwrap())
+    }
+
+    fn create(&self, user: &str, out: &str) -> String {
+        let b = self.env.p(out);
+        let args = ["create", "--user", user, "--to", &self.recipient, "-o", &b];
+        self.run(&args, &[]).ok();
+        b
+    }
+
+    /// A bundle sealed from a console-style CSV: it does not say when the key was made.
+    fn sealed(&self, id: &str, secret: &str, out: &str) -> String {
+        let csv = self.env.write(
+            &format!("{out}.csv"),
+            format!("Access key ID,Secret access key\n{id},{secret}\n"),
+        );
+        let b = self.env.p(out);
+        let seal = [
+            "seal",
+            "--from-csv",
+            &csv,
+            "--to",
+            &self.recipient,
+            "-o",
+            &b,
+        ];
+        self.run(&seal, &[]).ok();
+        b
+    }
+}
+
+const HOLD: Duration = Duration::from_secs(8);
+
+#[test]
+fn verify_right_after_create_waits_for_the_new_key_instead_of_calling_it_fake() {
+    let Some(r) = setup() else { return };
+    r.proxy.hold_new_keys(HOLD);
+    let made = Instant::now();
+    let b = r.create("fresh", "b.age");
+    let run = r.run(&["open", &b, "-i", &r.identity, "--verify", "--json"], &[]);
+    let waited = made.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("• waiting for AWS to accept the new key (0 s)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Verified with AWS"), "{}", run.stderr);
+    assert!(waited >= HOLD, "it did not wait: {waited:?}");
+    // The waiting calls were refused, not answered: one GetCallerIdentity got through.
+    let through: Vec<_> = r
+        .proxy
+        .log()
+        .into_iter()
+        .filter(|l| l.action == "GetCallerIdentity" && l.key.starts_with("AKIA"))
+        .collect();
+    assert!(through.len() > 2, "{through:?}");
+}
+
+#[test]
+fn rotate_right_after_create_waits_for_the_received_and_the_new_key() {
+    let Some(r) = setup() else { return };
+    r.proxy.hold_new_keys(HOLD);
+    let b = r.create("fresh-rot", "b.age");
+    let before = r.moto.access_key_ids("fresh-rot");
+    let csv = r.env.p("new.csv");
+    let started = Instant::now();
+    let run = r.run(
+        &["open", &b, "-i", &r.identity, "--rotate", "--csv", &csv],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Both keys were held: the received one, then the new one.
+    assert!(
+        started.elapsed() >= HOLD + HOLD / 2,
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        !run.stderr.contains("already used"),
+        "the tripwire took its own waits for a use: {}",
+        run.stderr
+    );
+    let now = r.moto.access_key_ids("fresh-rot");
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now, before);
+    assert!(r.env.read("new.csv").contains(&now[0]));
+}
+
+#[test]
+fn a_new_key_refused_past_the_bound_says_it_is_new_not_fake() {
+    let Some(r) = setup() else { return };
+    r.proxy.hold_new_keys(Duration::from_secs(60));
+    let b = r.create("slow", "b.age");
+    let run = r.run(
+        &["open", &b, "-i", &r.identity, "--verify", "--json"],
+        &[("HANDOFF_TEST_PATIENCE_SECS", "2")],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("handoff: error: AWS has not accepted the new key after ")
+            && run.stderr.contains("InvalidClientTokenId")
+            && run
+                .stderr
+                .contains("hint: a key made minutes ago can take a while to work everywhere"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "delivered: {}", run.stdout);
+}
+
+#[test]
+fn a_deleted_key_and_a_wrong_secret_are_refused_by_aws_and_said_to_be() {
+    let Some(r) = setup() else { return };
+    let b = r.create("gone", "b.age");
+    let opened = r.run(&["open", &b, "-i", &r.identity, "--json"], &[]).ok();
+    let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+    let (id, secret) = (
+        v["AccessKeyId"].as_str().unwrap(),
+        v["SecretAccessKey"].as_str().unwrap(),
+    );
+    // A wrong secret for a real key: the signature does not match.
+    let wrong = format!("{}x", &secret[..39]);
+    let forged = r.sealed(id, &wrong, "forged.age");
+    let run = r.run(&["open", &forged, "-i", &r.identity, "--verify"], &[]);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("handoff: error: AWS does not accept the received key (GetCallerIdentity failed: SignatureDoesNotMatch"),
+        "{}",
+        run.stderr
+    );
+    // The key deleted: a bundle that does not say it is new is refused at once.
+    let (status, _) = r.moto.iam(
+        "DeleteAccessKey",
+        &[("UserName", "gone"), ("AccessKeyId", id)],
+    );
+    assert_eq!(status, 200);
+    let old = r.sealed(id, secret, "old.age");
+    let started = Instant::now();
+    let run = r.run(&["open", &old, "-i", &r.identity, "--verify"], &[]);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("(GetCallerIdentity failed: InvalidClientTokenId")
+            && run
+                .stderr
+                .contains("so it was deleted, deactivated or never real"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "an old key was waited for"
+    );
+}
+
+#[test]
+fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
+    let Some(r) = setup() else { return };
+    // A signature by a key moto does not know.
+    let run = r.run(
+        &[
+            "create",
+            "--user",
+            "x",
+            "--to",
+            &r.recipient,
+            "-o",
+            &r.env.p("x.age"),
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+        ],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("InvalidClientTokenId")
+            && run.stderr.contains("hint: refresh your AWS credentials"),
+        "{}",
+        run.stderr
+    );
+    assert!(!r.moto.user_exists("x"));
+    // A real key of a user without IAM permissions.
+    let b = r.create("weak", "weak.age");
+    let (_, detach) = r.moto.iam(
+        "DetachUserPolicy",
+        &[
+            ("UserName", "weak"),
+            ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+        ],
+    );
+    assert!(!detach.contains("Error"), "{detach}");
+    let opened = r.run(&["open", &b, "-i", &r.identity, "--json"], &[]).ok();
+    let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+    let run = r.run(
+        &[
+            "create",
+            "--user",
+            "y",
+            "--to",
+            &r.recipient,
+            "-o",
+            &r.env.p("y.age"),
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", v["AccessKeyId"].as_str().unwrap()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                v["SecretAccessKey"].as_str().unwrap(),
+            ),
+        ],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("AccessDenied")
+            && run
+                .stderr
+                .contains("hint: use an identity allowed to manage IAM users"),
+        "{}",
+        run.stderr
+    );
+    assert!(!r.moto.user_exists("y"));
+}
