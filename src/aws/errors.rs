@@ -33,6 +33,11 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
     let code = e.code.as_deref().unwrap_or_default();
     let (exit, what, fix) = match whose {
         // A young key, refused for longer than handoff waits.
+        _ if e.no_credentials => (
+            ExitCode::Aws,
+            crate::error::one_line(&e.message),
+            "pass --profile NAME, run `aws configure sso` (or `aws sso login` for an expired session), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run in AWS CloudShell",
+        ),
         _ if let Some(waited) = e.waited => (
             ExitCode::Aws,
             format!(
@@ -92,6 +97,7 @@ mod tests {
             message: "m".into(),
             outcome_unknown: unknown,
             waited: None,
+            no_credentials: false,
         }
     }
 

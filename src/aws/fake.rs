@@ -629,6 +629,7 @@ impl FakeIam {
             message: message.into(),
             outcome_unknown,
             waited: None,
+            no_credentials: false,
         };
         let lose = match a.start(action, &self.principal) {
             Some(Effect::Fail(code)) => return Err(failure(code, "scripted by the test", false)),
@@ -647,6 +648,7 @@ impl FakeIam {
                 message: CONNECTION_BROKE.into(),
                 outcome_unknown: true,
                 waited: None,
+                no_credentials: false,
             });
         }
         result.map_err(|r| failure(r.code, &r.message, false))

@@ -127,6 +127,8 @@ pub struct AwsError {
     /// How long a refusal of a new key was waited out before it was given up
     /// ([`patience`]): AWS may still accept the key later.
     pub waited: Option<std::time::Duration>,
+    /// The SDK's credential chain found no credentials (nothing was sent).
+    pub no_credentials: bool,
 }
 
 impl AwsError {
@@ -238,6 +240,7 @@ mod tests {
             message: "no\x1b]0;pwned\x07 \u{202e}way\nout".into(),
             outcome_unknown: false,
             waited: None,
+            no_credentials: false,
         };
         assert_eq!(
             e.describe(),

@@ -163,6 +163,16 @@ fn aws_error<E>(action: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    if let Some(why) = credentials_problem(&e) {
+        return AwsError {
+            action,
+            code: None,
+            message: why,
+            outcome_unknown: false,
+            waited: None,
+            no_credentials: true,
+        };
+    }
     let code = e.code().map(str::to_string);
     let message = match &e {
         SdkError::ServiceError(s) => {
@@ -206,7 +216,45 @@ where
         message,
         outcome_unknown,
         waited: None,
+        no_credentials: false,
     }
+}
+
+/// When the request was never sent because no credentials could be loaded: why, in
+/// words (the SDK reports it as a dispatch failure, like a network error).
+fn credentials_problem<E>(e: &SdkError<E, HttpResponse>) -> Option<String>
+where
+    E: std::error::Error + 'static,
+{
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(problem) = c.downcast_ref::<CredentialsError>() {
+            return Some(match problem {
+                CredentialsError::CredentialsNotLoaded(_) => "no AWS credentials found: checked the environment, the shared config and credentials files (profiles, SSO, credential_process), web identity, container and instance metadata".to_string(),
+                other => format!(
+                    "the AWS credentials could not be loaded: {}",
+                    causes(other)
+                ),
+            });
+        }
+        cause = c.source();
+    }
+    None
+}
+
+/// An error and its sources, each said once, joined by `: `.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !said.iter().any(|s| s.contains(&text)) {
+            said.push(text);
+        }
+        cause = c.source();
+    }
+    said.join(": ")
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {
@@ -342,6 +390,7 @@ impl Iam for SdkIam {
             message: "the answer held no access key".into(),
             outcome_unknown: true,
             waited: None,
+            no_credentials: false,
         })?;
         // The boundary: the SDK's String becomes our secret type here and only here.
         Ok((key.access_key_id, from_foreign(key.secret_access_key)))

@@ -71,6 +71,11 @@ fn stopped(e: &AwsError, report: &Report) -> Error {
             format!("already deleted: {}", report.done.join(", ")),
         )
     };
+    // Credentials that cannot be loaded need their own hint, not a retry.
+    if e.no_credentials {
+        let f = crate::aws::errors::failed(e, crate::aws::errors::Whose::Caller);
+        return Error::new(code, format!("{} ({so_far})", f.what)).fix(f.fix.unwrap_or_default());
+    }
     Error::new(code, format!("{} ({so_far})", e.describe()))
         .fix("fix the cause and run the same command again: revoke is safe to repeat")
 }

@@ -93,6 +93,7 @@ impl Change {
                 message: e.what,
                 outcome_unknown: false,
                 waited: None,
+                no_credentials: false,
             });
         }
         let gone_is_fine = |r: std::result::Result<(), AwsError>| match r {
@@ -122,6 +123,7 @@ impl Change {
                 message: "the old console password cannot be restored".into(),
                 outcome_unknown: false,
                 waited: None,
+                no_credentials: false,
             }),
             Change::LostKey(before) => delete_new_keys(iam, user, before),
             Change::Keychain(..) | Change::KeychainReplaced(_) => Ok(()),
@@ -220,6 +222,7 @@ fn kept(action: &'static str, message: &str) -> AwsError {
         message: message.into(),
         outcome_unknown: false,
         waited: None,
+        no_credentials: false,
     }
 }
 

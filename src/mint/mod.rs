@@ -204,6 +204,7 @@ fn unconfirmed(action: &'static str, what: String) -> Failure {
         message: format!("AWS answered, but {what} is not in place"),
         outcome_unknown: true,
         waited: None,
+        no_credentials: false,
     })
 }
 

@@ -267,3 +267,37 @@ fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
     );
     assert!(!r.moto.user_exists("y"));
 }
+
+#[test]
+fn no_credentials_is_said_as_such_not_as_a_network_error() {
+    let Some(r) = setup() else { return };
+    for args in [
+        vec!["create", "--to", &r.recipient, "-o", &r.env.p("n.age")],
+        vec!["revoke", "--yes"],
+    ] {
+        let mut c = r.env.cmd();
+        Moto::env_for(&mut c, r.proxy.port);
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_CONFIG_FILE", r.env.p("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", r.env.p("no-credentials"))
+            .args(&args);
+        let run = Run::from_output(c.output().unwrap());
+        assert_eq!(run.code, 6, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("handoff: error: no AWS credentials found: checked the environment")
+                && run
+                    .stderr
+                    .contains("hint: pass --profile NAME, run `aws configure sso`")
+                && !run.stderr.contains("network"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        r.proxy.log().is_empty(),
+        "a request was sent: {:?}",
+        r.proxy.log()
+    );
+}
