@@ -156,8 +156,81 @@ impl AwsError {
 /// The result of an AWS call.
 pub type AwsResult<T> = Result<T, AwsError>;
 
+/// What a create reads before it changes anything: the caller, the user, and (when
+/// asked) the user's state and the account's password settings. Each read's own result,
+/// so that the plan reports the first failure in a fixed order.
+pub struct Survey {
+    /// GetCallerIdentity.
+    pub caller: AwsResult<Caller>,
+    /// GetUser.
+    pub user_arn: AwsResult<Option<String>>,
+    /// ListAttachedUserPolicies (empty for a user that does not exist).
+    pub attached: AwsResult<Vec<String>>,
+    /// ListAccessKeys (empty for a user that does not exist).
+    pub keys: AwsResult<Vec<KeyInfo>>,
+    /// GetLoginProfile, when a password is wanted (else false).
+    pub has_login_profile: AwsResult<bool>,
+    /// GetUserPolicy of this inline policy (None for a user that does not exist).
+    pub inline: AwsResult<Option<String>>,
+    /// GetAccountPasswordPolicy, when a password is wanted (else None).
+    pub password_policy: AwsResult<Option<PasswordPolicy>>,
+    /// ListAccountAliases, when a password is wanted (else None).
+    pub alias: AwsResult<Option<String>>,
+}
+
+/// A user-scoped read of a user that does not exist reads as `empty`.
+pub fn absent_user<T>(r: AwsResult<T>, empty: T) -> AwsResult<T> {
+    match r {
+        Err(e) if e.is_no_such_entity() => Ok(empty),
+        other => other,
+    }
+}
+
 /// The IAM and STS calls handoff makes.
 pub trait Iam {
+    /// Every read a create plans with. By default one after another, the user's own
+    /// reads only when GetUser found it; the SDK sends them all at once (one round).
+    fn survey(&self, user: &str, inline: &str, password: bool) -> Survey {
+        let caller = self.caller();
+        let user_arn = self.user_arn(user);
+        let exists = matches!(user_arn, Ok(Some(_)));
+        let when = |yes: bool| yes && exists;
+        Survey {
+            caller,
+            attached: if exists {
+                self.attached_policies(user)
+            } else {
+                Ok(Vec::new())
+            },
+            keys: if exists {
+                self.access_keys(user)
+            } else {
+                Ok(Vec::new())
+            },
+            has_login_profile: if when(password) {
+                self.has_login_profile(user)
+            } else {
+                Ok(false)
+            },
+            inline: if exists {
+                self.inline_policy(user, inline)
+            } else {
+                Ok(None)
+            },
+            password_policy: if password {
+                self.password_policy()
+            } else {
+                Ok(None)
+            },
+            alias: if password {
+                self.account_alias()
+            } else {
+                Ok(None)
+            },
+            user_arn,
+        }
+    }
+
     /// STS GetCallerIdentity.
     fn caller(&self) -> AwsResult<Caller>;
     /// GetUser: the user's ARN, or None if there is no such user.

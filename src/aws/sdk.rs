@@ -117,20 +117,127 @@ impl SdkIam {
         E: ProvideErrorMetadata + std::error::Error + 'static,
         F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     {
-        let mut last = None;
-        for attempt in 0..3u32 {
-            match self.once(action, request()) {
-                Ok(v) => return Ok(v),
-                Err(e) if e.outcome_unknown || e.code.as_deref().is_some_and(is_throttling) => {
-                    last = Some(e);
-                    std::thread::sleep(Duration::from_millis(200 * 2u64.pow(attempt)));
-                }
-                Err(e) => return Err(e),
+        self.rt.block_on(retried(action, request))
+    }
+}
+
+/// [`SdkIam::retried`], to be awaited beside other requests.
+async fn retried<T, E, F>(action: &'static str, request: impl Fn() -> F) -> AwsResult<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    F: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    let mut last = None;
+    for attempt in 0..3u32 {
+        match request().await.map_err(|e| aws_error(action, e)) {
+            Ok(v) => return Ok(v),
+            Err(e) if e.outcome_unknown || e.code.as_deref().is_some_and(is_throttling) => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
             }
+            Err(e) => return Err(e),
         }
-        let mut e = last.expect("three attempts");
-        e.message.push_str(" (tried 3 times)");
-        Err(e)
+    }
+    let mut e = last.expect("three attempts");
+    e.message.push_str(" (tried 3 times)");
+    Err(e)
+}
+
+/// The reads a create plans with, as futures, so that [`Iam::survey`] can send them
+/// at once; the blocking [`Iam`] methods run them one at a time.
+impl SdkIam {
+    async fn caller_now(&self) -> AwsResult<Caller> {
+        let out = retried("GetCallerIdentity", || {
+            self.sts.get_caller_identity().send()
+        })
+        .await?;
+        Ok(Caller {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+        })
+    }
+
+    async fn user_arn_now(&self, user: &str) -> AwsResult<Option<String>> {
+        let out = absent_as_none(
+            retried("GetUser", || self.iam.get_user().user_name(user).send()).await,
+        )?;
+        Ok(out.and_then(|o| o.user().map(|u| u.arn().to_string())))
+    }
+
+    async fn attached_now(&self, user: &str) -> AwsResult<Vec<String>> {
+        let out = retried("ListAttachedUserPolicies", || {
+            let req = self.iam.list_attached_user_policies().user_name(user);
+            req.max_items(1000).send()
+        })
+        .await?;
+        Ok(out
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect())
+    }
+
+    async fn inline_now(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
+        let out = absent_as_none(
+            retried("GetUserPolicy", || {
+                let req = self.iam.get_user_policy().user_name(user);
+                req.policy_name(name).send()
+            })
+            .await,
+        )?;
+        // IAM sends the document URL-encoded (RFC 3986); some servers send it plain.
+        Ok(out.map(|o| crate::aws::names::percent_decoded(o.policy_document())))
+    }
+
+    async fn keys_now(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
+        let out = retried("ListAccessKeys", || {
+            self.iam.list_access_keys().user_name(user).send()
+        })
+        .await?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .map(|k| KeyInfo {
+                id: k.access_key_id().unwrap_or_default().to_string(),
+                status: k
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                created: time(k.create_date()),
+            })
+            .collect())
+    }
+
+    async fn login_profile_now(&self, user: &str) -> AwsResult<bool> {
+        let out = absent_as_none(
+            retried("GetLoginProfile", || {
+                self.iam.get_login_profile().user_name(user).send()
+            })
+            .await,
+        )?;
+        Ok(out.is_some())
+    }
+
+    async fn password_policy_now(&self) -> AwsResult<Option<PasswordPolicy>> {
+        let out = absent_as_none(
+            retried("GetAccountPasswordPolicy", || {
+                self.iam.get_account_password_policy().send()
+            })
+            .await,
+        )?;
+        Ok(out.and_then(|o| {
+            o.password_policy().map(|p| PasswordPolicy {
+                min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
+            })
+        }))
+    }
+
+    async fn alias_now(&self) -> AwsResult<Option<String>> {
+        let out = retried("ListAccountAliases", || {
+            self.iam.list_account_aliases().send()
+        })
+        .await?;
+        Ok(out.account_aliases().first().cloned())
     }
 }
 
@@ -262,20 +369,58 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {
 }
 
 impl Iam for SdkIam {
-    fn caller(&self) -> AwsResult<Caller> {
-        let out = self.retried("GetCallerIdentity", || {
-            self.sts.get_caller_identity().send()
-        })?;
-        Ok(Caller {
-            account: out.account().unwrap_or_default().to_string(),
-            arn: out.arn().unwrap_or_default().to_string(),
+    fn survey(&self, user: &str, inline: &str, password: bool) -> super::Survey {
+        use super::absent_user;
+        // Every read at once: one round trip, not eight. What only a password needs is
+        // not asked for otherwise.
+        self.rt.block_on(async {
+            let (caller, user_arn, attached, keys, has_login_profile, inline, policy, alias) = tokio::join!(
+                self.caller_now(),
+                self.user_arn_now(user),
+                self.attached_now(user),
+                self.keys_now(user),
+                async {
+                    if password {
+                        self.login_profile_now(user).await
+                    } else {
+                        Ok(false)
+                    }
+                },
+                self.inline_now(user, inline),
+                async {
+                    if password {
+                        self.password_policy_now().await
+                    } else {
+                        Ok(None)
+                    }
+                },
+                async {
+                    if password {
+                        self.alias_now().await
+                    } else {
+                        Ok(None)
+                    }
+                },
+            );
+            super::Survey {
+                caller,
+                user_arn,
+                attached: absent_user(attached, Vec::new()),
+                keys: absent_user(keys, Vec::new()),
+                has_login_profile,
+                inline,
+                password_policy: policy,
+                alias,
+            }
         })
     }
 
+    fn caller(&self) -> AwsResult<Caller> {
+        self.rt.block_on(self.caller_now())
+    }
+
     fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        let out =
-            absent_as_none(self.retried("GetUser", || self.iam.get_user().user_name(user).send()))?;
-        Ok(out.and_then(|o| o.user().map(|u| u.arn().to_string())))
+        self.rt.block_on(self.user_arn_now(user))
     }
 
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
@@ -301,15 +446,7 @@ impl Iam for SdkIam {
     }
 
     fn attached_policies(&self, user: &str) -> AwsResult<Vec<String>> {
-        let out = self.retried("ListAttachedUserPolicies", || {
-            let req = self.iam.list_attached_user_policies().user_name(user);
-            req.max_items(1000).send()
-        })?;
-        Ok(out
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect())
+        self.rt.block_on(self.attached_now(user))
     }
 
     fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
@@ -352,30 +489,11 @@ impl Iam for SdkIam {
     }
 
     fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
-        let out = absent_as_none(self.retried("GetUserPolicy", || {
-            let req = self.iam.get_user_policy().user_name(user);
-            req.policy_name(name).send()
-        }))?;
-        // IAM sends the document URL-encoded (RFC 3986); some servers send it plain.
-        Ok(out.map(|o| crate::aws::names::percent_decoded(o.policy_document())))
+        self.rt.block_on(self.inline_now(user, name))
     }
 
     fn access_keys(&self, user: &str) -> AwsResult<Vec<KeyInfo>> {
-        let out = self.retried("ListAccessKeys", || {
-            self.iam.list_access_keys().user_name(user).send()
-        })?;
-        Ok(out
-            .access_key_metadata()
-            .iter()
-            .map(|k| KeyInfo {
-                id: k.access_key_id().unwrap_or_default().to_string(),
-                status: k
-                    .status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                created: time(k.create_date()),
-            })
-            .collect())
+        self.rt.block_on(self.keys_now(user))
     }
 
     fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)> {
@@ -425,10 +543,7 @@ impl Iam for SdkIam {
     }
 
     fn has_login_profile(&self, user: &str) -> AwsResult<bool> {
-        let out = absent_as_none(self.retried("GetLoginProfile", || {
-            self.iam.get_login_profile().user_name(user).send()
-        }))?;
-        Ok(out.is_some())
+        self.rt.block_on(self.login_profile_now(user))
     }
 
     fn create_login_profile(
@@ -469,20 +584,10 @@ impl Iam for SdkIam {
     }
 
     fn password_policy(&self) -> AwsResult<Option<PasswordPolicy>> {
-        let out = absent_as_none(self.retried("GetAccountPasswordPolicy", || {
-            self.iam.get_account_password_policy().send()
-        }))?;
-        Ok(out.and_then(|o| {
-            o.password_policy().map(|p| PasswordPolicy {
-                min_length: p.minimum_password_length().unwrap_or(8).max(0) as usize,
-            })
-        }))
+        self.rt.block_on(self.password_policy_now())
     }
 
     fn account_alias(&self) -> AwsResult<Option<String>> {
-        let out = self.retried("ListAccountAliases", || {
-            self.iam.list_account_aliases().send()
-        })?;
-        Ok(out.account_aliases().first().cloned())
+        self.rt.block_on(self.alias_now())
     }
 }

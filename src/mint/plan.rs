@@ -70,13 +70,15 @@ pub fn plan(
 ) -> Result<Plan> {
     let aws = |e| failed(&e, Whose::Caller);
     let user = order.user.as_str();
-    let caller = iam.caller().map_err(aws)?;
+    let password = order.console_password.as_ref();
+    let survey = iam.survey(user, EXPIRY_POLICY, password.is_some());
+    let caller = survey.caller.map_err(aws)?;
     progress.step(format!(
         "GetCallerIdentity: account {}, caller {}",
         caller.account,
         shown(&caller.arn)
     ));
-    let user_arn = iam.user_arn(user).map_err(aws)?;
+    let user_arn = survey.user_arn.map_err(aws)?;
     let user_exists = user_arn.is_some();
     progress.step(if user_exists {
         format!("GetUser: {user} exists, reusing it")
@@ -90,13 +92,13 @@ pub fn plan(
         }
         Policies::These(arns) => arns.clone(),
     };
-    let password = order.console_password.as_ref();
+    // Read for a user that may not exist: what GetUser did not find is empty.
     let (attached, keys_before, has_password, expiry_before) = if user_exists {
         (
-            iam.attached_policies(user).map_err(aws)?,
-            iam.access_keys(user).map_err(aws)?,
-            password.is_some() && iam.has_login_profile(user).map_err(aws)?,
-            iam.inline_policy(user, EXPIRY_POLICY).map_err(aws)?,
+            survey.attached.map_err(aws)?,
+            survey.keys.map_err(aws)?,
+            password.is_some() && survey.has_login_profile.map_err(aws)?,
+            survey.inline.map_err(aws)?,
         )
     } else {
         (vec![], vec![], false, None)
@@ -117,14 +119,10 @@ pub fn plan(
         .fix("pass --reset-password to replace it, or leave out --console-password"));
     }
     let expiry_now = existing_expiry(user, order, expiry_before.as_deref(), progress)?;
-    let (password_policy, alias) = if password.is_some() {
-        (
-            iam.password_policy().map_err(aws)?,
-            iam.account_alias().map_err(aws)?,
-        )
-    } else {
-        (None, None)
-    };
+    let (password_policy, alias) = (
+        survey.password_policy.map_err(aws)?,
+        survey.alias.map_err(aws)?,
+    );
     let new_expiry = order
         .expires
         .map(|d| now.round(jiff::Unit::Second).unwrap_or(now) + d);

@@ -1587,7 +1587,10 @@ fn two_keys_already_is_refused_before_any_change() {
             "ListAttachedUserPolicies",
             "ListAccessKeys",
             "GetLoginProfile",
-            "GetUserPolicy"
+            "GetUserPolicy",
+            // one survey: every read is made before any is judged
+            "GetAccountPasswordPolicy",
+            "ListAccountAliases"
         ]
     );
     assert_no_mutating_call(&fake);

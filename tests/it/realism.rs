@@ -301,3 +301,47 @@ fn no_credentials_is_said_as_such_not_as_a_network_error() {
         r.proxy.log()
     );
 }
+
+/// A create's sequential rounds through the proxy at 100 ms a round trip and two for a
+/// new connection: (requests, rounds, wall time).
+fn rounds_of(r: &Real, user: &str, extra: &[&str]) -> (Vec<Logged>, usize, Duration) {
+    r.proxy.latency(Duration::from_millis(100), 2);
+    r.proxy.clear();
+    let out = r.env.p(&format!("{user}.age"));
+    let mut args = vec!["create", "--user", user, "--to", &r.recipient, "-o", &out];
+    args.extend(extra);
+    let started = Instant::now();
+    r.run(&args, &[]).ok();
+    let took = started.elapsed();
+    (r.proxy.log(), r.proxy.rounds(), took)
+}
+
+#[test]
+fn a_creates_reads_take_one_round_trip() {
+    let Some(r) = setup() else { return };
+    let full = ["--access-key", "--console-password", "--expires", "72h"];
+    let (log, rounds, took) = rounds_of(&r, "rounds-full", &full);
+    eprintln!(
+        "realism: full create: {} requests in {rounds} rounds, {took:?}",
+        log.len()
+    );
+    // Every read before the first change overlaps the others.
+    let first_change = log.iter().position(|l| l.action == "CreateUser").unwrap();
+    let reads = &log[..first_change];
+    assert_eq!(reads.len(), 8, "{reads:?}");
+    let last_start = reads.iter().map(|l| l.start).max().unwrap();
+    let first_end = reads.iter().map(|l| l.end).min().unwrap();
+    assert!(
+        last_start < first_end,
+        "the reads were sequential: {reads:?}"
+    );
+    // The survey, then CreateUser, then each change and its read-back in turn
+    // (parallel writes are the next step: issue 13's target is 5).
+    assert_eq!(rounds, 8, "{log:?}");
+    let (log, rounds, took) = rounds_of(&r, "rounds-key", &[]);
+    eprintln!(
+        "realism: key-only create: {} requests in {rounds} rounds, {took:?}",
+        log.len()
+    );
+    assert_eq!(rounds, 5, "{log:?}");
+}
