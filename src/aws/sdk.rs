@@ -76,6 +76,14 @@ impl SdkIam {
         }
         if let Some(c) = creds {
             loader = loader.credentials_provider(c);
+        } else if let Some(p) = &aws.profile {
+            // As the AWS CLI does: an explicit --profile wins over AWS_ACCESS_KEY_ID in
+            // the environment (the default chain would look there first).
+            loader = loader.credentials_provider(
+                aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(p)
+                    .build(),
+            );
         }
         let mut config = rt.block_on(loader.load());
         if config.region().is_none() {

@@ -345,3 +345,44 @@ fn a_creates_reads_take_one_round_trip() {
     );
     assert_eq!(rounds, 5, "{log:?}");
 }
+
+#[test]
+fn an_explicit_profile_wins_over_keys_in_the_environment() {
+    // Found by the second issue-12 attack review (N4): under `aws-vault exec` (keys in
+    // the environment) `--profile X` acted with the environment's keys.
+    let Some(r) = setup() else { return };
+    let (id, secret) = r.moto.admin.clone().unwrap();
+    let creds = r.env.write(
+        "profile-credentials",
+        format!("[admin]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+    );
+    let out = r.env.p("p.age");
+    let run = r.run(
+        &[
+            "create",
+            "--profile",
+            "admin",
+            "--user",
+            "by-profile",
+            "--to",
+            &r.recipient,
+            "-o",
+            &out,
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
+            ("AWS_SHARED_CREDENTIALS_FILE", &creds),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(r.moto.user_exists("by-profile"));
+    assert!(
+        r.proxy.log().iter().all(|l| l.key == id),
+        "{:?}",
+        r.proxy.log()
+    );
+}
