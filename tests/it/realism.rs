@@ -47,6 +47,16 @@ impl Real {
         b
     }
 
+    /// The access key id and secret a bundle holds.
+    fn key_in(&self, bundle: &str) -> (String, String) {
+        let opened = self
+            .run(&["open", bundle, "-i", &self.identity, "--json"], &[])
+            .ok();
+        let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+        let field = |name: &str| v[name].as_str().unwrap().to_string();
+        (field("AccessKeyId"), field("SecretAccessKey"))
+    }
+
     /// A bundle sealed from a console-style CSV: it does not say when the key was made.
     fn sealed(&self, id: &str, secret: &str, out: &str) -> String {
         let csv = self.env.write(
@@ -87,7 +97,7 @@ fn verify_right_after_create_waits_for_the_new_key_instead_of_calling_it_fake() 
     );
     assert!(run.stderr.contains("Verified with AWS"), "{}", run.stderr);
     assert!(waited >= HOLD, "it did not wait: {waited:?}");
-    // The waiting calls were refused, not answered: one GetCallerIdentity got through.
+    // It asked again while the key was held: several GetCallerIdentity with the new key.
     let through: Vec<_> = r
         .proxy
         .log()
@@ -154,12 +164,7 @@ fn a_new_key_refused_past_the_bound_says_it_is_new_not_fake() {
 fn a_deleted_key_and_a_wrong_secret_are_refused_by_aws_and_said_to_be() {
     let Some(r) = setup() else { return };
     let b = r.create("gone", "b.age");
-    let opened = r.run(&["open", &b, "-i", &r.identity, "--json"], &[]).ok();
-    let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
-    let (id, secret) = (
-        v["AccessKeyId"].as_str().unwrap(),
-        v["SecretAccessKey"].as_str().unwrap(),
-    );
+    let (id, secret) = &r.key_in(&b);
     // A wrong secret for a real key: the signature does not match.
     let wrong = format!("{}x", &secret[..39]);
     let forged = r.sealed(id, &wrong, "forged.age");
@@ -236,8 +241,7 @@ fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
         ],
     );
     assert!(!detach.contains("Error"), "{detach}");
-    let opened = r.run(&["open", &b, "-i", &r.identity, "--json"], &[]).ok();
-    let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+    let (id, secret) = r.key_in(&b);
     let run = r.run(
         &[
             "create",
@@ -249,11 +253,8 @@ fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
             &r.env.p("y.age"),
         ],
         &[
-            ("AWS_ACCESS_KEY_ID", v["AccessKeyId"].as_str().unwrap()),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                v["SecretAccessKey"].as_str().unwrap(),
-            ),
+            ("AWS_ACCESS_KEY_ID", id.as_str()),
+            ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
         ],
     );
     assert_eq!(run.code, 6, "{}", run.stderr);
