@@ -88,9 +88,15 @@ impl Pending {
     /// Gives the complete file the name `path`; fails with `AlreadyExists` if anything
     /// is there (it is never replaced).
     pub fn link_new(self, path: &Path) -> io::Result<()> {
+        self.link_new_keeping(path).map(drop)
+    }
+
+    /// [`Pending::link_new`], keeping the file open (to go on writing to it, or to keep
+    /// a lock taken before it had a name).
+    pub fn link_new_keeping(self, path: &Path) -> io::Result<File> {
         let result = match self.inner {
-            Inner::Unnamed(ref f) => link(f, path),
-            Inner::Named(t) => t.persist_noclobber(path).map(|_| ()).map_err(|e| e.error),
+            Inner::Unnamed(f) => link(&f, path).map(|()| f),
+            Inner::Named(t) => t.persist_noclobber(path).map_err(|e| e.error),
         };
         sync_dir(&self.dir);
         result

@@ -2,7 +2,9 @@
 //! rewrite the same file (two `open --aws-profile` at once) wait for each other, so
 //! neither update is lost and neither run fails. Programs that do not take the lock
 //! (the AWS CLI) are still caught by the writer's re-read before its rename. The lock
-//! is released when the process ends, however it ends; the empty lock file stays.
+//! is released when the process ends, however it ends; the empty lock file stays. The
+//! same wait serves other locks ([`lock`]): the one that keeps two runs from minting a
+//! key for one user at the same moment ([`crate::mint::key_ledger`]).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -26,9 +28,15 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// Takes the lock beside `path` (whose directory exists), waiting up to 10 s for
 /// another run that holds it, and saying so once.
 pub fn lock_beside(path: &Path) -> Result<Held> {
+    let doing = format!("is writing {}", shown(&path.display().to_string()));
+    lock(&lock_path(path), &doing, WAIT)
+}
+
+/// Takes the lock file `lock` (created 0600 if missing), waiting up to `wait` for
+/// another run that holds it; `doing` says what that run is doing, once.
+pub fn lock(lock: &Path, doing: &str, wait: Duration) -> Result<Held> {
     use rustix::fs::{FlockOperation, flock};
     use std::os::unix::fs::OpenOptionsExt;
-    let lock = lock_path(path);
     let shown_lock = shown(&lock.display().to_string());
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -36,12 +44,12 @@ pub fn lock_beside(path: &Path) -> Result<Held> {
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&lock)
+        .open(lock)
         .map_err(|e| {
             Error::output(format!("cannot open the lock file {shown_lock}: {e}"))
                 .fix("check the directory's permissions")
         })?;
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + wait;
     let mut said = false;
     loop {
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
@@ -49,9 +57,8 @@ pub fn lock_beside(path: &Path) -> Result<Held> {
             Err(e) if e == rustix::io::Errno::WOULDBLOCK && Instant::now() < deadline => {
                 if !said {
                     crate::say!(
-                        "handoff: waiting for another handoff run that is writing {} (up to {} s)",
-                        shown(&path.display().to_string()),
-                        WAIT.as_secs()
+                        "handoff: waiting for another handoff run that {doing} (up to {} s)",
+                        wait.as_secs()
                     );
                     said = true;
                 }
@@ -59,8 +66,8 @@ pub fn lock_beside(path: &Path) -> Result<Held> {
             }
             Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
                 return Err(Error::output(format!(
-                    "another handoff run has held {shown_lock} for {} s; nothing was written",
-                    WAIT.as_secs()
+                    "another handoff run has held {shown_lock} for {} s; nothing was changed",
+                    wait.as_secs()
                 ))
                 .fix("let it finish, then run the command again"));
             }

@@ -57,8 +57,11 @@ fn received(signal: i32) {
     let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
     let name = name(signal);
     match n {
-        1 => crate::say!(
-            "handoff: {name} received: no new change will start; the one in flight finishes first"
+        1 => notice(
+            format!(
+                "handoff: {name} received: no new change will start; the one in flight finishes first"
+            ),
+            SHORT,
         ),
         2 => {
             let left = LEFT.lock().map(|l| l.0.join(", ")).unwrap_or_default();
@@ -67,22 +70,47 @@ fn received(signal: i32) {
             } else {
                 format!("stopping now would leave {left}")
             };
-            crate::say!(
-                "handoff: {name} again: the rollback goes on ({left}); send it once more to stop at once"
+            notice(
+                format!(
+                    "handoff: {name} again: the rollback goes on ({left}); send it once more to stop at once"
+                ),
+                SHORT,
             );
         }
         _ => {
             let (left, command) = LEFT.lock().map(|l| l.clone()).unwrap_or_default();
-            if left.is_empty() {
-                crate::say!("handoff: stopped at once by {name}");
+            let text = if left.is_empty() {
+                format!("handoff: stopped at once by {name}")
             } else {
-                crate::say!(
+                format!(
                     "handoff: stopped at once by {name}, leaving {}; clean up with: handoff recover (or: {command})",
                     left.join(", ")
-                );
-            }
+                )
+            };
+            notice(text, LAST_WORDS);
             signal_hook::low_level::exit(128 + signal);
         }
+    }
+}
+
+/// How long the signal thread waits for a notice to be written.
+const SHORT: std::time::Duration = std::time::Duration::from_millis(200);
+/// How long the third signal waits for its notice before the process ends anyway.
+const LAST_WORDS: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Says `text` on a thread of its own, waiting at most `wait` for it: a blocked
+/// stderr (output paused with Ctrl-S, a stopped pager) must not keep the signal thread
+/// from the next signal, nor the third from ending the process.
+fn notice(text: String, wait: std::time::Duration) {
+    let (done, written) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("notice".into())
+        .spawn(move || {
+            crate::say!("{text}");
+            let _ = done.send(());
+        });
+    if spawned.is_ok() {
+        let _ = written.recv_timeout(wait);
     }
 }
 
@@ -162,7 +190,7 @@ pub fn set_left(left: Vec<String>, command: String) {
 }
 
 /// Debug builds only: `HANDOFF_TEST_SIGNAL=POINT:SIG[,POINT:SIG…]` sends SIG (INT,
-/// TERM, HUP or KILL) to this process at the named points, one entry after the other
+/// TERM, HUP, KILL, or STOP to pause there) to this process at the named points, one entry after the other
 /// (each fires once), and waits until it has been received, so that a test can
 /// interrupt each step exactly there. Points are a change's AWS action or step name,
 /// right after its answer arrived (`CreateUser`, …, `keychain`, `bundle`, `deliver`,
@@ -190,6 +218,11 @@ pub fn test_point(point: &str) {
         "TERM" => Signal::TERM,
         "HUP" => Signal::HUP,
         "KILL" => Signal::KILL,
+        // Paused there until the test sends SIGCONT: it can act meanwhile.
+        "STOP" => {
+            let _ = kill_process(getpid(), Signal::STOP);
+            return;
+        }
         _ => return,
     };
     let before = COUNT.load(Ordering::SeqCst);

@@ -28,6 +28,10 @@ const DEFAULT_SLACK: Duration = Duration::from_secs(120);
 /// How long a new key may take to work (IAM is eventually consistent).
 const PROPAGATION: Duration = Duration::from_secs(30);
 
+/// Delivers the new key, returning the notice that says where it went (printed once
+/// the journal records the delivery).
+pub type Deliver<'a> = dyn FnMut(&Credential) -> Result<Option<String>> + 'a;
+
 /// Makes an IAM client acting as the access key with this id and secret.
 pub type ClientFor<'a> = &'a dyn Fn(&str, &SecretString) -> Result<Box<dyn Iam>>;
 
@@ -124,7 +128,7 @@ pub fn check_unused(
 pub fn rotate(
     r: &Rotation,
     c: Credential,
-    deliver: &mut dyn FnMut(&Credential) -> Result<()>,
+    deliver: &mut Deliver,
 ) -> Result<String> {
     let mut file = r.durable.as_ref().map(JournalFile::start).transpose()?;
     let result = rotate_journalled(r, c, deliver, &mut file);
@@ -140,7 +144,7 @@ pub fn rotate(
 fn rotate_journalled(
     r: &Rotation,
     mut c: Credential,
-    deliver: &mut dyn FnMut(&Credential) -> Result<()>,
+    deliver: &mut Deliver,
     file: &mut Option<JournalFile>,
 ) -> Result<String> {
     let old = c
@@ -158,12 +162,18 @@ fn rotate_journalled(
     let still_one = format!("the received key {old} still works and nothing was delivered");
     crate::interrupt::check("CreateAccessKey")
         .map_err(|e| with_note(e, "nothing was changed or delivered".into()))?;
+    // No other run here mints for this user until the new key is recorded.
+    let minting = match &r.durable {
+        Some(h) => Some(crate::mint::key_ledger::minting(&h.account, user)?),
+        None => None,
+    };
     intend(
         file,
         &Change::LostKey(before.iter().map(|k| k.id.clone()).collect()),
     )?;
     let (new_id, new_secret) = create_new_key(r, &before, &still_one)?;
     let _ = intend(file, &Change::Key(new_id.clone()));
+    drop(minting);
     crate::say!(
         "Rotation: created the new access key {}",
         crate::error::shown(&new_id)
@@ -195,13 +205,18 @@ fn rotate_journalled(
     c.access_key = Some(new_key);
     c.created_at = Timestamp::now().round(jiff::Unit::Second).ok();
     crate::interrupt::check("delivering the new key").map_err(&undo)?;
-    if let Err(e) = deliver(&c) {
-        return Err(undo(e));
-    }
+    let notice = match deliver(&c) {
+        Ok(notice) => notice,
+        Err(e) => return Err(undo(e)),
+    };
     // From here the new key is the one to keep: after a crash, recover deletes the
-    // received key instead.
+    // received key instead. Written before the delivery's notice, which a blocked
+    // stderr could hold up for as long as a kill takes to come.
     let _ = intend(file, &Change::Rotated(old.clone()));
     crate::interrupt::test_point("deliver");
+    if let Some(notice) = notice {
+        crate::say!("{notice}");
+    }
 
     // Delivered: deleting the received key finishes the rotation, signal or not (the
     // one change left; stopping here would leave two working keys).
@@ -291,17 +306,32 @@ fn create_new_key(
     if !e.outcome_unknown {
         return Err(err);
     }
-    // Listed twice: a listing that fails once may be passing.
-    let listed = r
-        .received
-        .access_keys(user)
-        .or_else(|_| r.received.access_keys(user));
-    let made: Vec<String> = match listed {
-        Ok(now) => now
-            .into_iter()
-            .filter(|k| !before.iter().any(|b| b.id == k.id))
-            .map(|k| k.id)
-            .collect(),
+    // The key is found by elimination, as create's is; the minting lock is held.
+    // `before` was listed seconds ago: no window (see `lost_key::find`).
+    let started = None;
+    let known = r.durable.as_ref().map_or_else(Vec::new, |h| {
+        crate::mint::key_ledger::known(&h.account, user)
+    });
+    let before: Vec<String> = before.iter().map(|k| k.id.clone()).collect();
+    // Looked for twice: a listing that fails once may be passing.
+    let find = || crate::mint::lost_key::find(r.received, user, &before, started, &known);
+    let made = match find().or_else(|_| find()) {
+        Ok(crate::mint::lost_key::Lost::None) => return Err(err),
+        Ok(crate::mint::lost_key::Lost::Found(id)) => id,
+        Ok(crate::mint::lost_key::Lost::Unclear(ids)) => {
+            return Err(Error::new(
+                ExitCode::RollbackFailed,
+                format!(
+                    "{}; the CreateAccessKey whose reply was lost may have made one of access keys {}, which no handoff run here made: which one cannot be told, so none was deleted",
+                    err.what,
+                    ids.join(", ")
+                ),
+            )
+            .fix(format!(
+                "delete the one no bundle or profile holds: {}",
+                revoke_command(user, "ID", &r.aws_flags)
+            )));
+        }
         Err(l) => {
             return Err(Error::new(
                 ExitCode::RollbackFailed,
@@ -317,24 +347,22 @@ fn create_new_key(
             )));
         }
     };
-    for id in made {
-        match r.received.delete_access_key(user, &id) {
-            Ok(()) => {
-                err.what.push_str(&format!(
-                    "; a key {id} was made although the reply was lost: found by listing and deleted"
-                ));
-            }
-            Err(d) => {
-                err = Error::new(
+    match r.received.delete_access_key(user, &made) {
+        Ok(()) => {
+            err.what.push_str(&format!(
+                "; a key {made} was made although the reply was lost: found by listing and deleted"
+            ));
+        }
+        Err(d) => {
+            err = Error::new(
                 ExitCode::RollbackFailed,
                 format!(
-                    "{}; a key {id} was made whose secret never arrived, and deleting it failed ({})",
+                    "{}; a key {made} was made whose secret never arrived, and deleting it failed ({})",
                     err.what,
                     d.describe()
                 ),
             )
-            .fix(format!("delete it: {}", revoke_command(user, &id, &r.aws_flags)));
-            }
+            .fix(format!("delete it: {}", revoke_command(user, &made, &r.aws_flags)));
         }
     }
     Err(err)

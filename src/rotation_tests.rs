@@ -51,7 +51,7 @@ fn rotate_with(
         delivered
             .borrow_mut()
             .push(c.access_key_id().unwrap_or_default().to_string());
-        deliver(c)
+        deliver(c).map(|()| None)
     };
     let r = rotate(
         &Rotation {

@@ -314,7 +314,9 @@ fn check_with_aws(
         user,
     };
     let old = id.to_string();
-    let new = rotation::rotate(&rotation, credential, &mut |c| deliver(c))?;
+    let new = rotation::rotate(&rotation, credential, &mut |c| {
+        request.delivery.deliver_quietly(c, deps.keychain, request.force)
+    })?;
     crate::say!(
         "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."
     );

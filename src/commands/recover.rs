@@ -12,6 +12,9 @@ use crate::mint::journal::Change;
 use crate::mint::journal_file::{Unfinished, unfinished};
 use crate::store::{Keychain, OsKeychain};
 
+/// The command a rotation's journal names.
+const ROTATE: &str = "open --rotate";
+
 /// What to do, as checked values.
 pub struct RecoverRequest {
     /// Only say what would be undone.
@@ -114,18 +117,22 @@ fn recover_one(
     keychain: &dyn Keychain,
 ) -> Result<()> {
     let h = &journal.header;
-    if h.v == 0 {
-        // The run died while writing its header: before any change.
-        crate::say!("A journal of a run that died before any change: removed.");
-        journal.remove();
-        return Ok(());
-    }
     if let Some(why) = &journal.damaged {
         return Err(Error::input(format!(
             "this journal cannot be trusted ({}); nothing of it was undone",
             crate::error::one_line(why)
         ))
         .fix("look at it, undo what it names by hand (handoff revoke, aws iam), then delete it"));
+    }
+    if h.v == 0 {
+        // A header cut short, and nothing after it: the run died before any change.
+        if request.dry_run {
+            crate::say!("A journal of a run that died before any change: recover would remove it.");
+        } else {
+            crate::say!("A journal of a run that died before any change: removed.");
+            journal.remove();
+        }
+        return Ok(());
     }
     let user = h.user.as_str();
     let what: Vec<String> = journal.changes.iter().rev().map(|c| c.what(user)).collect();
@@ -151,15 +158,26 @@ fn recover_one(
     }
     // The run's target, field by field unless given.
     let recorded = h.aws();
+    // A rotation's profile is where its new key went: before the delivery, nothing.
+    let delivered = journal.changes.iter().any(|c| matches!(c, Change::Rotated(_)));
+    let recorded_profile = recorded.profile.filter(|_| h.command != ROTATE || delivered);
     let aws = AwsConfig {
-        profile: request.aws.profile.clone().or(recorded.profile),
+        profile: request.aws.profile.clone().or(recorded_profile),
         region: request.aws.region.clone().or(recorded.region),
         endpoint_url: request.aws.endpoint_url.clone().or(recorded.endpoint_url),
     };
     let iam = iam_for(&aws)?;
-    let caller = iam
-        .caller()
-        .map_err(|e| crate::aws::errors::failed(&e, crate::aws::errors::Whose::Caller))?;
+    let caller = iam.caller().map_err(|e| {
+        let e = crate::aws::errors::failed(&e, crate::aws::errors::Whose::Caller);
+        if h.command != ROTATE {
+            return e;
+        }
+        // The teammate may hold no other credentials than the bundle's key.
+        let fix = e.fix.clone().unwrap_or_default();
+        e.fix(format!(
+            "{fix}; the bundle's key, which still works, can undo its own rotation: handoff open BUNDLE -i IDENTITY --aws-profile NAME, then handoff recover --profile NAME"
+        ))
+    })?;
     if caller.account != h.account {
         return Err(Error::new(
             ExitCode::Conflict,
@@ -171,19 +189,16 @@ fn recover_one(
         )
         .fix(format!("run it with credentials of account {} (--profile)", shown(&h.account))));
     }
-    let started: Option<jiff::Timestamp> = h.started.parse().ok();
+    let run = crate::mint::journal::Run {
+        user: user.to_string(),
+        started: h.started.parse().ok(),
+        ledger: Some(h.account.clone()),
+    };
     // Undoing is changing: a signal now stops between two undos, and the journal
     // stays for the next recover (every undo is safe to repeat).
     let _changing = crate::interrupt::changing();
     let flags = aws.command_flags();
-    let undone = undo_all(
-        &journal.changes,
-        iam.as_ref(),
-        user,
-        keychain,
-        started,
-        &flags,
-    );
+    let undone = undo_all(&journal.changes, iam.as_ref(), &run, keychain, &flags);
     report(undone, journal)
 }
 
@@ -270,11 +285,11 @@ struct Undone {
 fn undo_all(
     changes: &[Change],
     iam: &dyn Iam,
-    user: &str,
+    run: &crate::mint::journal::Run,
     keychain: &dyn Keychain,
-    started: Option<jiff::Timestamp>,
     flags: &str,
 ) -> Undone {
+    let user = run.user.as_str();
     let mut undone = Undone {
         done: Vec::new(),
         left: Vec::new(),
@@ -302,154 +317,46 @@ fn undo_all(
             return undone;
         }
         crate::interrupt::test_point("recover");
-        match change {
-            Change::ReplacedPassword => undone.cannot.push((
+        if let Change::ReplacedPassword = change {
+            undone.cannot.push((
                 format!("{user}'s console password was (or may have been) replaced, and the old one cannot be restored"),
                 format!("give the user a new one: handoff create{flags} --user {user} --no-policy --console-password --reset-password --to RECIPIENT"),
-            )),
-            Change::LostKey(before) => match lost_keys(iam, user, before, started) {
-                Ok(Lost::Deleted(None)) => {}
-                Ok(Lost::Deleted(Some(id))) => undone.done.push(format!(
-                    "deleted access key {id} (made by the CreateAccessKey whose reply never arrived)"
-                )),
-                Ok(Lost::Unclear(ids)) => undone.cannot.push((
-                    format!(
-                        "the CreateAccessKey whose reply never arrived made one of access keys {}, all made in the run's minutes and never used; recover cannot tell which, so it deleted none",
-                        ids.join(", ")
-                    ),
+            ));
+            continue;
+        }
+        match change.undo(iam, keychain, run, &ours) {
+            Ok(undid) => undone.done.push(change.undid_words(&undid, user)),
+            // Another run relies on it: keeping it is the undo.
+            Err(e) if e.code.as_deref() == Some(crate::mint::journal::KEPT) => {
+                undone.kept.push(format!("kept {} ({})", change.what(user), e.message));
+            }
+            // Only a person can tell which key is the lost one.
+            Err(e) if e.code.as_deref() == Some(crate::mint::lost_key::UNCLEAR) => {
+                undone.cannot.push((
+                    e.message.clone(),
                     format!(
                         "delete the one no bundle or profile holds: handoff revoke{flags} --user {user} --access-key-id ID --yes"
                     ),
-                )),
-                Err(e) => undone.left.push(format!("{} ({e})", change.what(user))),
-            },
-            _ => match change.undo(iam, user, keychain, &ours) {
-                Ok(()) => undone.done.push(change.undo_words()),
-                // Another run relies on it: keeping it is the undo.
-                Err(e) if e.code.as_deref() == Some(crate::mint::journal::KEPT) => {
-                    undone.kept.push(format!("kept {} ({})", change.what(user), e.message));
-                }
-                Err(e) => undone.left.push(format!("{} ({})", change.what(user), e.describe())),
-            },
+                ));
+            }
+            Err(e) => undone.left.push(format!("{} ({})", change.what(user), e.describe())),
         }
     }
     undone
-}
-
-/// What became of the key a CreateAccessKey made although its reply never arrived.
-enum Lost {
-    /// It was deleted (its id), or there was none.
-    Deleted(Option<String>),
-    /// These could each be it: deleting one would guess.
-    Unclear(Vec<String>),
-}
-
-/// Finds the key a CreateAccessKey made although its reply (and id) never arrived, and
-/// deletes it. It is a key not among those before it, created within two minutes of
-/// the run's start, and never used (nobody ever had its secret). A key made later, or
-/// used, belongs to another run and is kept; two or more that could be it are all kept
-/// and named, as only a person can tell which of them is held.
-fn lost_keys(
-    iam: &dyn Iam,
-    user: &str,
-    before: &[String],
-    started: Option<jiff::Timestamp>,
-) -> std::result::Result<Lost, String> {
-    let keys = match iam.access_keys(user) {
-        Err(e) if e.is_no_such_entity() => return Ok(Lost::Deleted(None)),
-        other => other.map_err(|e| e.describe())?,
-    };
-    let window = jiff::SignedDuration::from_mins(2);
-    let mut candidates = Vec::new();
-    for k in keys.iter().filter(|k| !before.contains(&k.id)) {
-        let in_window = match (k.created, started) {
-            (Some(c), Some(s)) => c >= s - window && c <= s + window,
-            _ => false,
-        };
-        if !in_window {
-            crate::say!(
-                "kept access key {}: made outside this run's minutes, so another run's",
-                shown(&k.id)
-            );
-            continue;
-        }
-        if iam
-            .key_last_used(&k.id)
-            .map_err(|e| e.describe())?
-            .is_some()
-        {
-            crate::say!(
-                "kept access key {}: it has been used, so somebody holds it",
-                shown(&k.id)
-            );
-            continue;
-        }
-        candidates.push(k.id.clone());
-    }
-    match candidates.len() {
-        0 => Ok(Lost::Deleted(None)),
-        1 => {
-            let id = candidates.remove(0);
-            match iam.delete_access_key(user, &id) {
-                Ok(()) => Ok(Lost::Deleted(Some(shown(&id)))),
-                Err(e) if e.is_no_such_entity() => Ok(Lost::Deleted(None)),
-                Err(e) => Err(e.describe()),
-            }
-        }
-        _ => Ok(Lost::Unclear(candidates.iter().map(|c| shown(c)).collect())),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aws::fake::FakeIam;
+    use crate::mint::journal::Run;
 
-    fn now() -> Option<jiff::Timestamp> {
-        Some(jiff::Timestamp::now())
-    }
-
-    #[test]
-    fn the_one_unused_key_made_in_the_runs_minutes_is_the_lost_one() {
-        let iam = FakeIam::new().with_user("u").with_key("u").with_key("u");
-        let (old, lost) = (FakeIam::key_id(1), FakeIam::key_id(2));
-        let got = lost_keys(&iam, "u", std::slice::from_ref(&old), now()).unwrap();
-        assert!(matches!(got, Lost::Deleted(Some(ref id)) if *id == lost));
-        assert_eq!(iam.keys_of("u"), vec![old]);
-    }
-
-    #[test]
-    fn a_used_key_is_somebodys_and_is_kept() {
-        let id = FakeIam::key_id(1);
-        let iam = FakeIam::new().with_user("u").with_key("u").with_key_used(
-            &id,
-            jiff::Timestamp::now(),
-            "iam",
-        );
-        let got = lost_keys(&iam, "u", &[], now()).unwrap();
-        assert!(matches!(got, Lost::Deleted(None)));
-        assert_eq!(iam.keys_of("u"), vec![id]);
-    }
-
-    #[test]
-    fn two_keys_that_could_each_be_the_lost_one_are_both_kept_and_named() {
-        let iam = FakeIam::new().with_user("u").with_key("u").with_key("u");
-        let got = lost_keys(&iam, "u", &[], now()).unwrap();
-        assert!(
-            matches!(got, Lost::Unclear(ref ids) if *ids == [FakeIam::key_id(1), FakeIam::key_id(2)])
-        );
-        assert_eq!(iam.keys_of("u").len(), 2);
-    }
-
-    #[test]
-    fn a_key_made_outside_the_runs_minutes_is_another_runs() {
-        let iam = FakeIam::new().with_user("u").with_key("u");
-        let long_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
-        let got = lost_keys(&iam, "u", &[], Some(long_ago)).unwrap();
-        assert!(matches!(got, Lost::Deleted(None)));
-        let got = lost_keys(&iam, "u", &[], None).unwrap();
-        assert!(matches!(got, Lost::Deleted(None)));
-        assert_eq!(iam.keys_of("u").len(), 1);
+    fn run() -> Run {
+        Run {
+            user: "u".into(),
+            started: Some(jiff::Timestamp::now()),
+            ledger: None,
+        }
     }
 
     #[test]
@@ -458,9 +365,8 @@ mod tests {
         let undone = undo_all(
             &[Change::ReplacedPassword, Change::LostKey(Vec::new())],
             &iam,
-            "u",
+            &run(),
             &crate::store::memory::MemKeychain::default(),
-            now(),
             " --profile org",
         );
         assert!(undone.left.is_empty() && undone.done.is_empty());
@@ -470,6 +376,26 @@ mod tests {
             [
                 "delete the one no bundle or profile holds: handoff revoke --profile org --user u --access-key-id ID --yes",
                 "give the user a new one: handoff create --profile org --user u --no-policy --console-password --reset-password --to RECIPIENT",
+            ]
+        );
+    }
+
+    #[test]
+    fn what_was_already_gone_is_said_so_not_claimed_as_undone() {
+        // The printed clean-up was run before recover.
+        let iam = FakeIam::new();
+        let undone = undo_all(
+            &[Change::User, Change::Key("AKIAIOSFODNN7EXAMPLE".into())],
+            &iam,
+            &run(),
+            &crate::store::memory::MemKeychain::default(),
+            "",
+        );
+        assert_eq!(
+            undone.done,
+            [
+                "access key AKIAIOSFODNN7EXAMPLE was not there to undo",
+                "user u was not there to undo"
             ]
         );
     }

@@ -76,6 +76,17 @@ fn stopped(e: &AwsError, report: &Report) -> Error {
         let f = crate::aws::errors::failed(e, crate::aws::errors::Whose::Caller);
         return Error::new(code, format!("{} ({so_far})", f.what)).fix(f.fix.unwrap_or_default());
     }
+    // IAM refuses DeleteUser while the user has what revoke does not remove.
+    if e.action == "DeleteUser" && e.code.as_deref() == Some("DeleteConflict") {
+        return Error::new(
+            code,
+            format!(
+                "{} ({so_far}): the user still has something handoff never makes and does not remove: a group membership, an MFA device, an SSH public key, a signing certificate or a service-specific credential",
+                e.describe()
+            ),
+        )
+        .fix("find it with `aws iam list-groups-for-user`, `aws iam list-mfa-devices`, `aws iam list-ssh-public-keys`, `aws iam list-signing-certificates` and `aws iam list-service-specific-credentials` (each with --user-name), remove it, then run the same command again");
+    }
     Error::new(code, format!("{} ({so_far})", e.describe()))
         .fix("fix the cause and run the same command again: revoke is safe to repeat")
 }

@@ -515,3 +515,16 @@ fn another_users_key_is_refused_with_the_owners_command() {
     .unwrap();
     assert!(fake.keys_of("other").is_empty());
 }
+
+#[test]
+fn a_user_in_a_group_says_what_blocks_the_delete_and_how_to_find_it() {
+    // Real IAM refuses DeleteUser while a group membership, an MFA device, … remains:
+    // "run the same command again" alone would loop for ever.
+    let fake = full_user();
+    fake.fail("DeleteUser", On::Call(1), "DeleteConflict");
+    let e = revoke(&fake, Scope::User).unwrap_err();
+    assert_eq!(e.code, ExitCode::RevokeIncomplete);
+    assert!(e.what.contains("a group membership, an MFA device"), "{}", e.what);
+    let fix = e.fix.unwrap();
+    assert!(fix.contains("`aws iam list-groups-for-user`"), "{fix}");
+}

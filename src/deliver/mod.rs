@@ -117,30 +117,43 @@ impl Delivery {
     /// Delivers the credential; `replace` allows replacing an existing profile, file or
     /// keychain item.
     pub fn deliver(&self, c: &Credential, keychain: &dyn Keychain, replace: bool) -> Result<()> {
+        if let Some(notice) = self.deliver_quietly(c, keychain, replace)? {
+            crate::say!("{notice}");
+        }
+        Ok(())
+    }
+
+    /// [`Delivery::deliver`], returning the line that says where the credential went
+    /// instead of printing it (rotation records the delivery before it says anything).
+    pub fn deliver_quietly(
+        &self,
+        c: &Credential,
+        keychain: &dyn Keychain,
+        replace: bool,
+    ) -> Result<Option<String>> {
         match self {
             Delivery::Summary { bundle } => {
-                output::write_stdout(summary::summary(c, bundle).as_bytes())
+                output::write_stdout(summary::summary(c, bundle).as_bytes()).map(|()| None)
             }
             Delivery::Profile(profile) => {
                 let (id, secret) = need_key(c)?;
                 let path = credentials_file::default_path()?;
                 credentials_file::write_profile(&path, profile, id, secret, replace)?;
-                crate::say!(
+                Ok(Some(format!(
                     "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
                     shown(&path.display().to_string())
-                );
-                Ok(())
+                )))
             }
             Delivery::Keychain(name) => {
                 keychain::store_credential(keychain, name, c, replace)?;
-                crate::say!(
+                Ok(Some(format!(
                     "Stored the credential in the OS keychain as {name}. In ~/.aws/config:\n  credential_process = handoff credential-process {name}"
-                );
-                Ok(())
+                )))
             }
             Delivery::ProcessJson => {
                 let (id, secret) = need_key(c)?;
                 output::write_stdout_secret(&process_json::encode(id, secret, c.expires_at))
+                    .map(|()| None)
             }
             Delivery::Env => {
                 let (id, secret) = need_key(c)?;
@@ -150,23 +163,23 @@ impl Delivery {
                     )
                     .fix("ask the sender for a new bundle")
                 })?;
-                output::write_stdout_secret(&out)
+                output::write_stdout_secret(&out).map(|()| None)
             }
             Delivery::CsvStdout => {
                 let key = c.access_key.as_ref().ok_or_else(no_key)?;
                 output::write_stdout_secret(&crate::console_csv::access_key_csv(key))
+                    .map(|()| None)
             }
             Delivery::CsvFile(path) => {
                 let key = c.access_key.as_ref().ok_or_else(no_key)?;
                 let csv = crate::console_csv::access_key_csv(key);
                 output::write_file(path, &csv, Clobber::from_force(replace))?;
-                crate::say!(
+                Ok(Some(format!(
                     "Wrote {} (mode 0600). Delete it once it has been imported.",
                     shown(&path.display().to_string())
-                );
-                Ok(())
+                )))
             }
-            Delivery::RevealPassword => reveal_password(c),
+            Delivery::RevealPassword => reveal_password(c).map(|()| None),
         }
     }
 }

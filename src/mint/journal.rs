@@ -4,6 +4,7 @@
 //! `handoff revoke` command that finishes it.
 
 use crate::aws::names::EXPIRY_POLICY;
+use super::lost_key;
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
@@ -26,6 +27,10 @@ pub enum Change {
         before: Option<String>,
         /// What this run wrote: undone only while it is still there.
         wrote: String,
+        /// The user's keys before the run: a key neither one of them nor this run's
+        /// means another run may count on the deny date, so it stays.
+        #[serde(default)]
+        keys_before: Vec<String>,
     },
     /// CreateAccessKey.
     Key(String),
@@ -69,16 +74,39 @@ impl std::fmt::Debug for Earlier {
     }
 }
 
+/// The run a journal belongs to, as its undos need it.
+pub struct Run {
+    /// The IAM user its changes are on.
+    pub user: String,
+    /// When it started (the client's clock): a lost key was made around then.
+    pub started: Option<jiff::Timestamp>,
+    /// Its account, when runs keep a durable journal: then the key ledger names the
+    /// keys other runs here made, and looking for a lost key takes the minting lock.
+    pub ledger: Option<String>,
+}
+
+/// What an undo came to.
+#[derive(Debug, PartialEq)]
+pub enum Undid {
+    /// It undid the change.
+    Done,
+    /// What the change made was already gone (someone ran the clean-up meanwhile).
+    Gone,
+    /// The key a lost CreateAccessKey made: found by elimination and deleted.
+    FoundLost(String),
+}
+
 impl Change {
-    /// Undoes the change; something already gone counts as undone.
+    /// Undoes the change; something already gone counts as undone ([`Undid::Gone`]).
     /// `ours`: the ids of the keys the run itself made (see [`ours`]).
     pub fn undo(
         &self,
         iam: &dyn Iam,
-        user: &str,
         keychain: &dyn Keychain,
+        run: &Run,
         ours: &[String],
-    ) -> std::result::Result<(), AwsError> {
+    ) -> std::result::Result<Undid, AwsError> {
+        let user = run.user.as_str();
         if let Change::Keychain(_, _) | Change::KeychainReplaced(_) = self {
             let undone = match self {
                 Change::Keychain(name, Some(Earlier(bytes))) => restore_item(keychain, name, bytes),
@@ -87,7 +115,7 @@ impl Change {
                 }
                 _ => Ok(()),
             };
-            return undone.map_err(|e| AwsError {
+            return undone.map(|()| Undid::Done).map_err(|e| AwsError {
                 action: "keychain delete",
                 code: None,
                 message: e.what,
@@ -96,22 +124,26 @@ impl Change {
                 no_credentials: false,
             });
         }
-        let gone_is_fine = |r: std::result::Result<(), AwsError>| match r {
-            Err(e) if e.is_no_such_entity() => Ok(()),
-            other => other,
-        };
-        gone_is_fine(match self {
+        if let Change::LostKey(before) = self {
+            return lost_key::delete(iam, user, before, run.started, run.ledger.as_deref())
+                .map(|found| found.map_or(Undid::Gone, Undid::FoundLost));
+        }
+        let undone = match self {
             Change::User => match foreign_key(iam, user, &[], ours)? {
                 Some(theirs) => Err(kept(
                     "DeleteUser",
                     &format!(
-                        "not deleted: another run made access key {theirs} on the user meanwhile and uses it"
+                        "not deleted: access key {theirs}, which this run did not make, is on the user: another run may rely on it"
                     ),
                 )),
                 None => iam.delete_user(user),
             },
             Change::Policy(arn, keys_before) => undo_attachment(iam, user, arn, keys_before, ours),
-            Change::Expiry { before, wrote } => undo_expiry(iam, user, before.as_deref(), wrote),
+            Change::Expiry {
+                before,
+                wrote,
+                keys_before,
+            } => undo_expiry(iam, user, before.as_deref(), wrote, keys_before, ours),
             Change::Key(id) | Change::FoundKey(id) | Change::Rotated(id) => {
                 iam.delete_access_key(user, id)
             }
@@ -125,9 +157,27 @@ impl Change {
                 waited: None,
                 no_credentials: false,
             }),
-            Change::LostKey(before) => delete_new_keys(iam, user, before),
-            Change::Keychain(..) | Change::KeychainReplaced(_) => Ok(()),
-        })
+            Change::LostKey(_) | Change::Keychain(..) | Change::KeychainReplaced(_) => Ok(()),
+        };
+        match undone {
+            Ok(()) => Ok(Undid::Done),
+            Err(e) if e.is_no_such_entity() => Ok(Undid::Gone),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What undoing it came to, in words.
+    pub fn undid_words(&self, undid: &Undid, user: &str) -> String {
+        match undid {
+            Undid::Done => self.undo_words(),
+            Undid::Gone if matches!(self, Change::LostKey(_)) => {
+                "found no key made by the CreateAccessKey whose reply was lost".into()
+            }
+            Undid::Gone => format!("{} was not there to undo", self.what(user)),
+            Undid::FoundLost(id) => format!(
+                "deleted access key {id} (made by the CreateAccessKey whose reply was lost; found by elimination)"
+            ),
+        }
     }
 
     /// The thing the change made, in words.
@@ -165,7 +215,9 @@ impl Change {
             Change::FoundKey(id) => format!(
                 "deleted access key {id} (made although the CreateAccessKey reply was lost; found by listing)"
             ),
-            Change::LostKey(_) => "deleted any access key made by the lost CreateAccessKey".into(),
+            Change::LostKey(_) => {
+                "deleted the access key made by the CreateAccessKey whose reply was lost".into()
+            }
             Change::LoginProfile => "deleted the console password".into(),
             Change::ReplacedPassword => "nothing (a replaced password cannot be restored)".into(),
             Change::Rotated(id) => format!("deleted the received key {id}, finishing the rotation"),
@@ -205,7 +257,7 @@ fn undo_attachment(
         return Err(kept(
             "DetachUserPolicy",
             &format!(
-                "not detached: another run made access key {theirs} on the user meanwhile and may rely on it"
+                "not detached: access key {theirs}, which this run did not make, is on the user: another run may rely on it"
             ),
         ));
     }
@@ -251,9 +303,21 @@ fn undo_expiry(
     user: &str,
     before: Option<&str>,
     wrote: &str,
+    keys_before: &[String],
+    ours: &[String],
 ) -> std::result::Result<(), AwsError> {
     if iam.inline_policy(user, EXPIRY_POLICY)?.as_deref() != Some(wrote) {
         return Ok(());
+    }
+    // A key another run made meanwhile may be the one this deny date now guards: an
+    // early expiry is better than none.
+    if let Some(theirs) = foreign_key(iam, user, keys_before, ours)? {
+        return Err(kept(
+            "PutUserPolicy",
+            &format!(
+                "left as this run wrote it: access key {theirs}, which this run did not make, is on the user, and its bundle may count on a deny date"
+            ),
+        ));
     }
     match before {
         Some(document) => iam.put_inline_policy(user, EXPIRY_POLICY, document),
@@ -272,23 +336,6 @@ fn restore_item(
         Ok(c) => crate::deliver::keychain::store_credential(keychain, name, &c, true),
         Err(_) => keychain.put(Kind::Credential, name, bytes, &[], true),
     }
-}
-
-/// Deletes the user's keys that are not in `before`.
-fn delete_new_keys(
-    iam: &dyn Iam,
-    user: &str,
-    before: &[String],
-) -> std::result::Result<(), AwsError> {
-    for k in iam.access_keys(user)? {
-        if !before.contains(&k.id) {
-            match iam.delete_access_key(user, &k.id) {
-                Err(e) if !e.is_no_such_entity() => return Err(e),
-                _ => {}
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A failure in the middle: which step, and the error.
@@ -360,12 +407,13 @@ pub fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
 pub fn roll_back(
     iam: &dyn Iam,
     keychain: &dyn Keychain,
-    user: &str,
+    run: &Run,
     journal: Vec<Change>,
     failure: Failure,
     progress: &Progress,
     aws_flags: &str,
 ) -> Error {
+    let user = run.user.as_str();
     let mut undone = Vec::new();
     let mut left = Vec::new();
     for (i, change) in journal.iter().enumerate().rev() {
@@ -380,10 +428,11 @@ pub fn roll_back(
             cleanup_command(user, &remaining, aws_flags),
         );
         crate::interrupt::test_point("undo");
-        match change.undo(iam, user, keychain, &ours(&journal)) {
-            Ok(()) => {
-                progress.step(format!("rolled back: {}", change.undo_words()));
-                undone.push(change.undo_words());
+        match change.undo(iam, keychain, run, &ours(&journal)) {
+            Ok(undid) => {
+                let words = change.undid_words(&undid, user);
+                progress.step(format!("rolled back: {words}"));
+                undone.push(words);
             }
             // Another run relies on it: keeping it is the undo, said, not cleaned up.
             Err(e) if e.code.as_deref() == Some(KEPT) => {

@@ -8,7 +8,7 @@
 //! SIGKILL, a power cut or a crash, it is what `handoff recover` undoes.
 
 use std::fs::File;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,9 @@ pub fn state_dir() -> Option<PathBuf> {
 pub struct JournalFile {
     file: File,
     path: PathBuf,
+    /// Where its keys go in the key ledger.
+    account: String,
+    user: String,
 }
 
 fn journal_error(what: String) -> Error {
@@ -72,42 +75,52 @@ fn journal_error(what: String) -> Error {
     )
 }
 
+/// The state directory, created (0700) if missing.
+pub fn ensure_state_dir() -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir =
+        state_dir().ok_or_else(|| journal_error("neither XDG_STATE_HOME nor HOME is set".into()))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| journal_error(format!("cannot create {}: {e}", shown(&dir.display().to_string()))))?;
+    Ok(dir)
+}
+
 impl JournalFile {
     /// Creates the journal (0600, in a 0700 directory) with its header; before any
-    /// change, so that a run that cannot keep a journal changes nothing.
+    /// change, so that a run that cannot keep a journal changes nothing. The file is
+    /// locked and holds its header before it gets its name: a recover never sees it
+    /// empty, or unlocked while its run lives.
     pub fn start(header: &Header) -> Result<JournalFile> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let dir = state_dir()
-            .ok_or_else(|| journal_error("neither XDG_STATE_HOME nor HOME is set".into()))?;
+        let dir = ensure_state_dir()?;
         let shown_dir = shown(&dir.display().to_string());
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| journal_error(format!("cannot create {shown_dir}: {e}")))?;
+        let cannot = |what: &str, e: std::io::Error| {
+            journal_error(format!("cannot {what} a journal in {shown_dir}: {e}"))
+        };
+        let mut pending = crate::atomic_file::create_in(&dir).map_err(|e| cannot("create", e))?;
+        rustix::fs::flock(pending.file(), rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| cannot("lock", e.into()))?;
+        let line = serde_json::to_string(header).unwrap_or_default();
+        pending
+            .write_synced(format!("{line}\n").as_bytes())
+            .map_err(|e| cannot("write", e))?;
         let name = format!(
             "run-{}-{}.jsonl",
             jiff::Timestamp::now().as_millisecond(),
             header.pid
         );
         let path = dir.join(name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| journal_error(format!("cannot create a journal in {shown_dir}: {e}")))?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| journal_error(format!("cannot lock the journal in {shown_dir}: {e}")))?;
-        let mut j = JournalFile { file, path };
-        if let Err(e) = j.append(&serde_json::to_string(header).unwrap_or_default()) {
-            let _ = std::fs::remove_file(&j.path);
-            return Err(e);
-        }
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(j)
+        let file = pending
+            .link_new_keeping(&path)
+            .map_err(|e| cannot("name", e))?;
+        Ok(JournalFile {
+            file,
+            path,
+            account: header.account.clone(),
+            user: header.user.clone(),
+        })
     }
 
     fn append(&mut self, line: &str) -> Result<()> {
@@ -122,7 +135,12 @@ impl JournalFile {
     /// else happens.
     pub fn intend(&mut self, change: &Change) -> Result<()> {
         let line = serde_json::to_string(change).unwrap_or_default();
-        self.append(&line)
+        self.append(&line)?;
+        // A key's id is this run's: no other run's lost reply may claim it.
+        if let Change::Key(id) | Change::FoundKey(id) = change {
+            super::key_ledger::record(&self.account, &self.user, id);
+        }
+        Ok(())
     }
 
     /// The run is over, and nothing of it is left to undo: the journal goes.
@@ -220,10 +238,12 @@ pub fn unfinished() -> Vec<Unfinished> {
 }
 
 fn read_unlocked(path: &Path) -> Option<Unfinished> {
+    use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    // Non-blocking: a FIFO planted under a journal's name must not hang the run.
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
@@ -239,44 +259,59 @@ fn read_unlocked(path: &Path) -> Option<Unfinished> {
     }
     // A live run holds it: not ours to touch.
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
-    let lines: Vec<String> = std::io::BufReader::new(&file)
-        .lines()
-        .map_while(std::result::Result::ok)
-        .collect();
-    let (header, damaged) = match lines.first().map(|l| serde_json::from_str::<Header>(l)) {
-        Some(Ok(h)) if h.v == 1 => (h, None),
-        Some(Ok(h)) => (
-            h.clone(),
-            Some(format!("it is version {} of the format", h.v)),
-        ),
-        // A crash while the header was written: the run made no change yet.
-        _ => {
-            return Some(Unfinished {
-                path: path.to_path_buf(),
-                header: Header {
-                    v: 0,
-                    command: "?".into(),
-                    user: "?".into(),
-                    account: "?".into(),
-                    profile: None,
-                    region: None,
-                    endpoint_url: None,
-                    started: "?".into(),
-                    pid: 0,
-                },
-                changes: Vec::new(),
-                damaged: None,
-                _lock: file,
-            });
+    let mut bytes = Vec::new();
+    (&file).read_to_end(&mut bytes).ok()?;
+    let (header, changes, damaged) = parse(&bytes);
+    Some(Unfinished {
+        path: path.to_path_buf(),
+        header,
+        changes,
+        damaged,
+        _lock: file,
+    })
+}
+
+/// The header a journal gets when its own does not parse.
+fn unknown_header() -> Header {
+    Header {
+        v: 0,
+        command: "?".into(),
+        user: "?".into(),
+        account: "?".into(),
+        profile: None,
+        region: None,
+        endpoint_url: None,
+        started: "?".into(),
+        pid: 0,
+    }
+}
+
+/// A journal's header, its changes, and why it cannot be trusted, if it cannot. Only
+/// the last line may be cut short (a crash while it was written); any other line that
+/// does not parse (not even as UTF-8) makes the journal damaged, as does a header that
+/// does not parse with anything after it. A header alone that does not parse (v0,
+/// not damaged) is a run that died before any change.
+fn parse(bytes: &[u8]) -> (Header, Vec<Change>, Option<String>) {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let Some((first, body)) = lines.split_first() else {
+        return (unknown_header(), Vec::new(), None);
+    };
+    let (header, mut damaged) = match serde_json::from_slice::<Header>(first) {
+        Ok(h) if h.v == 1 => (h, None),
+        Ok(h) => {
+            let why = format!("it is version {} of the format", h.v);
+            (h, Some(why))
         }
+        Err(_) if body.is_empty() => return (unknown_header(), Vec::new(), None),
+        Err(e) => (unknown_header(), Some(format!("its first line does not parse ({e})"))),
     };
     let mut changes = Vec::new();
-    let mut damaged = damaged;
-    let body = &lines[1..];
     for (i, line) in body.iter().enumerate() {
-        match serde_json::from_str::<Change>(line) {
+        match serde_json::from_slice::<Change>(line) {
             Ok(c) => changes.push(c),
-            // Only the last line may be cut short (a crash while it was written).
             Err(_) if i + 1 == body.len() => {}
             Err(e) => {
                 damaged.get_or_insert(format!("line {} does not parse ({e})", i + 2));
@@ -284,13 +319,7 @@ fn read_unlocked(path: &Path) -> Option<Unfinished> {
             }
         }
     }
-    Some(Unfinished {
-        path: path.to_path_buf(),
-        header,
-        changes: without_resolved_lost_keys(changes),
-        damaged,
-        _lock: file,
-    })
+    (header, without_resolved_lost_keys(changes), damaged)
 }
 
 /// A "CreateAccessKey sent" line is resolved by the key's id written after it: the
@@ -325,6 +354,37 @@ pub fn warn_if_unfinished() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEADER: &str = r#"{"v":1,"command":"create","user":"u","account":"123456789012","profile":null,"region":null,"endpoint_url":null,"started":"2026-12-03T00:00:00Z","pid":1}"#;
+
+    #[test]
+    fn a_header_alone_that_does_not_parse_is_a_run_before_any_change() {
+        for bytes in [&b""[..], b"{\"v\":1,\"comm", b"{\"v\":1,\"comm\n"] {
+            let (h, changes, damaged) = parse(bytes);
+            assert_eq!((h.v, changes.len(), damaged), (0, 0, None), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_header_with_changes_after_it_is_damaged_not_empty() {
+        let bad = HEADER.replace(r#""pid":1"#, r#""pid":"1""#);
+        let (h, _, damaged) = parse(format!("{bad}\n\"User\"\n").as_bytes());
+        assert_eq!(h.v, 0);
+        assert!(damaged.unwrap().contains("first line"));
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_in_the_middle_makes_the_journal_damaged() {
+        let mut bytes = format!("{HEADER}\n").into_bytes();
+        bytes.extend_from_slice(b"\"Us\xffer\"\n\"LoginProfile\"\n");
+        let (h, changes, damaged) = parse(&bytes);
+        assert_eq!(h.v, 1);
+        assert!(changes.is_empty());
+        assert!(damaged.unwrap().contains("line 2"));
+        // Cut short at the end: a crash while it was written, not damage.
+        let (_, changes, damaged) = parse(format!("{HEADER}\n\"User\"\n\"Logi").as_bytes());
+        assert_eq!((changes, damaged), (vec![Change::User], None));
+    }
 
     #[test]
     fn a_key_id_resolves_the_lost_key_line_before_it() {

@@ -8,6 +8,8 @@
 
 pub mod journal;
 pub mod journal_file;
+pub mod key_ledger;
+pub mod lost_key;
 pub mod order;
 pub mod plan;
 
@@ -64,6 +66,8 @@ pub struct Journal {
     /// The user and the AWS flags, for the clean-up a third signal prints.
     user: String,
     aws_flags: String,
+    /// The run, as its undos need it.
+    run: journal::Run,
 }
 
 impl Journal {
@@ -116,6 +120,7 @@ pub fn mint(
 ) -> Result<String, Error> {
     // From here until the rollback is over, a signal stops the run between changes.
     let _changing = crate::interrupt::changing();
+    let started = (deps.now)();
     let file = match &deps.durable {
         Some(aws) => Some(journal_file::JournalFile::start(&journal_file::Header {
             v: 1,
@@ -125,9 +130,9 @@ pub fn mint(
             profile: aws.profile.clone(),
             region: aws.region.clone(),
             endpoint_url: aws.endpoint_url.clone(),
-            started: (deps.now)()
+            started: started
                 .round(jiff::Unit::Second)
-                .unwrap_or((deps.now)())
+                .unwrap_or(started)
                 .to_string(),
             pid: std::process::id(),
         })?),
@@ -135,6 +140,13 @@ pub fn mint(
     };
     let mut journal = Journal {
         changes: Vec::new(),
+        run: journal::Run {
+            user: order.user.clone(),
+            // Seconds after the plan listed the keys: every key made since is in the
+            // run's minutes.
+            started: None,
+            ledger: file.as_ref().map(|_| plan.caller.account.clone()),
+        },
         file,
         user: order.user.clone(),
         aws_flags: deps.aws_flags.clone(),
@@ -153,7 +165,7 @@ pub fn mint(
             let e = journal::roll_back(
                 deps.iam,
                 deps.keychain,
-                &order.user,
+                &journal.run,
                 journal.changes,
                 failure,
                 deps.progress,
@@ -312,20 +324,36 @@ fn put_expiry(
 ) -> Result<(), Failure> {
     let user = order.user.as_str();
     may_start("PutUserPolicy")?;
+    // On a user that was there before, another run may have written its deny date
+    // since the plan read it: PutUserPolicy would overwrite it unseen (and this run's
+    // rollback would then delete it). A user this run made has no other writer yet
+    // that the plan could not see.
+    if plan.user_arn.is_some() {
+        let now = deps.iam.inline_policy(user, EXPIRY_POLICY).map_err(aws)?;
+        if now != plan.expiry_before {
+            return Err(Failure {
+                step: "PutUserPolicy".into(),
+                error: Error::new(
+                    ExitCode::Conflict,
+                    format!("the {EXPIRY_POLICY} policy of user {user} changed while this run was starting (another run wrote it)"),
+                )
+                .fix("run the command again: its plan will show the new deny date"),
+            });
+        }
+    }
     let document = expiry_policy(at);
-    journal.intend(&Change::Expiry {
+    let expiry = Change::Expiry {
         before: plan.expiry_before.clone(),
         wrote: document.clone(),
-    })?;
+        keys_before: keys_before(plan),
+    };
+    journal.intend(&expiry)?;
     let put = deps.iam.put_inline_policy(user, EXPIRY_POLICY, &document);
     crate::interrupt::test_point("PutUserPolicy");
     // Put, or maybe put: undone by putting back the user's earlier policy (or deleting
     // ours). Refused: nothing was written, and an earlier policy of that name stays.
     if put.as_ref().is_ok() || put.as_ref().is_err_and(|e| e.outcome_unknown) {
-        journal.push(Change::Expiry {
-            before: plan.expiry_before.clone(),
-            wrote: document,
-        });
+        journal.push(expiry);
     }
     put.map_err(aws)?;
     let names = deps.iam.inline_policies(user).map_err(aws)?;
@@ -349,6 +377,12 @@ fn mint_key(
 ) -> Result<AccessKey, Failure> {
     let user = order.user.as_str();
     may_start("CreateAccessKey")?;
+    // No other run here mints for this user until this key is recorded (or, after a
+    // lost reply, found): so a listing sees no key that is made but not yet claimed.
+    let _minting = match &journal.run.ledger {
+        Some(account) => Some(key_ledger::minting(account, user).map_err(at("CreateAccessKey"))?),
+        None => None,
+    };
     // A key whose reply never arrives is found by listing: these were there before.
     journal.intend(&Change::LostKey(keys_before(plan)))?;
     let created = deps.iam.create_access_key(user);
@@ -376,21 +410,24 @@ fn mint_key(
         }
         Err(e) => {
             if e.outcome_unknown {
-                // The key may exist although its secret never reached us: find it by
-                // listing, so that the rollback deletes it. Never create again.
-                match deps.iam.access_keys(user) {
-                    Ok(now) => {
-                        for k in now
-                            .iter()
-                            .filter(|k| !plan.keys_before.iter().any(|b| b.id == k.id))
-                        {
-                            journal.push(Change::FoundKey(k.id.clone()));
-                        }
-                    }
-                    // Not listable now: the rollback lists again.
-                    Err(_) => journal.push(Change::LostKey(
-                        plan.keys_before.iter().map(|k| k.id.clone()).collect(),
-                    )),
+                // The key may exist although its secret never reached us: find it,
+                // so that the rollback deletes it. Never create again. Not found (or
+                // not certain): the rollback looks again.
+                let known = journal
+                    .run
+                    .ledger
+                    .as_ref()
+                    .map_or_else(Vec::new, |account| key_ledger::known(account, user));
+                let found = lost_key::find(
+                    deps.iam,
+                    user,
+                    &keys_before(plan),
+                    journal.run.started,
+                    &known,
+                );
+                match found {
+                    Ok(lost_key::Lost::Found(id)) => journal.push(Change::FoundKey(id)),
+                    _ => journal.push(Change::LostKey(keys_before(plan))),
                 }
             }
             Err(aws(e))
@@ -420,11 +457,10 @@ fn set_password(
     };
     crate::interrupt::test_point(step.action());
     // Created, or maybe created: the rollback deletes it. Replaced, or maybe replaced:
-    // the old password is gone for good, and a rollback says so (exit 7). A refused
-    // UpdateLoginProfile changed nothing: the user's password stays.
-    let refused_update =
-        step == PasswordStep::Replace && result.as_ref().is_err_and(|e| !e.outcome_unknown);
-    if !refused_update {
+    // the old password is gone for good, and a rollback says so (exit 7). A refusal
+    // changed nothing: a password someone set meanwhile (EntityAlreadyExists) is theirs.
+    let refused = result.as_ref().is_err_and(|e| !e.outcome_unknown);
+    if !refused {
         journal.push(match step {
             PasswordStep::Create => Change::LoginProfile,
             PasswordStep::Replace => Change::ReplacedPassword,

@@ -317,6 +317,9 @@ enum Twist {
     AnotherRunPutsAfterUs(&'static str),
     /// Another run mints a key on the user right after our first attachment.
     AnotherRunMintsAfterAttach,
+    /// Another run writes this expiry policy after our plan read it (at our first
+    /// attachment).
+    AnotherRunPutsAfterPlan(&'static str),
 }
 
 impl Iam for Twisted {
@@ -347,6 +350,12 @@ impl Iam for Twisted {
                     self.fake.create_access_key(user).unwrap();
                 }
                 attached
+            }
+            Twist::AnotherRunPutsAfterPlan(theirs) => {
+                if self.fake.inline_policy(user, "handoff-expiry").unwrap().is_none() {
+                    self.fake.put_inline_policy(user, "handoff-expiry", theirs).unwrap();
+                }
+                self.fake.attach_policy(user, arn)
             }
             _ => self.fake.attach_policy(user, arn),
         }
@@ -629,7 +638,11 @@ fn second_attach_unavailable_not_attached_is_undone_harmlessly() {
     fake.unavailable("AttachUserPolicy", On::Call(2));
     let e = fails_unchanged(&fake, order());
     assert_eq!(e.code, ExitCode::Aws);
-    assert!(e.what.ends_with(&undone(3)), "{}", e.what);
+    // The attachment that was not made is said to be not there, not "detached".
+    let words = format!(
+        "the attachment of {P2} was not there to undo, detached {P1}, {UNDO_USER}"
+    );
+    assert!(e.what.ends_with(&words), "{}", e.what);
 }
 
 #[test]
@@ -970,9 +983,20 @@ fn create_login_profile_fails_the_key_and_the_rest_are_rolled_back() {
         rolled_back(
             "CreateLoginProfile",
             &denied("CreateLoginProfile"),
-            &undone(6)
+            // A refused CreateLoginProfile made no password: none is "deleted".
+            &undone(5)
         )
     );
+}
+
+#[test]
+fn a_password_set_meanwhile_by_someone_else_is_not_deleted_by_the_rollback() {
+    let fake = FakeIam::new();
+    fake.fail("CreateLoginProfile", On::Call(1), "EntityAlreadyExists");
+    let e = create_on(&fake, order(), None, &MemKeychain::default(), now).unwrap_err();
+    assert_eq!(e.code, ExitCode::Aws, "{e:?}");
+    assert!(!e.what.contains("console password"), "{}", e.what);
+    assert!(fake.calls().iter().all(|c| !c.starts_with("DeleteLoginProfile")));
 }
 
 #[test]
@@ -1465,7 +1489,7 @@ fn an_attachment_another_run_may_rely_on_is_kept_and_said() {
     assert_eq!(e.code, ExitCode::Aws, "{e:?}");
     assert!(
         e.what.contains(&format!(
-            "not detached: another run made access key {} on the user meanwhile",
+            "not detached: access key {}, which this run did not make, is on the user",
             k(1)
         )),
         "{}",
@@ -1473,6 +1497,44 @@ fn an_attachment_another_run_may_rely_on_is_kept_and_said() {
     );
     assert_eq!(fake.policies_of(USER), [P1, P2]);
     assert_eq!(fake.keys_of(USER), [k(1)]);
+}
+
+#[test]
+fn a_lost_key_reply_while_another_run_mints_deletes_neither_key_nor_the_user() {
+    // Two keys could each be the lost one: deleting either would guess.
+    let fake = FakeIam::new();
+    // Call 1 is the other run's.
+    fake.lose_reply("CreateAccessKey", On::Call(2));
+    let twisted = Twisted {
+        fake: fake.clone(),
+        twist: Twist::AnotherRunMintsAfterAttach,
+    };
+    let order = Order {
+        expires: None,
+        console_password: None,
+        ..order()
+    };
+    let e = create_on(&twisted, order, None, &MemKeychain::default(), now).unwrap_err();
+    assert_eq!(e.code, ExitCode::RollbackFailed, "{e:?}");
+    assert!(e.what.contains(&k(1)) && e.what.contains(&k(2)), "{}", e.what);
+    assert_eq!(fake.keys_of(USER), [k(1), k(2)]);
+    assert_eq!(fake.policies_of(USER), [P1, P2]);
+}
+
+#[test]
+fn a_deny_date_another_run_wrote_after_the_plan_is_not_overwritten() {
+    let fake = FakeIam::new().with_user(USER);
+    let twisted = Twisted {
+        fake: fake.clone(),
+        twist: Twist::AnotherRunPutsAfterPlan("the other run's expiry"),
+    };
+    let e = create_on(&twisted, order(), None, &MemKeychain::default(), now).unwrap_err();
+    assert_eq!(e.code, ExitCode::Conflict, "{e:?}");
+    assert_eq!(
+        fake.inline_policy(USER, "handoff-expiry").unwrap().as_deref(),
+        Some("the other run's expiry")
+    );
+    assert!(fake.keys_of(USER).is_empty());
 }
 
 #[test]

@@ -512,7 +512,7 @@ fn recover_keeps_keys_that_later_runs_made() {
     // and recover says so (keeping it is the undo: exit 0).
     let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
     assert!(
-        run.stderr.contains("Not undone: kept the attachment of arn:aws:iam::aws:policy/AdministratorAccess (not detached: another run made access key"),
+        run.stderr.contains("Not undone: kept the attachment of arn:aws:iam::aws:policy/AdministratorAccess (not detached: access key"),
         "{}",
         run.stderr
     );
@@ -667,6 +667,64 @@ fn a_damaged_foreign_or_planted_journal_is_not_undone_and_blocks_no_other() {
 }
 
 #[test]
+fn a_journal_damaged_anywhere_is_kept_and_a_dry_run_removes_nothing() {
+    let Some((env, moto, _, _)) = setup() else {
+        return;
+    };
+    // A header that does not parse, with changes after it: damaged, not "before any
+    // change".
+    let bad_header = [
+        header("123456789012", "victim", moto.port).replace(r#""pid":1"#, r#""pid":"1""#),
+        r#""User""#.into(),
+    ];
+    plant_journal(&env, "run-4-1.jsonl", &bad_header, 0o600);
+    // A line that is not UTF-8 in the middle: damaged too.
+    plant_journal(&env, "run-5-1.jsonl", &[header("123456789012", "victim", moto.port)], 0o600);
+    let mut bytes = std::fs::read(env.path(".local/state/handoff/run-5-1.jsonl")).unwrap();
+    bytes.extend_from_slice(b"\"Us\xffer\"\n\"User\"\n");
+    std::fs::write(env.path(".local/state/handoff/run-5-1.jsonl"), bytes).unwrap();
+    // A FIFO under a journal's name must not hang anything.
+    let fifo = env.path(".local/state/handoff/run-6-1.jsonl");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    // --dry-run changes nothing, and removes no journal.
+    let names = |env: &TestEnv| {
+        let mut v: Vec<String> = std::fs::read_dir(env.path(".local/state/handoff"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = names(&env);
+    let run = env.run_aws(moto.port, &["recover", "--dry-run"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert_eq!(names(&env), before, "{}", run.stderr);
+    let run = env.run_aws(moto.port, &["recover", "--yes"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert_eq!(names(&env), before, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("this journal cannot be trusted (its first line does not parse"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("this journal cannot be trusted (line 2 does not parse (invalid"),
+        "{}",
+        run.stderr
+    );
+    // A header cut short with nothing after it is a run that died before any change:
+    // removed by recover, but not by --dry-run.
+    std::fs::remove_file(env.path(".local/state/handoff/run-6-1.jsonl")).unwrap();
+    plant_journal(&env, "run-7-1.jsonl", &[r#"{"v":1,"comm"#.to_string()], 0o600);
+    env.run_aws(moto.port, &["recover", "--dry-run"]);
+    assert!(env.path(".local/state/handoff/run-7-1.jsonl").exists());
+    env.run_aws(moto.port, &["recover", "--yes"]);
+    assert!(!env.path(".local/state/handoff/run-7-1.jsonl").exists());
+}
+
+#[test]
 fn recover_leaves_a_live_runs_journal_alone_and_says_so() {
     let Some((env, moto, _, r)) = setup() else {
         return;
@@ -806,44 +864,125 @@ fn a_signal_during_recover_stops_between_undos_and_a_rerun_finishes() {
     assert!(!moto.user_exists("k-rec"));
 }
 
+/// `create --user USER --to R -o OUT` as arguments.
+fn create_args(env: &TestEnv, user: &str, r: &str, out: &str) -> Vec<String> {
+    ["create", "--user", user, "--to", r, "-o", &env.p(out)]
+        .map(String::from)
+        .to_vec()
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The access key id a bundle holds.
+fn key_of_bundle(env: &TestEnv, bundle: &str, identity: &str) -> String {
+    let opened = env
+        .run(&["open", &env.p(bundle), "-i", identity, "--json"])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+    v["AccessKeyId"].as_str().unwrap().to_string()
+}
+
+/// The journal files in the test's state directory.
+fn journal_paths(env: &TestEnv) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(env.path(".local/state/handoff"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("run-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[test]
-fn a_lost_key_recover_cannot_tell_from_another_runs_is_kept_and_named() {
-    // The killed run's CreateAccessKey reply was never journalled; a second create for
-    // the same user made a key a moment later. Either could be the lost one: recover
-    // deletes neither, names both, and says how to finish (exit 7).
+fn a_lost_key_is_told_from_a_later_runs_key_on_this_machine() {
+    // A run is killed after its CreateAccessKey, before its reply was journalled; the
+    // user runs create again, which delivers a key. recover deletes only the killed
+    // run's key, keeps the delivered one and the user it needs (the key ledger). Also
+    // when the killed run's request never reached IAM: then the only new key is the
+    // rerun's, and recover must not take it for the lost one.
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    for (user, reached) in [("rerun1", true), ("rerun2", false)] {
+        let run = signalled(
+            &env,
+            moto.port,
+            "CreateAccessKey:KILL",
+            &strs(&create_args(&env, user, &r, "a.age")),
+        );
+        assert_eq!(run.code, -1, "not killed: {}", run.stderr);
+        let lost = moto.access_key_ids(user);
+        assert_eq!(lost.len(), 1);
+        if !reached {
+            let (status, body) = moto.iam(
+                "DeleteAccessKey",
+                &[("UserName", user), ("AccessKeyId", &lost[0])],
+            );
+            assert_eq!(status, 200, "{body}");
+        }
+        let b = format!("{user}-b.age");
+        env.run_aws(moto.port, &strs(&create_args(&env, user, &r, &b)))
+            .ok();
+        let delivered = key_of_bundle(&env, &b, &id);
+        let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+        assert_eq!(
+            moto.access_key_ids(user),
+            std::slice::from_ref(&delivered),
+            "{user}: {}",
+            run.stderr
+        );
+        assert!(moto.user_exists(user), "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "kept user {user} (not deleted: access key {delivered}, which this run did not make, is on the user"
+            )),
+            "{}",
+            run.stderr
+        );
+        if reached {
+            assert!(
+                run.stderr.contains(&format!("deleted access key {}", lost[0])),
+                "{}",
+                run.stderr
+            );
+        }
+        assert!(journal_paths(&env).is_empty());
+    }
+}
+
+#[test]
+fn a_lost_key_that_cannot_be_told_from_another_machines_is_kept_and_named() {
+    // Another machine (here the admin, straight to IAM) made a key on the user in the
+    // killed run's minutes: either could be the lost one. recover deletes neither,
+    // names both, says how to finish (exit 7), and keeps what the keys need.
     let Some((env, moto, _, r)) = setup() else {
         return;
     };
-    let create = |out: &str| {
-        [
-            "create".to_string(),
-            "--user".into(),
-            "twice".into(),
-            "--to".into(),
-            r.clone(),
-            "-o".into(),
-            env.p(out),
-        ]
-    };
-    let first = create("1.age");
-    let first: Vec<&str> = first.iter().map(String::as_str).collect();
-    let run = signalled(&env, moto.port, "CreateAccessKey:KILL", &first);
+    let run = signalled(
+        &env,
+        moto.port,
+        "CreateAccessKey:KILL",
+        &strs(&create_args(&env, "twice", &r, "1.age")),
+    );
     assert_eq!(run.code, -1, "not killed: {}", run.stderr);
-    let second = create("2.age");
-    let second: Vec<&str> = second.iter().map(String::as_str).collect();
-    env.run_aws(moto.port, &second).ok();
+    let (status, body) = moto.iam("CreateAccessKey", &[("UserName", "twice")]);
+    assert_eq!(status, 200, "{body}");
     let keys = moto.access_key_ids("twice");
     assert_eq!(keys.len(), 2);
     let run = env.run_aws(moto.port, &["recover", "--yes"]);
     assert_eq!(run.code, 7, "{}", run.stderr);
     assert!(
-        run.stderr.contains("recover cannot tell which, so it deleted none")
+        run.stderr.contains("which one cannot be told, so none was deleted")
             && keys.iter().all(|k| run.stderr.contains(k.as_str()))
             && run.stderr.contains("hint: delete the one no bundle or profile holds: handoff revoke --user twice --access-key-id ID --yes"),
         "{}",
         run.stderr
     );
     assert_eq!(moto.access_key_ids("twice"), keys);
+    assert!(moto.user_exists("twice"));
     // Done with: a person finishes it, recover has nothing more to do.
     let again = env.run_aws(moto.port, &["recover", "--yes"]).ok();
     assert!(
@@ -851,4 +990,148 @@ fn a_lost_key_recover_cannot_tell_from_another_runs_is_kept_and_named() {
         "{}",
         again.stderr
     );
+}
+
+#[test]
+fn a_lost_key_is_found_with_a_client_clock_minutes_off_or_a_slow_iam() {
+    // The run's start is the client's clock, the key's date IAM's: SigV4 allows five
+    // minutes between them, and a slow IAM takes minutes more. Simulated by moving the
+    // journal's start.
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    for (user, minutes) in [("slow-clock", -4i64), ("fast-clock", 5), ("slow-iam", -25)] {
+        let run = signalled(
+            &env,
+            moto.port,
+            "CreateAccessKey:KILL",
+            &strs(&create_args(&env, user, &r, "c.age")),
+        );
+        assert_eq!(run.code, -1, "not killed: {}", run.stderr);
+        let [path] = journal_paths(&env).try_into().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let started = text.split(r#""started":""#).nth(1).unwrap().split('"').next().unwrap();
+        let moved: jiff::Timestamp = started.parse::<jiff::Timestamp>().unwrap()
+            + jiff::SignedDuration::from_mins(minutes);
+        std::fs::write(&path, text.replace(started, &moved.to_string())).unwrap();
+        let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+        assert!(!moto.user_exists(user), "{user}: {}", run.stderr);
+        assert!(journal_paths(&env).is_empty());
+    }
+}
+
+#[test]
+fn a_lost_reply_while_another_run_waits_to_mint_deletes_only_its_own_key() {
+    // Run A's CreateAccessKey reply is lost; it pauses before it lists the user's keys.
+    // Run B (same machine, same user) waits for A to settle which key is its own
+    // before it mints; A then deletes only its own key, and B's delivered key stays.
+    // With a key made meanwhile on another machine, A cannot tell: it deletes none.
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(moto.port);
+    proxy.fail("CreateAccessKey", Fault::LostReply);
+    for (user, other_machine) in [("lostrace1", false), ("lostrace2", true)] {
+        let mut a = env.cmd();
+        Moto::env_for(&mut a, proxy.port);
+        a.env("HANDOFF_TEST_SIGNAL", "CreateAccessKey:STOP")
+            .args(create_args(&env, user, &r, "a.age"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let a = a.spawn().unwrap();
+        crate::support::wait_until_stopped(a.id());
+        let b = if other_machine {
+            let (status, body) = moto.iam("CreateAccessKey", &[("UserName", user)]);
+            assert_eq!(status, 200, "{body}");
+            None
+        } else {
+            let mut b = env.cmd();
+            Moto::env_for(&mut b, moto.port);
+            b.args(create_args(&env, user, &r, "b.age"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let b = b.spawn().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            Some(b)
+        };
+        crate::support::resume(a.id());
+        let a = Run::from_output(a.wait_with_output().unwrap());
+        let b = b.map(|b| Run::from_output(b.wait_with_output().unwrap()));
+        let keys = moto.access_key_ids(user);
+        match b {
+            Some(b) => {
+                assert_eq!(a.code, 6, "{}", a.stderr);
+                assert!(
+                    b.stderr.contains(&format!(
+                        "waiting for another handoff run that is making an access key for user {user}"
+                    )),
+                    "{}",
+                    b.stderr
+                );
+                // B may lose its user to A's rollback (it then rolls back too), or keep
+                // it: either way every key left is the one B delivered.
+                if b.code == 0 {
+                    assert_eq!(keys, [key_of_bundle(&env, "b.age", &id)], "{}", a.stderr);
+                } else {
+                    assert!(keys.is_empty(), "{}\n{}", a.stderr, b.stderr);
+                }
+            }
+            None => {
+                assert_eq!(a.code, 7, "{}", a.stderr);
+                assert_eq!(keys.len(), 2, "{}", a.stderr);
+                assert!(keys.iter().all(|k| a.stderr.contains(k.as_str())), "{}", a.stderr);
+                assert!(moto.user_exists(user));
+            }
+        }
+        env.run_aws(moto.port, &["recover", "--yes"]);
+    }
+}
+
+#[test]
+fn a_blocked_stderr_does_not_keep_the_third_signal_from_ending_the_run() {
+    // Output paused (Ctrl-S) or a stopped pager: stderr blocks. The signal notices must
+    // not block the thread that receives the signals, or no signal ends the run.
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let (reader, writer) = std::io::pipe().unwrap();
+    let pid = {
+        let mut c = env.cmd();
+        Moto::env_for(&mut c, moto.port);
+        c.env("HANDOFF_TEST_SIGNAL", "CreateUser:STOP")
+            .args(create_args(&env, "blocked", &r, "b.age"))
+            .stdout(Stdio::null())
+            .stderr(writer);
+        c.spawn().unwrap()
+    };
+    let mut child = pid;
+    wait_until_stopped(child.id());
+    // Empty the pipe, then fill it through a non-blocking description of its own, so
+    // the run's next line to stderr blocks.
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    rustix::fs::fcntl_setfl(&reader, rustix::fs::OFlags::NONBLOCK).unwrap();
+    let mut sink = [0u8; 65536];
+    while (&reader).read(&mut sink).is_ok_and(|n| n > 0) {}
+    let filler = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(format!("/proc/self/fd/{}", reader.as_raw_fd()))
+        .unwrap();
+    while (&filler).write(&sink).is_ok() {}
+    resume(child.id());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    for _ in 0..3 {
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(400));
+    }
+    wait_until(std::time::Duration::from_secs(10), "the run ends", || {
+        child.try_wait().unwrap().is_some()
+    });
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    drop(reader);
+    let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
+    assert!(!moto.user_exists("blocked"), "{}", run.stderr);
 }
