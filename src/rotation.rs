@@ -125,11 +125,7 @@ pub fn check_unused(
 
 /// Rotates the received key in `c` and delivers the new one with `deliver`. Returns
 /// the new key's id.
-pub fn rotate(
-    r: &Rotation,
-    c: Credential,
-    deliver: &mut Deliver,
-) -> Result<String> {
+pub fn rotate(r: &Rotation, c: Credential, deliver: &mut Deliver) -> Result<String> {
     let mut file = r.durable.as_ref().map(JournalFile::start).transpose()?;
     let result = rotate_journalled(r, c, deliver, &mut file);
     // The journal stays only when something is left to undo (exit 7).

@@ -315,7 +315,9 @@ fn check_with_aws(
     };
     let old = id.to_string();
     let new = rotation::rotate(&rotation, credential, &mut |c| {
-        request.delivery.deliver_quietly(c, deps.keychain, request.force)
+        request
+            .delivery
+            .deliver_quietly(c, deps.keychain, request.force)
     })?;
     crate::say!(
         "Rotated: {new} was delivered; the received key {old} is deleted, so the bundle now holds a dead key."

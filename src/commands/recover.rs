@@ -159,8 +159,13 @@ fn recover_one(
     // The run's target, field by field unless given.
     let recorded = h.aws();
     // A rotation's profile is where its new key went: before the delivery, nothing.
-    let delivered = journal.changes.iter().any(|c| matches!(c, Change::Rotated(_)));
-    let recorded_profile = recorded.profile.filter(|_| h.command != ROTATE || delivered);
+    let delivered = journal
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Rotated(_)));
+    let recorded_profile = recorded
+        .profile
+        .filter(|_| h.command != ROTATE || delivered);
     let aws = AwsConfig {
         profile: request.aws.profile.clone().or(recorded_profile),
         region: request.aws.region.clone().or(recorded.region),
@@ -328,7 +333,9 @@ fn undo_all(
             Ok(undid) => undone.done.push(change.undid_words(&undid, user)),
             // Another run relies on it: keeping it is the undo.
             Err(e) if e.code.as_deref() == Some(crate::mint::journal::KEPT) => {
-                undone.kept.push(format!("kept {} ({})", change.what(user), e.message));
+                undone
+                    .kept
+                    .push(format!("kept {} ({})", change.what(user), e.message));
             }
             // Only a person can tell which key is the lost one.
             Err(e) if e.code.as_deref() == Some(crate::mint::lost_key::UNCLEAR) => {
@@ -339,7 +346,9 @@ fn undo_all(
                     ),
                 ));
             }
-            Err(e) => undone.left.push(format!("{} ({})", change.what(user), e.describe())),
+            Err(e) => undone
+                .left
+                .push(format!("{} ({})", change.what(user), e.describe())),
         }
     }
     undone

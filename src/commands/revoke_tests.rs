@@ -524,7 +524,11 @@ fn a_user_in_a_group_says_what_blocks_the_delete_and_how_to_find_it() {
     fake.fail("DeleteUser", On::Call(1), "DeleteConflict");
     let e = revoke(&fake, Scope::User).unwrap_err();
     assert_eq!(e.code, ExitCode::RevokeIncomplete);
-    assert!(e.what.contains("a group membership, an MFA device"), "{}", e.what);
+    assert!(
+        e.what.contains("a group membership, an MFA device"),
+        "{}",
+        e.what
+    );
     let fix = e.fix.unwrap();
     assert!(fix.contains("`aws iam list-groups-for-user`"), "{fix}");
 }

@@ -167,8 +167,7 @@ impl Delivery {
             }
             Delivery::CsvStdout => {
                 let key = c.access_key.as_ref().ok_or_else(no_key)?;
-                output::write_stdout_secret(&crate::console_csv::access_key_csv(key))
-                    .map(|()| None)
+                output::write_stdout_secret(&crate::console_csv::access_key_csv(key)).map(|()| None)
             }
             Delivery::CsvFile(path) => {
                 let key = c.access_key.as_ref().ok_or_else(no_key)?;

@@ -3,8 +3,8 @@
 //! told what was rolled back, or, if an undo failed, exactly what is left and the
 //! `handoff revoke` command that finishes it.
 
-use crate::aws::names::EXPIRY_POLICY;
 use super::lost_key;
+use crate::aws::names::EXPIRY_POLICY;
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;

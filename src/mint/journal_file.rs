@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::journal::Change;
+pub use super::state_dir::{ensure_state_dir, state_dir};
 use crate::aws::AwsConfig;
 use crate::error::{Error, Result, shown};
 
@@ -51,15 +52,6 @@ impl Header {
     }
 }
 
-/// The directory journals live in.
-pub fn state_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(base.join("handoff"))
-}
-
 /// An open journal, locked for as long as it lives.
 pub struct JournalFile {
     file: File,
@@ -73,19 +65,6 @@ fn journal_error(what: String) -> Error {
     Error::output(what).fix(
         "set XDG_STATE_HOME to a directory you can write to (handoff keeps its journal of changes there)",
     )
-}
-
-/// The state directory, created (0700) if missing.
-pub fn ensure_state_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
-    let dir =
-        state_dir().ok_or_else(|| journal_error("neither XDG_STATE_HOME nor HOME is set".into()))?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| journal_error(format!("cannot create {}: {e}", shown(&dir.display().to_string()))))?;
-    Ok(dir)
 }
 
 impl JournalFile {
@@ -306,7 +285,10 @@ fn parse(bytes: &[u8]) -> (Header, Vec<Change>, Option<String>) {
             (h, Some(why))
         }
         Err(_) if body.is_empty() => return (unknown_header(), Vec::new(), None),
-        Err(e) => (unknown_header(), Some(format!("its first line does not parse ({e})"))),
+        Err(e) => (
+            unknown_header(),
+            Some(format!("its first line does not parse ({e})")),
+        ),
     };
     let mut changes = Vec::new();
     for (i, line) in body.iter().enumerate() {

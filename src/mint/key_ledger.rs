@@ -13,7 +13,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use super::journal_file::state_dir;
+use super::state_dir::state_dir;
 use crate::error::Result;
 
 /// How long to wait for another run's CreateAccessKey (its attempts and the listing
@@ -96,12 +96,15 @@ fn known_in(dir: &Path, account: &str, user: &str) -> Vec<String> {
 /// lost reply, which key it was) is recorded; also while a recover looks for a lost
 /// key of that user. Waits for another run that holds it, saying so.
 pub fn minting(account: &str, user: &str) -> Result<crate::file_lock::Held> {
-    let dir = super::journal_file::ensure_state_dir()?;
+    let dir = super::state_dir::ensure_state_dir()?;
     // IAM user names are [A-Za-z0-9+=,.@_-]: safe in a file name.
     let lock = dir.join(format!("mint-{account}-{user}.lock"));
     crate::file_lock::lock(
         &lock,
-        &format!("is making an access key for user {}", crate::error::shown(user)),
+        &format!(
+            "is making an access key for user {}",
+            crate::error::shown(user)
+        ),
         WAIT,
     )
 }
@@ -122,7 +125,10 @@ mod tests {
         assert_eq!(known_in(d, "111111111111", "u"), ["AKIA1", "AKIA4"]);
         assert!(known_in(d, "333333333333", "u").is_empty());
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join(LEDGER)).unwrap().permissions().mode();
+        let mode = std::fs::metadata(d.join(LEDGER))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -88,14 +88,16 @@ pub fn delete(
     ledger: Option<&str>,
 ) -> Result<Option<String>, AwsError> {
     let _held = match ledger {
-        Some(account) => Some(super::key_ledger::minting(account, user).map_err(|e| AwsError {
-            action: "ListAccessKeys",
-            code: None,
-            message: e.what,
-            outcome_unknown: false,
-            waited: None,
-            no_credentials: false,
-        })?),
+        Some(account) => Some(
+            super::key_ledger::minting(account, user).map_err(|e| AwsError {
+                action: "ListAccessKeys",
+                code: None,
+                message: e.what,
+                outcome_unknown: false,
+                waited: None,
+                no_credentials: false,
+            })?,
+        ),
         None => None,
     };
     let known = ledger.map_or_else(Vec::new, |account| super::key_ledger::known(account, user));
@@ -152,11 +154,11 @@ mod tests {
     #[test]
     fn a_used_key_is_somebodys_and_is_kept() {
         let id = FakeIam::key_id(1);
-        let iam = FakeIam::new().with_user("u").with_key("u").with_key_used(
-            &id,
-            Timestamp::now(),
-            "iam",
-        );
+        let iam =
+            FakeIam::new()
+                .with_user("u")
+                .with_key("u")
+                .with_key_used(&id, Timestamp::now(), "iam");
         assert_eq!(find(&iam, "u", &[], now(), &[]).unwrap(), Lost::None);
     }
 
@@ -184,7 +186,11 @@ mod tests {
         for off in [-20, -3, 3, 5] {
             let started = Timestamp::now() + SignedDuration::from_mins(off);
             let got = find(&iam, "u", &[], Some(started), &[]).unwrap();
-            assert_eq!(got, Lost::Found(FakeIam::key_id(1)), "clock off by {off} min");
+            assert_eq!(
+                got,
+                Lost::Found(FakeIam::key_id(1)),
+                "clock off by {off} min"
+            );
         }
     }
 

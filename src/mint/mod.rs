@@ -12,6 +12,7 @@ pub mod key_ledger;
 pub mod lost_key;
 pub mod order;
 pub mod plan;
+pub mod state_dir;
 
 pub use order::{Order, PasswordOrder, Policies};
 

@@ -352,8 +352,15 @@ impl Iam for Twisted {
                 attached
             }
             Twist::AnotherRunPutsAfterPlan(theirs) => {
-                if self.fake.inline_policy(user, "handoff-expiry").unwrap().is_none() {
-                    self.fake.put_inline_policy(user, "handoff-expiry", theirs).unwrap();
+                if self
+                    .fake
+                    .inline_policy(user, "handoff-expiry")
+                    .unwrap()
+                    .is_none()
+                {
+                    self.fake
+                        .put_inline_policy(user, "handoff-expiry", theirs)
+                        .unwrap();
                 }
                 self.fake.attach_policy(user, arn)
             }
@@ -639,9 +646,7 @@ fn second_attach_unavailable_not_attached_is_undone_harmlessly() {
     let e = fails_unchanged(&fake, order());
     assert_eq!(e.code, ExitCode::Aws);
     // The attachment that was not made is said to be not there, not "detached".
-    let words = format!(
-        "the attachment of {P2} was not there to undo, detached {P1}, {UNDO_USER}"
-    );
+    let words = format!("the attachment of {P2} was not there to undo, detached {P1}, {UNDO_USER}");
     assert!(e.what.ends_with(&words), "{}", e.what);
 }
 
@@ -996,7 +1001,11 @@ fn a_password_set_meanwhile_by_someone_else_is_not_deleted_by_the_rollback() {
     let e = create_on(&fake, order(), None, &MemKeychain::default(), now).unwrap_err();
     assert_eq!(e.code, ExitCode::Aws, "{e:?}");
     assert!(!e.what.contains("console password"), "{}", e.what);
-    assert!(fake.calls().iter().all(|c| !c.starts_with("DeleteLoginProfile")));
+    assert!(
+        fake.calls()
+            .iter()
+            .all(|c| !c.starts_with("DeleteLoginProfile"))
+    );
 }
 
 #[test]
@@ -1516,7 +1525,11 @@ fn a_lost_key_reply_while_another_run_mints_deletes_neither_key_nor_the_user() {
     };
     let e = create_on(&twisted, order, None, &MemKeychain::default(), now).unwrap_err();
     assert_eq!(e.code, ExitCode::RollbackFailed, "{e:?}");
-    assert!(e.what.contains(&k(1)) && e.what.contains(&k(2)), "{}", e.what);
+    assert!(
+        e.what.contains(&k(1)) && e.what.contains(&k(2)),
+        "{}",
+        e.what
+    );
     assert_eq!(fake.keys_of(USER), [k(1), k(2)]);
     assert_eq!(fake.policies_of(USER), [P1, P2]);
 }
@@ -1531,7 +1544,9 @@ fn a_deny_date_another_run_wrote_after_the_plan_is_not_overwritten() {
     let e = create_on(&twisted, order(), None, &MemKeychain::default(), now).unwrap_err();
     assert_eq!(e.code, ExitCode::Conflict, "{e:?}");
     assert_eq!(
-        fake.inline_policy(USER, "handoff-expiry").unwrap().as_deref(),
+        fake.inline_policy(USER, "handoff-expiry")
+            .unwrap()
+            .as_deref(),
         Some("the other run's expiry")
     );
     assert!(fake.keys_of(USER).is_empty());

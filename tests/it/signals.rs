@@ -679,13 +679,23 @@ fn a_journal_damaged_anywhere_is_kept_and_a_dry_run_removes_nothing() {
     ];
     plant_journal(&env, "run-4-1.jsonl", &bad_header, 0o600);
     // A line that is not UTF-8 in the middle: damaged too.
-    plant_journal(&env, "run-5-1.jsonl", &[header("123456789012", "victim", moto.port)], 0o600);
+    plant_journal(
+        &env,
+        "run-5-1.jsonl",
+        &[header("123456789012", "victim", moto.port)],
+        0o600,
+    );
     let mut bytes = std::fs::read(env.path(".local/state/handoff/run-5-1.jsonl")).unwrap();
     bytes.extend_from_slice(b"\"Us\xffer\"\n\"User\"\n");
     std::fs::write(env.path(".local/state/handoff/run-5-1.jsonl"), bytes).unwrap();
     // A FIFO under a journal's name must not hang anything.
     let fifo = env.path(".local/state/handoff/run-6-1.jsonl");
-    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
     // --dry-run changes nothing, and removes no journal.
     let names = |env: &TestEnv| {
         let mut v: Vec<String> = std::fs::read_dir(env.path(".local/state/handoff"))
@@ -717,7 +727,12 @@ fn a_journal_damaged_anywhere_is_kept_and_a_dry_run_removes_nothing() {
     // A header cut short with nothing after it is a run that died before any change:
     // removed by recover, but not by --dry-run.
     std::fs::remove_file(env.path(".local/state/handoff/run-6-1.jsonl")).unwrap();
-    plant_journal(&env, "run-7-1.jsonl", &[r#"{"v":1,"comm"#.to_string()], 0o600);
+    plant_journal(
+        &env,
+        "run-7-1.jsonl",
+        &[r#"{"v":1,"comm"#.to_string()],
+        0o600,
+    );
     env.run_aws(moto.port, &["recover", "--dry-run"]);
     assert!(env.path(".local/state/handoff/run-7-1.jsonl").exists());
     env.run_aws(moto.port, &["recover", "--yes"]);
@@ -944,7 +959,8 @@ fn a_lost_key_is_told_from_a_later_runs_key_on_this_machine() {
         );
         if reached {
             assert!(
-                run.stderr.contains(&format!("deleted access key {}", lost[0])),
+                run.stderr
+                    .contains(&format!("deleted access key {}", lost[0])),
                 "{}",
                 run.stderr
             );
@@ -1010,9 +1026,15 @@ fn a_lost_key_is_found_with_a_client_clock_minutes_off_or_a_slow_iam() {
         assert_eq!(run.code, -1, "not killed: {}", run.stderr);
         let [path] = journal_paths(&env).try_into().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        let started = text.split(r#""started":""#).nth(1).unwrap().split('"').next().unwrap();
-        let moved: jiff::Timestamp = started.parse::<jiff::Timestamp>().unwrap()
-            + jiff::SignedDuration::from_mins(minutes);
+        let started = text
+            .split(r#""started":""#)
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let moved: jiff::Timestamp =
+            started.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_mins(minutes);
         std::fs::write(&path, text.replace(started, &moved.to_string())).unwrap();
         let run = env.run_aws(moto.port, &["recover", "--yes"]).ok();
         assert!(!moto.user_exists(user), "{user}: {}", run.stderr);
@@ -1079,7 +1101,11 @@ fn a_lost_reply_while_another_run_waits_to_mint_deletes_only_its_own_key() {
             None => {
                 assert_eq!(a.code, 7, "{}", a.stderr);
                 assert_eq!(keys.len(), 2, "{}", a.stderr);
-                assert!(keys.iter().all(|k| a.stderr.contains(k.as_str())), "{}", a.stderr);
+                assert!(
+                    keys.iter().all(|k| a.stderr.contains(k.as_str())),
+                    "{}",
+                    a.stderr
+                );
                 assert!(moto.user_exists(user));
             }
         }
