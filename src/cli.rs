@@ -226,6 +226,10 @@ pub struct CreateArgs {
     /// Attach no policy.
     #[arg(long)]
     pub no_policy: bool,
+    /// Attach the policies to an existing user that handoff did not create (it has no
+    /// created-by=handoff tag), instead of refusing.
+    #[arg(long)]
+    pub adopt: bool,
     /// Mint an access key (the default when neither kind is named).
     #[arg(long)]
     pub access_key: bool,

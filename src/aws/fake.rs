@@ -211,6 +211,8 @@ struct Account {
     counts: HashMap<&'static str, usize>,
     calls: Vec<String>,
     elapsed: Duration,
+    /// [`Iam::apply`] sends every write, as the SDK does, not stopping at a failure.
+    all_at_once: bool,
 }
 
 impl Account {
@@ -395,11 +397,19 @@ impl FakeIam {
         self
     }
 
-    /// Adds a user, without tags.
+    /// Adds a user, tagged as handoff tags the users it creates.
     pub fn with_user(self, user: &str) -> Self {
         self.edit(|a| {
-            let added = a.add_user(user, &[]);
+            let added = a.add_user(user, &[(crate::aws::names::CREATED_BY_TAG, "handoff")]);
             assert!(added.is_ok(), "with_user: {user} exists");
+        })
+    }
+
+    /// Adds a user handoff did not create (no created-by=handoff tag).
+    pub fn with_foreign_user(self, user: &str) -> Self {
+        self.edit(|a| {
+            let added = a.add_user(user, &[]);
+            assert!(added.is_ok(), "with_foreign_user: {user} exists");
         })
     }
 
@@ -520,6 +530,13 @@ impl FakeIam {
     }
 
     /// The time the calls took on the virtual clock (see [`FakeIam::slow`]).
+    /// Makes [`Iam::apply`] send every write whatever the others answer, as the SDK
+    /// does (by default it stops at the first failure).
+    pub fn all_at_once(&self) -> &Self {
+        self.account.borrow_mut().all_at_once = true;
+        self
+    }
+
     pub fn elapsed(&self) -> Duration {
         self.account.borrow().elapsed
     }
@@ -694,8 +711,17 @@ impl Iam for FakeIam {
         })
     }
 
-    fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        let r = self.call("GetUser", |a, _| Ok(Some(a.user(user)?.arn.clone())));
+    fn user(&self, user: &str) -> AwsResult<Option<super::UserFound>> {
+        let r = self.call("GetUser", |a, _| {
+            let u = a.user(user)?;
+            Ok(Some(super::UserFound {
+                arn: u.arn.clone(),
+                made_by_handoff: u
+                    .tags
+                    .iter()
+                    .any(|(k, v)| k == crate::aws::names::CREATED_BY_TAG && v == "handoff"),
+            }))
+        });
         absent_if_no_such_entity(r, None)
     }
 
@@ -927,6 +953,12 @@ impl Iam for FakeIam {
 
     fn account_alias(&self) -> AwsResult<Option<String>> {
         self.call("ListAccountAliases", |a, _| Ok(a.state.alias.clone()))
+    }
+
+    fn apply(&self, user: &str, writes: &[super::Write]) -> Vec<Option<AwsResult<super::Written>>> {
+        // All at once, as the SDK sends them: each answers on its own.
+        let stop_at_failure = !self.account.borrow().all_at_once;
+        super::apply_each(writes, stop_at_failure, |w| super::send_one(self, user, w))
     }
 }
 

@@ -153,6 +153,15 @@ impl AwsError {
     }
 }
 
+/// A user GetUser found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserFound {
+    /// Its ARN.
+    pub arn: String,
+    /// Whether it carries handoff's `created-by=handoff` tag.
+    pub made_by_handoff: bool,
+}
+
 /// The result of an AWS call.
 pub type AwsResult<T> = Result<T, AwsError>;
 
@@ -163,7 +172,7 @@ pub struct Survey {
     /// GetCallerIdentity.
     pub caller: AwsResult<Caller>,
     /// GetUser.
-    pub user_arn: AwsResult<Option<String>>,
+    pub user: AwsResult<Option<UserFound>>,
     /// ListAttachedUserPolicies (empty for a user that does not exist).
     pub attached: AwsResult<Vec<String>>,
     /// ListAccessKeys (empty for a user that does not exist).
@@ -186,14 +195,123 @@ pub fn absent_user<T>(r: AwsResult<T>, empty: T) -> AwsResult<T> {
     }
 }
 
+/// One of the changes a create makes once its user exists. They do not depend on each
+/// other, so the SDK sends them at once ([`Iam::apply`]).
+pub enum Write<'a> {
+    /// AttachUserPolicy of this ARN.
+    Attach(&'a str),
+    /// PutUserPolicy.
+    PutInline {
+        /// The policy's name.
+        name: &'a str,
+        /// Its document.
+        document: &'a str,
+    },
+    /// CreateAccessKey.
+    CreateKey,
+    /// CreateLoginProfile.
+    CreateLoginProfile {
+        /// The new password.
+        password: &'a SecretString,
+        /// Whether AWS asks for a new one at the first sign-in.
+        reset_required: bool,
+    },
+    /// UpdateLoginProfile.
+    UpdateLoginProfile {
+        /// The new password.
+        password: &'a SecretString,
+        /// Whether AWS asks for a new one at the first sign-in.
+        reset_required: bool,
+    },
+}
+
+/// What a [`Write`] answered.
+pub enum Written {
+    /// The change was made (AWS answered without data).
+    Done,
+    /// CreateAccessKey's id and secret.
+    Key(String, SecretString),
+}
+
+/// The read-backs of a create's writes ([`Iam::confirm`]).
+pub struct Confirmed {
+    /// ListAttachedUserPolicies, when asked for.
+    pub attached: Option<AwsResult<Vec<String>>>,
+    /// ListUserPolicies, when asked for.
+    pub inline: Option<AwsResult<Vec<String>>>,
+}
+
+/// Sends `writes` one after another with `send`; with `stop_at_failure`, those after
+/// a failure are not sent (`None`).
+pub fn apply_each(
+    writes: &[Write],
+    stop_at_failure: bool,
+    mut send: impl FnMut(&Write) -> AwsResult<Written>,
+) -> Vec<Option<AwsResult<Written>>> {
+    let mut failed = false;
+    writes
+        .iter()
+        .map(|w| {
+            if failed && stop_at_failure {
+                return None;
+            }
+            let answer = send(w);
+            failed |= answer.is_err();
+            Some(answer)
+        })
+        .collect()
+}
+
+/// Sends one write with the blocking calls.
+pub fn send_one<I: Iam + ?Sized>(iam: &I, user: &str, w: &Write) -> AwsResult<Written> {
+    match w {
+        Write::Attach(arn) => iam.attach_policy(user, arn).map(|()| Written::Done),
+        Write::PutInline { name, document } => iam
+            .put_inline_policy(user, name, document)
+            .map(|()| Written::Done),
+        Write::CreateKey => iam
+            .create_access_key(user)
+            .map(|(id, secret)| Written::Key(id, secret)),
+        Write::CreateLoginProfile {
+            password,
+            reset_required,
+        } => iam
+            .create_login_profile(user, password, *reset_required)
+            .map(|()| Written::Done),
+        Write::UpdateLoginProfile {
+            password,
+            reset_required,
+        } => iam
+            .update_login_profile(user, password, *reset_required)
+            .map(|()| Written::Done),
+    }
+}
+
 /// The IAM and STS calls handoff makes.
 pub trait Iam {
+    /// Sends `writes`, each once. By default one after another, stopping at the first
+    /// failure (`None`: not sent); the SDK sends them all at once (one round), so each
+    /// has its own answer. Answers are in the order of `writes`.
+    fn apply(&self, user: &str, writes: &[Write]) -> Vec<Option<AwsResult<Written>>> {
+        apply_each(writes, true, |w| send_one(self, user, w))
+    }
+
+    /// Reads back what a create's writes should have made: the attached policies
+    /// and the inline policy names, each when asked for. By default one after the
+    /// other; the SDK sends them at once.
+    fn confirm(&self, user: &str, attached: bool, inline: bool) -> Confirmed {
+        Confirmed {
+            attached: attached.then(|| self.attached_policies(user)),
+            inline: inline.then(|| self.inline_policies(user)),
+        }
+    }
+
     /// Every read a create plans with. By default one after another, the user's own
     /// reads only when GetUser found it; the SDK sends them all at once (one round).
     fn survey(&self, user: &str, inline: &str, password: bool) -> Survey {
         let caller = self.caller();
-        let user_arn = self.user_arn(user);
-        let exists = matches!(user_arn, Ok(Some(_)));
+        let found = self.user(user);
+        let exists = matches!(found, Ok(Some(_)));
         let when = |yes: bool| yes && exists;
         Survey {
             caller,
@@ -227,14 +345,19 @@ pub trait Iam {
             } else {
                 Ok(None)
             },
-            user_arn,
+            user: found,
         }
     }
 
     /// STS GetCallerIdentity.
     fn caller(&self) -> AwsResult<Caller>;
     /// GetUser: the user's ARN, or None if there is no such user.
-    fn user_arn(&self, user: &str) -> AwsResult<Option<String>>;
+    fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
+        self.user(user).map(|u| u.map(|u| u.arn))
+    }
+    /// GetUser: the user's ARN and whether handoff made it, or None if there is no such
+    /// user.
+    fn user(&self, user: &str) -> AwsResult<Option<UserFound>>;
     /// CreateUser with tags; returns the ARN.
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String>;
     /// DeleteUser.

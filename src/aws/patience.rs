@@ -117,8 +117,8 @@ impl Iam for Patient {
     fn caller(&self) -> AwsResult<Caller> {
         self.wait(|| self.inner.caller())
     }
-    fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        self.wait(|| self.inner.user_arn(user))
+    fn user(&self, user: &str) -> AwsResult<Option<crate::aws::UserFound>> {
+        self.wait(|| self.inner.user(user))
     }
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
         self.wait(|| self.inner.create_user(user, tags))

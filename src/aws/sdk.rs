@@ -15,7 +15,9 @@ use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use tokio::runtime::Runtime;
 
-use super::{AwsConfig, AwsError, AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy};
+use super::{
+    AwsConfig, AwsError, AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy, Written,
+};
 use crate::error::{Error, ExitCode, Result};
 use crate::secret::{ExposeSecret, SecretString, from_foreign};
 
@@ -151,9 +153,92 @@ where
     Err(e)
 }
 
-/// The reads a create plans with, as futures, so that [`Iam::survey`] can send them
-/// at once; the blocking [`Iam`] methods run them one at a time.
+/// The reads a create plans with, and the writes it makes once the user exists, as
+/// futures, so that [`Iam::survey`] and [`Iam::apply`] can send them at once; the
+/// blocking [`Iam`] methods run them one at a time.
 impl SdkIam {
+    /// Sends a change once (see [`SdkIam::once`]).
+    async fn once_now<T, E>(
+        action: &'static str,
+        request: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    ) -> AwsResult<T>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        request.await.map_err(|e| aws_error(action, e))
+    }
+
+    async fn attach_now(&self, user: &str, arn: &str) -> AwsResult<()> {
+        let req = self.iam.attach_user_policy().user_name(user);
+        Self::once_now("AttachUserPolicy", req.policy_arn(arn).send())
+            .await
+            .map(drop)
+    }
+
+    async fn put_inline_now(&self, user: &str, name: &str, document: &str) -> AwsResult<()> {
+        let req = self.iam.put_user_policy().user_name(user).policy_name(name);
+        Self::once_now("PutUserPolicy", req.policy_document(document).send())
+            .await
+            .map(drop)
+    }
+
+    async fn inline_names_now(&self, user: &str) -> AwsResult<Vec<String>> {
+        let out = retried("ListUserPolicies", || {
+            let req = self.iam.list_user_policies().user_name(user);
+            req.max_items(1000).send()
+        })
+        .await?;
+        Ok(out.policy_names().to_vec())
+    }
+
+    async fn create_key_now(&self, user: &str) -> AwsResult<(String, SecretString)> {
+        // Never retried: a lost reply may mean a key exists (the caller checks).
+        let out = Self::once_now(
+            "CreateAccessKey",
+            self.iam.create_access_key().user_name(user).send(),
+        )
+        .await?;
+        let key = out.access_key.ok_or_else(|| AwsError {
+            action: "CreateAccessKey",
+            code: None,
+            message: "the answer held no access key".into(),
+            outcome_unknown: true,
+            waited: None,
+            no_credentials: false,
+        })?;
+        // The boundary: the SDK's String becomes our secret type here and only here.
+        Ok((key.access_key_id, from_foreign(key.secret_access_key)))
+    }
+
+    /// CreateLoginProfile, or UpdateLoginProfile when `update`.
+    async fn login_profile_write_now(
+        &self,
+        user: &str,
+        password: &SecretString,
+        reset_required: bool,
+        update: bool,
+    ) -> AwsResult<()> {
+        if update {
+            let req = self.iam.update_login_profile().user_name(user);
+            let req = req.password(password.expose_secret());
+            Self::once_now(
+                "UpdateLoginProfile",
+                req.password_reset_required(reset_required).send(),
+            )
+            .await
+            .map(drop)
+        } else {
+            let req = self.iam.create_login_profile().user_name(user);
+            let req = req.password(password.expose_secret());
+            Self::once_now(
+                "CreateLoginProfile",
+                req.password_reset_required(reset_required).send(),
+            )
+            .await
+            .map(drop)
+        }
+    }
+
     async fn caller_now(&self) -> AwsResult<Caller> {
         let out = retried("GetCallerIdentity", || {
             self.sts.get_caller_identity().send()
@@ -165,11 +250,18 @@ impl SdkIam {
         })
     }
 
-    async fn user_arn_now(&self, user: &str) -> AwsResult<Option<String>> {
+    async fn user_now(&self, user: &str) -> AwsResult<Option<super::UserFound>> {
         let out = absent_as_none(
             retried("GetUser", || self.iam.get_user().user_name(user).send()).await,
         )?;
-        Ok(out.and_then(|o| o.user().map(|u| u.arn().to_string())))
+        Ok(out.and_then(|o| {
+            o.user().map(|u| super::UserFound {
+                arn: u.arn().to_string(),
+                made_by_handoff: u.tags().iter().any(|t| {
+                    t.key() == crate::aws::names::CREATED_BY_TAG && t.value() == "handoff"
+                }),
+            })
+        }))
     }
 
     async fn attached_now(&self, user: &str) -> AwsResult<Vec<String>> {
@@ -382,9 +474,9 @@ impl Iam for SdkIam {
         // Every read at once: one round trip, not eight. What only a password needs is
         // not asked for otherwise.
         self.rt.block_on(async {
-            let (caller, user_arn, attached, keys, has_login_profile, inline, policy, alias) = tokio::join!(
+            let (caller, found, attached, keys, has_login_profile, inline, policy, alias) = tokio::join!(
                 self.caller_now(),
-                self.user_arn_now(user),
+                self.user_now(user),
                 self.attached_now(user),
                 self.keys_now(user),
                 async {
@@ -412,7 +504,7 @@ impl Iam for SdkIam {
             );
             super::Survey {
                 caller,
-                user_arn,
+                user: found,
                 attached: absent_user(attached, Vec::new()),
                 keys: absent_user(keys, Vec::new()),
                 has_login_profile,
@@ -423,12 +515,76 @@ impl Iam for SdkIam {
         })
     }
 
+    fn apply(&self, user: &str, writes: &[super::Write]) -> Vec<Option<AwsResult<Written>>> {
+        use super::Write;
+        // All at once: one round trip. Each is sent once, as `once` would.
+        self.rt.block_on(async {
+            let sent = writes.iter().map(|w| async move {
+                match w {
+                    Write::Attach(arn) => self.attach_now(user, arn).await.map(|()| Written::Done),
+                    Write::PutInline { name, document } => self
+                        .put_inline_now(user, name, document)
+                        .await
+                        .map(|()| Written::Done),
+                    Write::CreateKey => self
+                        .create_key_now(user)
+                        .await
+                        .map(|(id, secret)| Written::Key(id, secret)),
+                    Write::CreateLoginProfile {
+                        password,
+                        reset_required,
+                    } => self
+                        .login_profile_write_now(user, password, *reset_required, false)
+                        .await
+                        .map(|()| Written::Done),
+                    Write::UpdateLoginProfile {
+                        password,
+                        reset_required,
+                    } => self
+                        .login_profile_write_now(user, password, *reset_required, true)
+                        .await
+                        .map(|()| Written::Done),
+                }
+            });
+            futures_util::future::join_all(sent)
+                .await
+                .into_iter()
+                .map(Some)
+                .collect()
+        })
+    }
+
+    fn confirm(&self, user: &str, attached: bool, inline: bool) -> super::Confirmed {
+        self.rt.block_on(async {
+            let (a, i) = tokio::join!(
+                async {
+                    if attached {
+                        Some(self.attached_now(user).await)
+                    } else {
+                        None
+                    }
+                },
+                async {
+                    if inline {
+                        Some(self.inline_names_now(user).await)
+                    } else {
+                        None
+                    }
+                },
+            );
+            super::Confirmed {
+                attached: a,
+                inline: i,
+            }
+        })
+    }
+
     fn caller(&self) -> AwsResult<Caller> {
         self.rt.block_on(self.caller_now())
     }
 
-    fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        self.rt.block_on(self.user_arn_now(user))
+    fn user(&self, user: &str) -> AwsResult<Option<super::UserFound>> {
+        self.rt.block_on(self.user_now(user))
     }
 
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
@@ -458,12 +614,7 @@ impl Iam for SdkIam {
     }
 
     fn attach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
-        let req = self
-            .iam
-            .attach_user_policy()
-            .user_name(user)
-            .policy_arn(arn);
-        self.once("AttachUserPolicy", req.send()).map(drop)
+        self.rt.block_on(self.attach_now(user, arn))
     }
 
     fn detach_policy(&self, user: &str, arn: &str) -> AwsResult<()> {
@@ -475,17 +626,11 @@ impl Iam for SdkIam {
     }
 
     fn inline_policies(&self, user: &str) -> AwsResult<Vec<String>> {
-        let out = self.retried("ListUserPolicies", || {
-            let req = self.iam.list_user_policies().user_name(user);
-            req.max_items(1000).send()
-        })?;
-        Ok(out.policy_names().to_vec())
+        self.rt.block_on(self.inline_names_now(user))
     }
 
     fn put_inline_policy(&self, user: &str, name: &str, document: &str) -> AwsResult<()> {
-        let req = self.iam.put_user_policy().user_name(user).policy_name(name);
-        self.once("PutUserPolicy", req.policy_document(document).send())
-            .map(drop)
+        self.rt.block_on(self.put_inline_now(user, name, document))
     }
 
     fn delete_inline_policy(&self, user: &str, name: &str) -> AwsResult<()> {
@@ -505,21 +650,7 @@ impl Iam for SdkIam {
     }
 
     fn create_access_key(&self, user: &str) -> AwsResult<(String, SecretString)> {
-        // Never retried: a lost reply may mean a key exists (the caller checks).
-        let out = self.once(
-            "CreateAccessKey",
-            self.iam.create_access_key().user_name(user).send(),
-        )?;
-        let key = out.access_key.ok_or_else(|| AwsError {
-            action: "CreateAccessKey",
-            code: None,
-            message: "the answer held no access key".into(),
-            outcome_unknown: true,
-            waited: None,
-            no_credentials: false,
-        })?;
-        // The boundary: the SDK's String becomes our secret type here and only here.
-        Ok((key.access_key_id, from_foreign(key.secret_access_key)))
+        self.rt.block_on(self.create_key_now(user))
     }
 
     fn key_last_used(&self, id: &str) -> AwsResult<Option<KeyUse>> {
@@ -560,13 +691,8 @@ impl Iam for SdkIam {
         password: &SecretString,
         reset_required: bool,
     ) -> AwsResult<()> {
-        let req = self.iam.create_login_profile().user_name(user);
-        let req = req.password(password.expose_secret());
-        self.once(
-            "CreateLoginProfile",
-            req.password_reset_required(reset_required).send(),
-        )
-        .map(drop)
+        self.rt
+            .block_on(self.login_profile_write_now(user, password, reset_required, false))
     }
 
     fn update_login_profile(
@@ -575,13 +701,8 @@ impl Iam for SdkIam {
         password: &SecretString,
         reset_required: bool,
     ) -> AwsResult<()> {
-        let req = self.iam.update_login_profile().user_name(user);
-        let req = req.password(password.expose_secret());
-        self.once(
-            "UpdateLoginProfile",
-            req.password_reset_required(reset_required).send(),
-        )
-        .map(drop)
+        self.rt
+            .block_on(self.login_profile_write_now(user, password, reset_required, true))
     }
 
     fn delete_login_profile(&self, user: &str) -> AwsResult<()> {

@@ -10,7 +10,7 @@ use crate::aws::AwsConfig;
 use crate::aws::names::valid_user_name;
 use crate::cli::CreateArgs;
 use crate::error::{Error, ExitCode, Result, shown};
-use crate::mint::{self, Order, PasswordOrder, Policies, SealTo};
+use crate::mint::{self, Allow, Order, PasswordOrder, Policies, SealTo};
 use crate::progress::Progress;
 use crate::sealing::bundle_io::BundleOutput;
 use crate::store::{Keychain, Kind, OsKeychain};
@@ -193,7 +193,10 @@ fn order(args: &CreateArgs, expires: Option<jiff::SignedDuration>) -> Order {
             replace_existing: args.reset_password,
         }),
         expires,
-        replace_expiry: args.replace_expiry,
+        allow: Allow {
+            replace_expiry: args.replace_expiry,
+            adopt: args.adopt,
+        },
         note: args.note.clone(),
         keychain: args.keychain.clone(),
         replace_keychain: args.out.force,

@@ -169,14 +169,10 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
             .push(format!("access key {id} (IAM has no such key)"));
         return finish(request, report);
     }
-    if iam
-        .user_arn(user)
-        .map_err(|e| stopped(&e, &report))?
-        .is_none()
-    {
+    let Some(found_user) = iam.user(user).map_err(|e| stopped(&e, &report))? else {
         report.gone.push(format!("user {user}"));
         return finish(request, report);
-    }
+    };
     if let Scope::Key(id) = &request.scope {
         let question = format!("Delete access key {} of {user}?", shown(id));
         ask(request, deps, &question)?;
@@ -205,6 +201,13 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
             .has_login_profile(user)
             .map_err(|e| stopped(&e, &report))?,
     };
+    // Said even with --yes: an identity someone else may have made is being stripped.
+    if !found_user.made_by_handoff {
+        crate::say!(
+            "handoff: note: handoff did not create user {user} (it has no {}=handoff tag): what revoke deletes may be someone else's",
+            crate::aws::names::CREATED_BY_TAG
+        );
+    }
     let delete_user = request.scope == Scope::User;
     // Without the user, only handoff's own inline policy goes: others are the owner's.
     let inline: Vec<&String> = found

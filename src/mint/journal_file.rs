@@ -122,6 +122,15 @@ impl JournalFile {
         Ok(())
     }
 
+    /// Records several changes about to be made at once: one write, one fsync.
+    pub fn intend_all(&mut self, changes: &[Change]) -> Result<()> {
+        let lines: Vec<String> = changes
+            .iter()
+            .map(|c| serde_json::to_string(c).unwrap_or_default())
+            .collect();
+        self.append(&lines.join("\n"))
+    }
+
     /// The run is over, and nothing of it is left to undo: the journal goes.
     pub fn finish(self) {
         let _ = std::fs::remove_file(&self.path);

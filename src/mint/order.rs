@@ -23,6 +23,15 @@ pub struct PasswordOrder {
     pub replace_existing: bool,
 }
 
+/// Changes a plan refuses unless the user allowed them by a flag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// Move a deny date the user already has (`--replace-expiry`).
+    pub replace_expiry: bool,
+    /// Attach policies to an existing user handoff did not create (`--adopt`).
+    pub adopt: bool,
+}
+
 /// What to make, checked: every value here is valid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -36,8 +45,8 @@ pub struct Order {
     pub console_password: Option<PasswordOrder>,
     /// Make AWS deny everything this long after now.
     pub expires: Option<SignedDuration>,
-    /// Move a deny date the user already has (`--replace-expiry`).
-    pub replace_expiry: bool,
+    /// What the user allowed that the plan would otherwise refuse.
+    pub allow: Allow,
     /// A note for the recipient.
     pub note: Option<String>,
     /// Also keep the credential in the creator's OS keychain under this name.

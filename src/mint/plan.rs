@@ -78,13 +78,15 @@ pub fn plan(
         caller.account,
         shown(&caller.arn)
     ));
-    let user_arn = survey.user_arn.map_err(aws)?;
-    let user_exists = user_arn.is_some();
-    progress.step(if user_exists {
-        format!("GetUser: {user} exists, reusing it")
-    } else {
-        format!("GetUser: {user} does not exist yet")
+    let found = survey.user.map_err(aws)?;
+    let user_exists = found.is_some();
+    let adopted = found.as_ref().is_some_and(|u| !u.made_by_handoff);
+    progress.step(match &found {
+        Some(u) if u.made_by_handoff => format!("GetUser: {user} exists (made by handoff), reusing it"),
+        Some(_) => format!("GetUser: {user} exists, and handoff did not create it (no {CREATED_BY_TAG}=handoff tag)"),
+        None => format!("GetUser: {user} does not exist yet"),
     });
+    let user_arn = found.map(|u| u.arn);
     let wanted: Vec<String> = match &order.policies {
         Policies::None => vec![],
         Policies::Default => {
@@ -123,14 +125,24 @@ pub fn plan(
         survey.password_policy.map_err(aws)?,
         survey.alias.map_err(aws)?,
     );
+    let attach: Vec<String> = wanted
+        .into_iter()
+        .filter(|p| !attached.contains(p))
+        .collect();
+    if adopted && !attach.is_empty() {
+        if !order.allow.adopt {
+            return Err(not_handoffs_user(user, &attach));
+        }
+        progress.step(format!(
+            "--adopt: attaching {} to {user}, a user handoff did not create",
+            attach.join(", ")
+        ));
+    }
     let new_expiry = order
         .expires
         .map(|d| now.round(jiff::Unit::Second).unwrap_or(now) + d);
     Ok(Plan {
-        attach: wanted
-            .into_iter()
-            .filter(|p| !attached.contains(p))
-            .collect(),
+        attach,
         expires_at: new_expiry.or(expiry_now.flatten()),
         new_expiry,
         expiry_before,
@@ -148,6 +160,19 @@ pub fn plan(
         password_policy,
         alias,
     })
+}
+
+/// An existing user handoff did not create may be someone's: giving it these policies
+/// (AdministratorAccess, by default) is a decision, not a side effect.
+fn not_handoffs_user(user: &str, attach: &[String]) -> Error {
+    Error::new(
+        ExitCode::Conflict,
+        format!(
+            "user {user} exists and handoff did not create it (it has no {CREATED_BY_TAG}=handoff tag): attaching {} would give an existing identity these rights",
+            attach.join(", ")
+        ),
+    )
+    .fix("pass --adopt to attach them anyway, --no-policy to attach nothing, or choose another --user")
 }
 
 /// The deny date the user's `handoff-expiry` policy sets (Some(None): a policy handoff
@@ -169,7 +194,7 @@ fn existing_expiry(
         });
     }
     if let (Some(date), Some(_)) = (expiry_now, order.expires)
-        && !order.replace_expiry
+        && !order.allow.replace_expiry
     {
         let when = date.map_or_else(
             || "a policy handoff did not write".to_string(),

@@ -13,7 +13,7 @@ use crate::aws::{AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy};
 use crate::commands::create::{CreateRequest, Mode, Report, execute};
 use crate::commands::revoke;
 use crate::error::{Error, ExitCode, Result};
-use crate::mint::{Deps, Order, PasswordOrder, Policies, SealTo};
+use crate::mint::{Allow, Deps, Order, PasswordOrder, Policies, SealTo};
 use crate::progress::Progress;
 use crate::sealing::Sealing;
 use crate::sealing::age_file::Sealer;
@@ -56,7 +56,7 @@ fn order() -> Order {
             replace_existing: false,
         }),
         expires: Some(SignedDuration::from_hours(1)),
-        replace_expiry: false,
+        allow: Allow::default(),
         note: None,
         keychain: None,
         replace_keychain: false,
@@ -317,8 +317,7 @@ enum Twist {
     AnotherRunPutsAfterUs(&'static str),
     /// Another run mints a key on the user right after our first attachment.
     AnotherRunMintsAfterAttach,
-    /// Another run writes this expiry policy after our plan read it (at our first
-    /// attachment).
+    /// Another run writes this expiry policy right after our plan read it.
     AnotherRunPutsAfterPlan(&'static str),
 }
 
@@ -326,8 +325,8 @@ impl Iam for Twisted {
     fn caller(&self) -> AwsResult<Caller> {
         self.fake.caller()
     }
-    fn user_arn(&self, user: &str) -> AwsResult<Option<String>> {
-        self.fake.user_arn(user)
+    fn user(&self, user: &str) -> AwsResult<Option<crate::aws::UserFound>> {
+        self.fake.user(user)
     }
     fn create_user(&self, user: &str, tags: &[(&str, &str)]) -> AwsResult<String> {
         if let Twist::SomeoneCreatesTheUser = self.twist {
@@ -351,19 +350,6 @@ impl Iam for Twisted {
                 }
                 attached
             }
-            Twist::AnotherRunPutsAfterPlan(theirs) => {
-                if self
-                    .fake
-                    .inline_policy(user, "handoff-expiry")
-                    .unwrap()
-                    .is_none()
-                {
-                    self.fake
-                        .put_inline_policy(user, "handoff-expiry", theirs)
-                        .unwrap();
-                }
-                self.fake.attach_policy(user, arn)
-            }
             _ => self.fake.attach_policy(user, arn),
         }
     }
@@ -384,7 +370,14 @@ impl Iam for Twisted {
         self.fake.delete_inline_policy(user, name)
     }
     fn inline_policy(&self, user: &str, name: &str) -> AwsResult<Option<String>> {
-        self.fake.inline_policy(user, name)
+        let read = self.fake.inline_policy(user, name);
+        // Right after the plan's read, before anything of ours.
+        if let Twist::AnotherRunPutsAfterPlan(theirs) = self.twist
+            && matches!(read, Ok(None))
+        {
+            self.fake.put_inline_policy(user, name, theirs).unwrap();
+        }
+        read
     }
     fn key_owner(&self, id: &str) -> AwsResult<Option<String>> {
         self.fake.key_owner(id)
@@ -703,7 +696,8 @@ fn relist_fails_both_attachments_are_detached() {
         rolled_back(
             "ListAttachedUserPolicies",
             &denied("ListAttachedUserPolicies"),
-            &undone(3)
+            // Read back after every write of the round: all of them are undone.
+            &undone(6)
         )
     );
 }
@@ -718,7 +712,7 @@ fn relist_reply_lost_both_attachments_are_detached() {
         rolled_back(
             "ListAttachedUserPolicies",
             &lost("ListAttachedUserPolicies"),
-            &undone(3)
+            &undone(6)
         )
     );
 }
@@ -746,8 +740,8 @@ fn attach_answers_ok_but_nothing_attached_is_caught_by_the_relist() {
     );
     assert!(e.what.ends_with(&format!("detached {P1}, {UNDO_USER}")));
     assert_eq!(e.fix.as_deref(), Some(FIX_NETWORK));
-    // Nothing was minted on an unconfirmed attachment.
-    assert!(!fake.calls().iter().any(|c| c == "CreateAccessKey"));
+    // The key minted in the same round is deleted: nothing is handed on unconfirmed.
+    assert!(fake.calls().iter().any(|c| c == "DeleteAccessKey"));
 }
 
 #[test]
@@ -825,7 +819,7 @@ fn expiry_confirmation_fails_the_policy_is_deleted() {
     assert_eq!(e.code, ExitCode::Aws);
     assert_eq!(
         e.what,
-        rolled_back("ListUserPolicies", &denied("ListUserPolicies"), &undone(4))
+        rolled_back("ListUserPolicies", &denied("ListUserPolicies"), &undone(6))
     );
 }
 
@@ -836,7 +830,7 @@ fn expiry_confirmation_reply_lost_the_policy_is_deleted() {
     let e = fails_unchanged(&fake, order());
     assert_eq!(
         e.what,
-        rolled_back("ListUserPolicies", &lost("ListUserPolicies"), &undone(4))
+        rolled_back("ListUserPolicies", &lost("ListUserPolicies"), &undone(6))
     );
 }
 
@@ -1465,7 +1459,10 @@ fn an_expiry_policy_from_before_survives_a_later_failure() {
     let e = fails_unchanged(
         &fake,
         Order {
-            replace_expiry: true,
+            allow: Allow {
+                replace_expiry: true,
+                adopt: false,
+            },
             ..order()
         },
     );
@@ -1580,7 +1577,10 @@ fn a_refused_put_keeps_the_expiry_policy_from_before() {
     let e = fails_unchanged(
         &fake,
         Order {
-            replace_expiry: true,
+            allow: Allow {
+                replace_expiry: true,
+                adopt: false,
+            },
             ..order()
         },
     );
@@ -1736,4 +1736,104 @@ fn a_lost_key_that_still_cannot_be_listed_at_rollback_is_exit_7_naming_it() {
         1,
         "the lost key is there, and named"
     );
+}
+
+// ---- the writes sent at once, as the SDK sends them ----
+
+#[test]
+fn writes_sent_at_once_a_refused_attachment_undoes_the_key_and_password_made_beside_it() {
+    let fake = FakeIam::new();
+    fake.all_at_once();
+    fake.fail("AttachUserPolicy", On::Call(2), "AccessDenied");
+    let e = fails_unchanged(&fake, order());
+    assert_eq!(e.code, ExitCode::Aws);
+    // Everything the round made, newest first: the refused attachment made nothing.
+    let words = [
+        UNDO_PASSWORD.to_string(),
+        format!("deleted access key {}", k(1)),
+        UNDO_EXPIRY.to_string(),
+        format!("detached {P1}"),
+        UNDO_USER.to_string(),
+    ]
+    .join(", ");
+    assert!(e.what.ends_with(&words), "{}", e.what);
+}
+
+#[test]
+fn writes_sent_at_once_a_lost_key_reply_beside_a_refusal_finds_and_deletes_the_key() {
+    let fake = FakeIam::new();
+    fake.all_at_once();
+    fake.lose_reply("CreateAccessKey", On::Call(1));
+    fake.fail("CreateLoginProfile", On::Call(1), "AccessDenied");
+    let e = fails_unchanged(&fake, order());
+    // The first failure in the plan's order is the one reported.
+    assert!(e.what.starts_with("CreateAccessKey failed"), "{}", e.what);
+    assert!(
+        e.what.contains(&format!("deleted access key {}", k(1))),
+        "{}",
+        e.what
+    );
+}
+
+#[test]
+fn writes_sent_at_once_all_succeed_and_the_round_is_journalled_in_the_plans_order() {
+    let fake = FakeIam::new();
+    fake.all_at_once();
+    create(&fake, order()).unwrap();
+    let writes: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("Get") && !c.starts_with("List"))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            "CreateUser",
+            "AttachUserPolicy",
+            "AttachUserPolicy",
+            "PutUserPolicy",
+            "CreateAccessKey",
+            "CreateLoginProfile"
+        ]
+    );
+}
+
+// ---- adopting a user handoff did not create ----
+
+#[test]
+fn a_user_handoff_did_not_create_gets_no_policy_without_adopt() {
+    let fake = FakeIam::new().with_foreign_user(USER);
+    let before = fake.snapshot();
+    let e = create(&fake, order()).unwrap_err();
+    assert_eq!(e.code, ExitCode::Conflict);
+    assert!(
+        e.what
+            .contains("handoff did not create it (it has no created-by=handoff tag)"),
+        "{}",
+        e.what
+    );
+    assert!(e.fix.unwrap().contains("--adopt"));
+    assert_eq!(fake.snapshot(), before);
+    // --adopt attaches; --no-policy needs no decision.
+    create(
+        &fake,
+        Order {
+            allow: Allow {
+                replace_expiry: false,
+                adopt: true,
+            },
+            ..order()
+        },
+    )
+    .unwrap();
+    assert_eq!(fake.policies_of(USER), [P1, P2]);
+    let fake = FakeIam::new().with_foreign_user(USER);
+    create(
+        &fake,
+        Order {
+            policies: Policies::None,
+            ..order()
+        },
+    )
+    .unwrap();
 }

@@ -313,7 +313,15 @@ fn an_existing_user_is_reused_and_pre_flight_failures_touch_nothing() {
     let Some((env, moto, _, r)) = setup() else {
         return;
     };
-    moto.iam("CreateUser", &[("UserName", "mgmt-org-admin")]);
+    // Made by an earlier handoff run: it carries the tag.
+    moto.iam(
+        "CreateUser",
+        &[
+            ("UserName", "mgmt-org-admin"),
+            ("Tags.member.1.Key", "created-by"),
+            ("Tags.member.1.Value", "handoff"),
+        ],
+    );
     let out = env
         .run_aws(moto.port, &["create", "--to", &r, "-o", &env.p("b.age")])
         .ok();
@@ -888,4 +896,43 @@ fn a_create_that_cannot_keep_its_journal_changes_nothing() {
         "a partial journal was left in {}",
         journals.display()
     );
+}
+
+#[test]
+fn a_user_handoff_did_not_create_is_adopted_only_when_asked_and_revoke_says_so() {
+    // Someone's existing user (made here with the raw API, untagged): create refuses to
+    // make it an admin without --adopt, and revoke says whose user it strips.
+    let Some((env, moto, _, r)) = setup() else {
+        return;
+    };
+    let (status, body) = moto.iam("CreateUser", &[("UserName", "theirs")]);
+    assert_eq!(status, 200, "{body}");
+    let out = env.p("t.age");
+    let args = ["create", "--user", "theirs", "--to", &r, "-o", &out];
+    let run = env.run_aws(moto.port, &args).fails(11);
+    assert!(
+        run.stderr.contains(
+            "user theirs exists and handoff did not create it (it has no created-by=handoff tag)"
+        ) && run.stderr.contains("hint: pass --adopt"),
+        "{}",
+        run.stderr
+    );
+    assert!(moto.access_key_ids("theirs").is_empty());
+    let mut adopt = args.to_vec();
+    adopt.push("--adopt");
+    let run = env.run_aws(moto.port, &adopt).ok();
+    assert!(run.stderr.contains("--adopt: attaching"), "{}", run.stderr);
+    assert_eq!(moto.access_key_ids("theirs").len(), 1);
+    let run = env
+        .run_aws(
+            moto.port,
+            &["revoke", "--user", "theirs", "--delete-user", "--yes"],
+        )
+        .ok();
+    assert!(
+        run.stderr.contains("handoff did not create user theirs"),
+        "{}",
+        run.stderr
+    );
+    assert!(!moto.user_exists("theirs"));
 }
