@@ -3,8 +3,24 @@
 //! `revoke`: refresh them, use an identity allowed to manage IAM) or a received key
 //! (`open --verify/--rotate`: AWS refusing it is a refusal of the bundle, exit 9).
 
+use std::sync::OnceLock;
+
 use super::AwsError;
 use crate::error::{Error, ExitCode};
+
+/// Where the caller's credentials come from ("profile admin", "access key AKIA… from
+/// AWS_ACCESS_KEY_ID"): the principal an error line names. One caller per process, so
+/// it is noted once, when its client is built ([`note_caller`]).
+static CALLER: OnceLock<String> = OnceLock::new();
+
+/// Notes where the caller's credentials come from (the first note wins).
+pub fn note_caller(source: String) {
+    let _ = CALLER.set(source);
+}
+
+fn caller() -> &'static str {
+    CALLER.get().map_or("your AWS credentials", String::as_str)
+}
 
 /// Whose credentials signed the failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +35,18 @@ pub enum Whose {
 fn is_bad_credentials(code: &str) -> bool {
     matches!(
         code,
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" | "ExpiredToken" | "AuthFailure"
+        "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "ExpiredTokenException"
+            | "AuthFailure"
     )
+}
+
+/// A session's temporary credentials that ran out (SSO, an assumed role).
+fn is_expired_session(code: &str) -> bool {
+    matches!(code, "ExpiredToken" | "ExpiredTokenException")
 }
 
 fn is_access_denied(code: &str) -> bool {
@@ -59,13 +85,38 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
         ),
         Whose::Caller if is_access_denied(code) => (
             ExitCode::Aws,
-            e.describe(),
+            format!("{} may not call {}: {}", caller(), e.action, e.describe()),
             "use an identity allowed to manage IAM users (--profile), e.g. an administrator",
+        ),
+        Whose::Caller if code == "SignatureDoesNotMatch" => (
+            ExitCode::Aws,
+            format!(
+                "AWS refused the signature on {}: the secret key of {} does not match its key id ({})",
+                e.action,
+                caller(),
+                e.describe()
+            ),
+            "set the right secret access key (aws configure, or the AWS_SECRET_ACCESS_KEY that goes with AWS_ACCESS_KEY_ID), or pass another --profile",
+        ),
+        Whose::Caller if is_expired_session(code) => (
+            ExitCode::Aws,
+            format!(
+                "the session of {} has expired: AWS refused {} ({})",
+                caller(),
+                e.action,
+                e.describe()
+            ),
+            "start a new session (aws sso login, or fresh temporary credentials), then run the command again",
         ),
         Whose::Caller if is_bad_credentials(code) && code != "AuthFailure" => (
             ExitCode::Aws,
-            e.describe(),
-            "refresh your AWS credentials (aws sso login, aws configure)",
+            format!(
+                "AWS does not know the key that signed {}: {} ({})",
+                e.action,
+                caller(),
+                e.describe()
+            ),
+            "the key was deleted or deactivated, or is of another partition: refresh your AWS credentials (aws configure, aws sso login) or pass another --profile",
         ),
         Whose::Received if e.outcome_unknown => (
             ExitCode::Aws,
@@ -117,11 +168,56 @@ mod tests {
             );
             let caller = failed(&err(Some(code), false), Whose::Caller);
             assert_eq!(caller.code, ExitCode::Aws, "{code}");
-            assert_eq!(
-                caller.fix.as_deref(),
-                Some("refresh your AWS credentials (aws sso login, aws configure)")
+        }
+    }
+
+    #[test]
+    fn a_refused_signature_an_expired_session_and_a_missing_permission_each_have_their_own_line() {
+        let said = |code| failed(&err(Some(code), false), Whose::Caller);
+        // No client was built in unit tests, so the principal is the generic one.
+        let signature = said("SignatureDoesNotMatch");
+        assert!(signature.what.starts_with(
+            "AWS refused the signature on GetCallerIdentity: the secret key of your AWS credentials does not match"
+        ), "{}", signature.what);
+        assert!(
+            signature
+                .fix
+                .unwrap()
+                .contains("set the right secret access key")
+        );
+        let unknown = said("InvalidClientTokenId");
+        assert!(
+            unknown.what.starts_with(
+                "AWS does not know the key that signed GetCallerIdentity: your AWS credentials ("
+            ),
+            "{}",
+            unknown.what
+        );
+        assert!(unknown.fix.unwrap().contains("deleted or deactivated"));
+        for code in ["ExpiredToken", "ExpiredTokenException"] {
+            let expired = said(code);
+            assert!(
+                expired.what.starts_with(
+                    "the session of your AWS credentials has expired: AWS refused GetCallerIdentity"
+                ),
+                "{}",
+                expired.what
+            );
+            assert!(
+                expired
+                    .fix
+                    .unwrap()
+                    .starts_with("start a new session (aws sso login")
             );
         }
+        let denied = said("AccessDenied");
+        assert!(
+            denied
+                .what
+                .starts_with("your AWS credentials may not call GetCallerIdentity: GetCallerIdentity failed: AccessDenied: m"),
+            "{}",
+            denied.what
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ impl SdkIam {
     /// Loads the configuration with the SDK's default credential chain (no network
     /// call yet).
     pub fn new(config: &AwsConfig) -> Result<SdkIam> {
+        super::errors::note_caller(caller_source(config));
         Self::build(config, None)
     }
 
@@ -363,6 +364,24 @@ fn is_throttling(code: &str) -> bool {
             | "TooManyRequestsException"
             | "ServiceUnavailable"
     )
+}
+
+/// Where the default chain will find the caller's credentials, in the words an error
+/// line names the principal with: what the AWS CLI would use, in its order (the key id
+/// is not a secret; the secret is never read here).
+fn caller_source(aws: &AwsConfig) -> String {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let shown = crate::error::shown;
+    if let Some(p) = &aws.profile {
+        return format!("profile {}", shown(p));
+    }
+    if let Some(id) = var("AWS_ACCESS_KEY_ID") {
+        return format!("access key {} from AWS_ACCESS_KEY_ID", shown(&id));
+    }
+    match var("AWS_PROFILE") {
+        Some(p) => format!("profile {} from AWS_PROFILE", shown(&p)),
+        None => "the default profile (or the container or instance role)".to_string(),
+    }
 }
 
 /// Turns an SDK error into ours, deciding whether the call may have happened.

@@ -10,11 +10,11 @@
 use jiff::Timestamp;
 
 use super::journal::{Change, Failure, at};
+use super::key_ledger;
+use super::lost_key;
 use super::order::Order;
 use super::plan::{PasswordStep, Plan};
 use super::step::{Deps, Journal, aws, keys_before, may_start, unconfirmed};
-use super::key_ledger;
-use super::lost_key;
 use crate::access_key::AccessKey;
 use crate::aws::names::{EXPIRY_POLICY, expiry_policy};
 use crate::aws::{AwsError, Write, Written, password};

@@ -287,6 +287,8 @@ pub enum Fault {
     Slow,
     /// Never answered (the connection stays open for 60 s), not forwarded.
     Hang,
+    /// HTTP 403 ExpiredToken, not forwarded: the session that signed it has expired.
+    ExpiredToken,
     /// Not a fault: forwarded signed as the test's admin instead of the caller's key.
     /// moto records a use of a key before it answers, so GetAccessKeyLastUsed made with
     /// a key always reports that very call; AWS records uses with a delay of minutes,
@@ -569,6 +571,9 @@ fn handle(
         }
         Some(Fault::Throttling) => {
             return reply(conn, "400 Bad Request", &error_xml("Throttling"));
+        }
+        Some(Fault::ExpiredToken) => {
+            return reply(conn, "403 Forbidden", &error_xml("ExpiredToken"));
         }
         Some(Fault::Drop) => return Ok(false),
         Some(Fault::Garbage) => return reply(conn, "200 OK", "<<<this is not xml"),

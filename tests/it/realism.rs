@@ -225,8 +225,8 @@ fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
     );
     assert_eq!(run.code, 6, "{}", run.stderr);
     assert!(
-        run.stderr.contains("InvalidClientTokenId")
-            && run.stderr.contains("hint: refresh your AWS credentials"),
+        run.stderr.contains("handoff: error: AWS does not know the key that signed GetCallerIdentity: access key AKIAIOSFODNN7EXAMPLE from AWS_ACCESS_KEY_ID (GetCallerIdentity failed: InvalidClientTokenId")
+            && run.stderr.contains("hint: the key was deleted or deactivated"),
         "{}",
         run.stderr
     );
@@ -258,15 +258,74 @@ fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
         ],
     );
     assert_eq!(run.code, 6, "{}", run.stderr);
+    // The principal twice: where the key came from (handoff's words) and its ARN (AWS's).
     assert!(
-        run.stderr.contains("AccessDenied")
-            && run
-                .stderr
-                .contains("hint: use an identity allowed to manage IAM users"),
+        run.stderr.contains(&format!(
+            "handoff: error: access key {id} from AWS_ACCESS_KEY_ID may not call GetUser: GetUser failed: AccessDenied: User: arn:aws:iam::123456789012:user/weak is not authorized"
+        )) && run
+            .stderr
+            .contains("hint: use an identity allowed to manage IAM users"),
         "{}",
         run.stderr
     );
     assert!(!r.moto.user_exists("y"));
+    // The same key with a wrong secret, named by the profile that holds it.
+    let profiles = r.env.write(
+        "wrong-secret-credentials",
+        format!("[ops]\naws_access_key_id = {id}\naws_secret_access_key = not{secret}\n"),
+    );
+    let run = r.run(
+        &[
+            "create",
+            "--profile",
+            "ops",
+            "--user",
+            "z",
+            "--to",
+            &r.recipient,
+            "-o",
+            &r.env.p("z.age"),
+        ],
+        &[("AWS_SHARED_CREDENTIALS_FILE", profiles.as_str())],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("handoff: error: AWS refused the signature on GetCallerIdentity: the secret key of profile ops does not match its key id (GetCallerIdentity failed: SignatureDoesNotMatch")
+            && run.stderr.contains("hint: set the right secret access key"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&secret), "{}", run.stderr);
+    assert!(!r.moto.user_exists("z"));
+}
+
+#[test]
+fn an_expired_session_is_said_to_be_one_with_the_command_that_renews_it() {
+    let Some(r) = setup() else { return };
+    r.proxy.fail("GetCallerIdentity", Fault::ExpiredToken);
+    let run = r.run(
+        &[
+            "create",
+            "--user",
+            "s",
+            "--to",
+            &r.recipient,
+            "-o",
+            &r.env.p("s.age"),
+        ],
+        &[("AWS_SESSION_TOKEN", "an-expired-session")],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("handoff: error: the session of access key ")
+            && run.stderr.contains(
+                " from AWS_ACCESS_KEY_ID has expired: AWS refused GetCallerIdentity (GetCallerIdentity failed: ExpiredToken"
+            )
+            && run.stderr.contains("hint: start a new session (aws sso login"),
+        "{}",
+        run.stderr
+    );
+    assert!(!r.moto.user_exists("s"));
 }
 
 #[test]
