@@ -83,11 +83,14 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
             e.describe(),
             "the received key is valid but may not do this; ask the sender to check the user's policies",
         ),
-        Whose::Caller if is_access_denied(code) => (
-            ExitCode::Aws,
-            format!("{} may not call {}: {}", caller(), e.action, e.describe()),
-            "use an identity allowed to manage IAM users (--profile), e.g. an administrator",
-        ),
+        // AWS's message names the principal's ARN; the hint says where it came from.
+        Whose::Caller if is_access_denied(code) => {
+            return Error::new(ExitCode::Aws, e.describe()).fix(format!(
+                "use an identity allowed to manage IAM users (--profile), e.g. an administrator: this one, {}, may not call {}",
+                caller(),
+                e.action
+            ));
+        }
         Whose::Caller if code == "SignatureDoesNotMatch" => (
             ExitCode::Aws,
             format!(
@@ -211,12 +214,13 @@ mod tests {
             );
         }
         let denied = said("AccessDenied");
+        assert_eq!(denied.what, "GetCallerIdentity failed: AccessDenied: m");
         assert!(
             denied
-                .what
-                .starts_with("your AWS credentials may not call GetCallerIdentity: GetCallerIdentity failed: AccessDenied: m"),
-            "{}",
-            denied.what
+                .fix
+                .as_deref()
+                .unwrap()
+                .ends_with("this one, your AWS credentials, may not call GetCallerIdentity")
         );
     }
 

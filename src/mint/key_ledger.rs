@@ -102,7 +102,7 @@ pub fn minting(account: &str, user: &str) -> Result<crate::file_lock::Held> {
     crate::file_lock::lock(
         &lock,
         &format!(
-            "is making an access key for user {}",
+            "is making an access key or a deny date for user {}",
             crate::error::shown(user)
         ),
         WAIT,

@@ -514,7 +514,7 @@ fn create_user_fails_nothing_was_changed() {
         e.what,
         "CreateUser failed: AccessDenied: scripted by the test; nothing had been changed"
     );
-    assert_eq!(e.fix.as_deref(), Some(FIX_DENIED));
+    assert!(e.fix.as_deref().unwrap().starts_with(FIX_DENIED));
     assert!(!fake.calls().iter().any(|c| c == "DeleteUser"));
 }
 
@@ -593,7 +593,7 @@ fn first_attach_fails_the_new_user_is_deleted() {
         e.what,
         rolled_back("AttachUserPolicy", &denied("AttachUserPolicy"), &undone(1))
     );
-    assert_eq!(e.fix.as_deref(), Some(FIX_DENIED));
+    assert!(e.fix.as_deref().unwrap().starts_with(FIX_DENIED));
 }
 
 #[test]
@@ -870,7 +870,7 @@ fn create_access_key_fails_everything_before_is_rolled_back() {
         e.what,
         rolled_back("CreateAccessKey", &denied("CreateAccessKey"), &undone(4))
     );
-    assert_eq!(e.fix.as_deref(), Some(FIX_DENIED));
+    assert!(e.fix.as_deref().unwrap().starts_with(FIX_DENIED));
 }
 
 #[test]

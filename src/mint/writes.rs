@@ -58,7 +58,6 @@ pub fn make(
     let user = order.user.as_str();
     let mut steps: Vec<Step> = plan.attach.iter().cloned().map(Step::Attach).collect();
     if let Some(at) = plan.new_expiry {
-        expiry_unchanged_since_the_plan(plan, user, deps)?;
         steps.push(Step::Expiry(at, expiry_policy(at)));
     }
     if plan.access_key {
@@ -79,12 +78,18 @@ pub fn make(
     may_start(first.action())?;
     // No other run here mints for this user until this key is recorded (or, after a
     // lost reply, found): so a listing sees no key that is made but not yet claimed.
-    let _minting = match (&journal.run.ledger, plan.access_key) {
-        (Some(account), true) => {
-            Some(key_ledger::minting(account, user).map_err(at("CreateAccessKey"))?)
+    // The same lock orders deny dates: the check that the plan's is still the one on
+    // the user and the write of the new one are one step for runs on this machine.
+    let locks = plan.access_key || plan.new_expiry.is_some();
+    let _minting = match &journal.run.ledger {
+        Some(account) if locks => {
+            Some(key_ledger::minting(account, user).map_err(at(first.action()))?)
         }
         _ => None,
     };
+    if plan.new_expiry.is_some() {
+        expiry_unchanged_since_the_plan(plan, user, deps)?;
+    }
     let intents: Vec<Change> = steps.iter().map(|s| intent(s, plan)).collect();
     journal.intend_all(&intents)?;
     let writes: Vec<Write> = steps

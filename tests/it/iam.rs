@@ -936,3 +936,69 @@ fn a_user_handoff_did_not_create_is_adopted_only_when_asked_and_revoke_says_so()
     );
     assert!(!moto.user_exists("theirs"));
 }
+
+#[test]
+fn two_concurrent_deny_dates_for_one_user_keep_the_winners_and_the_loser_changes_nothing() {
+    let Some((env, moto, id, r)) = setup() else {
+        return;
+    };
+    // Found by the third attack review of issue 12: the second run planned before the
+    // first wrote its deny date, checked before it landed, then overwrote it.
+    let tagged = [
+        ("UserName", "race"),
+        ("Tags.member.1.Key", "created-by"),
+        ("Tags.member.1.Value", "handoff"),
+    ];
+    assert_eq!(moto.iam("CreateUser", &tagged).0, 200);
+    // The first run's PutUserPolicy waits a second before it reaches moto: the second
+    // run plans meanwhile and sees no deny date.
+    let proxy = Proxy::start(moto.port);
+    proxy.fail("PutUserPolicy", Fault::Slow);
+    let spawn = |out: &str, expires: &str| {
+        let mut c = env.cmd();
+        Moto::env_for(&mut c, proxy.port);
+        c.args([
+            "create",
+            "--user",
+            "race",
+            "--no-policy",
+            "--expires",
+            expires,
+            "--to",
+            &r,
+            "-o",
+            out,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (env.p("a.age"), env.p("b.age"));
+    let first = spawn(&a, "24h");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = spawn(&b, "168h");
+    let first = Run::from_output(first.wait_with_output().unwrap());
+    let second = Run::from_output(second.wait_with_output().unwrap());
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(second.code, 11, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("the handoff-expiry policy of user race changed while this run was starting"),
+        "{}",
+        second.stderr
+    );
+    // The loser made nothing: one key, the winner's, and the winner's date on the user.
+    assert_eq!(moto.access_key_ids("race").len(), 1);
+    assert!(!std::path::Path::new(&b).exists());
+    let opened = env.run(&["open", &a, "-i", &id, "--json"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+    let date = v["Expiration"].as_str().unwrap().to_string();
+    let (_, policy) = moto.iam(
+        "GetUserPolicy",
+        &[("UserName", "race"), ("PolicyName", "handoff-expiry")],
+    );
+    let policy = policy.replace("%3A", ":");
+    assert!(policy.contains(&date), "{date} not in {policy}");
+}

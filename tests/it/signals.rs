@@ -1085,7 +1085,7 @@ fn a_lost_reply_while_another_run_waits_to_mint_deletes_only_its_own_key() {
                 assert_eq!(a.code, 6, "{}", a.stderr);
                 assert!(
                     b.stderr.contains(&format!(
-                        "waiting for another handoff run that is making an access key for user {user}"
+                        "waiting for another handoff run that is making an access key or a deny date for user {user}"
                     )),
                     "{}",
                     b.stderr
