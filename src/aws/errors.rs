@@ -131,6 +131,12 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
             e.describe(),
             "check your network and the endpoint, then run the command again",
         ),
+        // The plan saw no console password: someone set one since (another run?).
+        Whose::Caller if e.action == "CreateLoginProfile" && code == "EntityAlreadyExists" => (
+            ExitCode::Aws,
+            e.describe(),
+            "the user got a console password after this run read it (another run?): run the command again, with --reset-password to replace it",
+        ),
         _ => (
             ExitCode::Aws,
             e.describe(),
@@ -232,5 +238,9 @@ mod tests {
         assert!(hint(None, true, Whose::Caller).contains("check your network and the endpoint"));
         assert!(hint(None, true, Whose::Received).contains("--endpoint-url/--region"));
         assert!(hint(Some("LimitExceeded"), false, Whose::Caller).contains("reason above"));
+        let mut raced = err(Some("EntityAlreadyExists"), false);
+        raced.action = "CreateLoginProfile";
+        let raced = failed(&raced, Whose::Caller).fix.unwrap();
+        assert!(raced.contains("--reset-password"), "{raced}");
     }
 }

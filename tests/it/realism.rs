@@ -258,13 +258,13 @@ fn the_callers_own_wrong_or_unprivileged_key_is_refused_as_aws_would() {
         ],
     );
     assert_eq!(run.code, 6, "{}", run.stderr);
-    // The principal twice: where the key came from (handoff's words) and its ARN (AWS's).
+    // The principal twice: its ARN (AWS's words) and where the key came from (the hint).
     assert!(
-        run.stderr.contains(&format!(
-            "handoff: error: access key {id} from AWS_ACCESS_KEY_ID may not call GetUser: GetUser failed: AccessDenied: User: arn:aws:iam::123456789012:user/weak is not authorized"
-        )) && run
-            .stderr
-            .contains("hint: use an identity allowed to manage IAM users"),
+        run.stderr.contains(
+            "handoff: error: GetUser failed: AccessDenied: User: arn:aws:iam::123456789012:user/weak is not authorized"
+        ) && run.stderr.contains(&format!(
+            "hint: use an identity allowed to manage IAM users (--profile), e.g. an administrator: this one, access key {id} from AWS_ACCESS_KEY_ID, may not call GetUser"
+        )),
         "{}",
         run.stderr
     );
