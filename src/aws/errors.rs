@@ -58,12 +58,26 @@ fn is_access_denied(code: &str) -> bool {
 pub fn failed(e: &AwsError, whose: Whose) -> Error {
     let code = e.code.as_deref().unwrap_or_default();
     let (exit, what, fix) = match whose {
-        // A young key, refused for longer than handoff waits.
+        // A profile was named and gave nothing: most likely a typo, or another machine's.
+        _ if e.no_credentials
+            && e.message.starts_with("no AWS credentials found")
+            && caller().starts_with("profile ") =>
+        {
+            return Error::new(
+                ExitCode::Aws,
+                format!(
+                    "no AWS credentials found for {}: the shared config and credentials files have no such profile, or it holds no credentials",
+                    caller()
+                ),
+            )
+            .fix("check the name (aws configure list-profiles), or set it up (aws configure --profile NAME, or aws configure sso)");
+        }
         _ if e.no_credentials => (
             ExitCode::Aws,
             crate::error::one_line(&e.message),
             "pass --profile NAME, run `aws configure sso` (or `aws sso login` for an expired session), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run in AWS CloudShell",
         ),
+        // A young key, refused for longer than handoff waits.
         _ if let Some(waited) = e.waited => (
             ExitCode::Aws,
             format!(

@@ -995,7 +995,10 @@ fn a_password_set_meanwhile_by_someone_else_is_not_deleted_by_the_rollback() {
     let e = create_on(&fake, order(), None, &MemKeychain::default(), now).unwrap_err();
     assert_eq!(e.code, ExitCode::Aws, "{e:?}");
     assert!(!e.what.contains("console password"), "{}", e.what);
-    assert!(e.fix.as_deref().unwrap().contains("--reset-password"), "{e:?}");
+    assert!(
+        e.fix.as_deref().unwrap().contains("--reset-password"),
+        "{e:?}"
+    );
     assert!(
         fake.calls()
             .iter()

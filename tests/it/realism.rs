@@ -355,6 +355,30 @@ fn no_credentials_is_said_as_such_not_as_a_network_error() {
             run.stderr
         );
     }
+    // A named profile that is not there: said by its name, with the command that lists them.
+    let mut c = r.env.cmd();
+    Moto::env_for(&mut c, r.proxy.port);
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", r.env.p("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", r.env.p("no-credentials"))
+        .args([
+            "create",
+            "--profile",
+            "typo",
+            "--to",
+            &r.recipient,
+            "-o",
+            &r.env.p("t.age"),
+        ]);
+    let run = Run::from_output(c.output().unwrap());
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("handoff: error: no AWS credentials found for profile typo: the shared config and credentials files have no such profile")
+            && run.stderr.contains("hint: check the name (aws configure list-profiles)"),
+        "{}",
+        run.stderr
+    );
     assert!(
         r.proxy.log().is_empty(),
         "a request was sent: {:?}",
