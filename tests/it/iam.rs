@@ -6,8 +6,10 @@ use crate::moto::*;
 use crate::support::*;
 
 fn setup() -> Option<(TestEnv, Moto, String, String)> {
-    let moto = Moto::start()?;
+    // Signatures and permissions checked, as AWS checks them.
+    let moto = Moto::start_authed()?;
     let env = TestEnv::new();
+    env.sign_with(&moto);
     let (id, recipient) = env.keygen("key.txt");
     Some((env, moto, id, recipient))
 }
@@ -266,15 +268,7 @@ fn dry_run_prints_every_call_and_changes_nothing() {
     let Some((env, moto, _, r)) = setup() else {
         return;
     };
-    let users = |m: &Moto| {
-        m.iam("ListUsers", &[])
-            .1
-            .split("<RequestId>")
-            .next()
-            .unwrap()
-            .to_string()
-    };
-    let before = users(&moto);
+    let before = moto.user_names();
     let out = env
         .run_aws(
             moto.port,
@@ -301,11 +295,8 @@ fn dry_run_prints_every_call_and_changes_nothing() {
         assert!(out.stdout.contains(call), "{call}: {}", out.stdout);
     }
     assert!(!moto.user_exists("mgmt-org-admin"));
-    assert!(users(&moto) == before, "users changed");
-    assert!(
-        moto.state().contains("\"AccessKey\": []"),
-        "an access key exists"
-    );
+    assert_eq!(moto.user_names(), before, "users changed");
+    assert_eq!(moto.all_access_key_ids(), Vec::<String>::new());
 }
 
 #[test]
@@ -456,8 +447,7 @@ fn every_failing_step_is_rolled_back_and_nothing_is_orphaned() {
         }
     }
     // nothing of any case is left in moto's state
-    let (_, users) = moto.iam("ListUsers", &[]);
-    assert!(!users.contains("<UserName>"), "users left in IAM: {users}");
+    assert_eq!(moto.user_names(), Vec::<String>::new(), "users left in IAM");
 }
 
 #[test]
@@ -522,7 +512,7 @@ fn a_failed_bundle_write_after_minting_rolls_back() {
         ))
         .env("HOME", env.dir.path())
         .current_dir(env.dir.path());
-    Moto::env_for(&mut c, moto.port);
+    env.aws_env(&mut c, moto.port);
     let run = Run::from_output(c.output().unwrap()).fails(5);
     assert!(
         run.stderr.contains("write the bundle") && run.stderr.contains("rolled back"),
@@ -680,8 +670,10 @@ fn progress_is_a_spinner_on_a_terminal_plain_lines_otherwise_and_nothing_when_qu
     }
     let bin = assert_cmd::cargo::cargo_bin("handoff");
     let cmd = format!(
-        "HOME={} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_ENDPOINT_URL={} AWS_EC2_METADATA_DISABLED=true {} create --user tty --to {r} -o {}",
+        "HOME={} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION=us-east-1 AWS_ENDPOINT_URL={} AWS_EC2_METADATA_DISABLED=true {} create --user tty --to {r} -o {}",
         env.dir.path().display(),
+        moto.admin.as_ref().unwrap().0,
+        moto.admin.as_ref().unwrap().1,
         moto.url(),
         bin.display(),
         env.p("tty.age")
@@ -872,7 +864,7 @@ fn a_create_that_cannot_keep_its_journal_changes_nothing() {
         return;
     };
     let mut c = env.cmd();
-    Moto::env_for(&mut c, moto.port);
+    env.aws_env(&mut c, moto.port);
     let mut sh = std::process::Command::new("sh");
     sh.arg("-c")
         .arg("ulimit -f 0; exec \"$0\" \"$@\"")
@@ -956,7 +948,7 @@ fn two_concurrent_deny_dates_for_one_user_keep_the_winners_and_the_loser_changes
     proxy.fail("PutUserPolicy", Fault::Slow);
     let spawn = |out: &str, expires: &str| {
         let mut c = env.cmd();
-        Moto::env_for(&mut c, proxy.port);
+        env.aws_env(&mut c, proxy.port);
         c.args([
             "create",
             "--user",

@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 use crate::support::TestEnv;
 
+/// The user an authed server's admin key belongs to ([`Moto::start_authed`]).
+pub const HARNESS_ADMIN: &str = "harness-admin";
+
 /// A running moto server; killed on drop.
 pub struct Moto {
     child: Child,
@@ -80,12 +83,12 @@ impl Moto {
     /// The admin user (AdministratorAccess) is made while authentication is still off.
     pub fn start_authed() -> Option<Moto> {
         let mut moto = Moto::start()?;
-        let (status, _) = moto.iam("CreateUser", &[("UserName", "harness-admin")]);
+        let (status, _) = moto.iam("CreateUser", &[("UserName", HARNESS_ADMIN)]);
         assert_eq!(status, 200, "CreateUser harness-admin");
         let arn = "arn:aws:iam::aws:policy/AdministratorAccess";
-        let attach = [("UserName", "harness-admin"), ("PolicyArn", arn)];
+        let attach = [("UserName", HARNESS_ADMIN), ("PolicyArn", arn)];
         assert_eq!(moto.iam("AttachUserPolicy", &attach).0, 200);
-        let (_, body) = moto.iam("CreateAccessKey", &[("UserName", "harness-admin")]);
+        let (_, body) = moto.iam("CreateAccessKey", &[("UserName", HARNESS_ADMIN)]);
         let field = |name: &str| {
             body.split(&format!("<{name}>"))
                 .nth(1)
@@ -126,6 +129,35 @@ impl Moto {
     /// moto's whole state as JSON text.
     pub fn state(&self) -> String {
         http(self.port, "GET", "/moto-api/data.json", "", None).1
+    }
+
+    /// The users in IAM, but for the harness's own admin.
+    pub fn user_names(&self) -> Vec<String> {
+        let (_, body) = self.iam("ListUsers", &[]);
+        body.split("<UserName>")
+            .skip(1)
+            .filter_map(|s| s.split('<').next())
+            .filter(|name| *name != HARNESS_ADMIN)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every access key in IAM, but for the harness admin's.
+    pub fn all_access_key_ids(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .user_names()
+            .iter()
+            .flat_map(|user| self.access_key_ids(user))
+            .collect();
+        if self.admin.is_none() {
+            return keys;
+        }
+        keys.extend(
+            self.access_key_ids(HARNESS_ADMIN)
+                .into_iter()
+                .filter(|id| Some(id) != self.admin.as_ref().map(|(admin, _)| admin)),
+        );
+        keys
     }
 
     pub fn user_exists(&self, user: &str) -> bool {
@@ -669,10 +701,28 @@ fn as_admin(request: &[u8]) -> Vec<u8> {
 }
 
 impl TestEnv {
+    /// Signs this env's AWS runs with an authed server's admin key, as a real
+    /// administrator's runs are signed.
+    pub fn sign_with(&self, moto: &Moto) {
+        if let Some(key) = &moto.admin {
+            let _ = self.aws_key.set(key.clone());
+        }
+    }
+
+    /// Environment for a handoff run against an IAM server (or a proxy) on `port`,
+    /// signed with this env's key.
+    pub fn aws_env(&self, cmd: &mut Command, port: u16) {
+        Moto::env_for(cmd, port);
+        if let Some((id, secret)) = self.aws_key.get() {
+            cmd.env("AWS_ACCESS_KEY_ID", id)
+                .env("AWS_SECRET_ACCESS_KEY", secret);
+        }
+    }
+
     /// Runs handoff against an IAM server on `port`.
     pub fn run_aws(&self, port: u16, args: &[&str]) -> crate::support::Run {
         let mut c = self.cmd();
-        Moto::env_for(&mut c, port);
+        self.aws_env(&mut c, port);
         crate::support::Run::from_output(c.args(args).output().unwrap())
     }
 }

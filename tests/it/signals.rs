@@ -27,8 +27,9 @@ const CREATE_STEPS: [&str; 5] = [
 ];
 
 fn setup() -> Option<(TestEnv, Moto, String, String)> {
-    let moto = Moto::start()?;
+    let moto = Moto::start_authed()?;
     let env = TestEnv::new();
+    env.sign_with(&moto);
     let (id, r) = env.keygen("key.txt");
     Some((env, moto, id, r))
 }
@@ -36,7 +37,7 @@ fn setup() -> Option<(TestEnv, Moto, String, String)> {
 /// handoff with `args` against moto, signalled as `spec` says.
 fn signalled(env: &TestEnv, port: u16, spec: &str, args: &[&str]) -> Run {
     let mut c = env.cmd();
-    Moto::env_for(&mut c, port);
+    env.aws_env(&mut c, port);
     c.env("HANDOFF_TEST_SIGNAL", spec).args(args);
     Run::from_output(c.output().unwrap())
 }
@@ -209,7 +210,7 @@ fn in_flight(
 ) -> (std::process::Child, rustix::process::Pid) {
     proxy.fail("CreateAccessKey", Fault::Slow);
     let mut c = env.cmd();
-    Moto::env_for(&mut c, proxy.port);
+    env.aws_env(&mut c, proxy.port);
     let child = c
         .args(args)
         .stdout(Stdio::piped())
@@ -251,7 +252,7 @@ fn a_signal_after_the_keychain_step_removes_the_item_again() {
     };
     let Some(k) = Keyring::start() else { return };
     let mut c = env.cmd();
-    Moto::env_for(&mut c, moto.port);
+    env.aws_env(&mut c, moto.port);
     c.envs(k.env())
         .env("HANDOFF_TEST_SIGNAL", "keychain:HUP")
         .args([
@@ -278,7 +279,7 @@ fn a_signal_after_the_keychain_step_removes_the_item_again() {
 /// A user with one key, and its bundle (`USER.age`), to rotate.
 fn rotatable(env: &TestEnv, moto: &Moto, r: &str, user: &str) -> (String, Vec<String>) {
     let b = env.p(&format!("{user}.age"));
-    let create = ["create", "--user", user, "--no-policy", "--to", r, "-o", &b];
+    let create = ["create", "--user", user, "--to", r, "-o", &b];
     env.run_aws(moto.port, &create).ok();
     (b, moto.access_key_ids(user))
 }
@@ -355,7 +356,7 @@ fn a_hangup_with_stderr_gone_still_rolls_back() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
     let mut c = env.cmd();
-    Moto::env_for(&mut c, moto.port);
+    env.aws_env(&mut c, moto.port);
     let out = c
         .env("HANDOFF_TEST_SIGNAL", "CreateAccessKey:HUP")
         .args(["create", "--to", &r, "-o", &env.p("b.age")])
@@ -777,7 +778,7 @@ fn a_kill_after_the_last_delivery_leaves_a_finished_run_not_one_to_undo() {
     let Some(k) = Keyring::start() else { return };
     let killed = |spec: &str, user: &str, args: &[&str]| {
         let mut c = env.cmd();
-        Moto::env_for(&mut c, moto.port);
+        env.aws_env(&mut c, moto.port);
         c.envs(k.env())
             .env("HANDOFF_TEST_SIGNAL", spec)
             .args(["create", "--user", user])
@@ -787,7 +788,7 @@ fn a_kill_after_the_last_delivery_leaves_a_finished_run_not_one_to_undo() {
     };
     let recover = || {
         let mut c = env.cmd();
-        Moto::env_for(&mut c, moto.port);
+        env.aws_env(&mut c, moto.port);
         c.envs(k.env()).args(["recover", "--yes"]);
         Run::from_output(c.output().unwrap()).ok()
     };
@@ -1055,7 +1056,7 @@ fn a_lost_reply_while_another_run_waits_to_mint_deletes_only_its_own_key() {
     proxy.fail("CreateAccessKey", Fault::LostReply);
     for (user, other_machine) in [("lostrace1", false), ("lostrace2", true)] {
         let mut a = env.cmd();
-        Moto::env_for(&mut a, proxy.port);
+        env.aws_env(&mut a, proxy.port);
         a.env("HANDOFF_TEST_SIGNAL", "CreateAccessKey:STOP")
             .args(create_args(&env, user, &r, "a.age"))
             .stdout(std::process::Stdio::piped())
@@ -1068,7 +1069,7 @@ fn a_lost_reply_while_another_run_waits_to_mint_deletes_only_its_own_key() {
             None
         } else {
             let mut b = env.cmd();
-            Moto::env_for(&mut b, moto.port);
+            env.aws_env(&mut b, moto.port);
             b.args(create_args(&env, user, &r, "b.age"))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
@@ -1123,7 +1124,7 @@ fn a_blocked_stderr_does_not_keep_the_third_signal_from_ending_the_run() {
     let (reader, writer) = std::io::pipe().unwrap();
     let pid = {
         let mut c = env.cmd();
-        Moto::env_for(&mut c, moto.port);
+        env.aws_env(&mut c, moto.port);
         c.env("HANDOFF_TEST_SIGNAL", "CreateUser:STOP")
             .args(create_args(&env, "blocked", &r, "b.age"))
             .stdout(Stdio::null())

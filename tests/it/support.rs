@@ -17,6 +17,9 @@ pub const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 /// A temp dir and a way to run handoff in it.
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
+    /// The key this env's AWS runs are signed with, when the server checks signatures
+    /// ([`TestEnv::sign_with`]); moto's "testing" otherwise.
+    pub aws_key: std::sync::OnceLock<(String, String)>,
 }
 
 /// What a run printed, and how it ended.
@@ -93,6 +96,7 @@ impl TestEnv {
     pub fn new() -> TestEnv {
         TestEnv {
             dir: tempfile::tempdir().unwrap(),
+            aws_key: std::sync::OnceLock::new(),
         }
     }
 
