@@ -5,6 +5,7 @@
 //! one place they become the user's message; [`names`] holds IAM's names and the
 //! documents handoff writes; [`fake`] is the scriptable in-memory IAM of the unit tests.
 
+mod error_body;
 pub mod errors;
 #[cfg(test)]
 pub mod fake;

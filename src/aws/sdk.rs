@@ -399,15 +399,22 @@ where
             no_credentials: true,
         };
     }
-    let code = e.code().map(str::to_string);
+    let mut code = e.code().map(str::to_string);
     let message = match &e {
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
-            match s.err().message() {
+            // An error in a shape the SDK does not parse (EC2's `<Errors><Error>`, as
+            // IAM-compatible servers send): read its code and message as botocore does.
+            let (body_code, body_message) = match s.raw().body().bytes() {
+                Some(body) if !(200..300).contains(&status) => super::error_body::fields(body),
+                _ => (None, None),
+            };
+            code = code.or(body_code);
+            match s.err().message().map(str::to_string).or(body_message) {
                 _ if (200..300).contains(&status) => format!(
                     "the answer (HTTP {status}) could not be read; the request may have been carried out"
                 ),
-                Some(m) => m.to_string(),
+                Some(m) => m,
                 None => format!("AWS sent no message (HTTP {status})"),
             }
         }

@@ -634,18 +634,9 @@ fn handle(
     if fault == Some(Fault::GarbledReply) {
         return reply(conn, "200 OK", "<<<this is not xml");
     }
-    let (status, mut body) = split_response(&response);
-    if !status.starts_with('2') {
-        // moto words its authentication errors as EC2 does (`<Errors><Error>`); STS
-        // and IAM answer `<ErrorResponse><Error>`, the shape the SDK parses.
-        let text = String::from_utf8_lossy(&body);
-        if text.contains("<Errors><Error>") {
-            body = text
-                .replace("<Errors><Error>", "<Error>")
-                .replace("</Error></Errors>", "</Error>")
-                .into_bytes();
-        }
-    }
+    // moto words its authentication errors as EC2 does (`<Errors><Error>`), not as
+    // IAM and STS do: passed on as they are, handoff must read them (as botocore does).
+    let (status, body) = split_response(&response);
     if action == "CreateAccessKey" {
         let body = String::from_utf8_lossy(&body);
         if let Some(id) = body
