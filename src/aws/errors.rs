@@ -11,15 +11,40 @@ use crate::error::{Error, ExitCode};
 /// Where the caller's credentials come from ("profile admin", "access key AKIA… from
 /// AWS_ACCESS_KEY_ID"): the principal an error line names. One caller per process, so
 /// it is noted once, when its client is built ([`note_caller`]).
-static CALLER: OnceLock<String> = OnceLock::new();
+static CALLER: OnceLock<(String, Option<String>)> = OnceLock::new();
 
-/// Notes where the caller's credentials come from (the first note wins).
-pub fn note_caller(source: String) {
-    let _ = CALLER.set(source);
+/// Notes where the caller's credentials come from, and the profile they are read from
+/// when one is named (the first note wins).
+pub fn note_caller(source: String, profile: Option<String>) {
+    let _ = CALLER.set((source, profile));
 }
 
 fn caller() -> &'static str {
-    CALLER.get().map_or("your AWS credentials", String::as_str)
+    CALLER
+        .get()
+        .map_or("your AWS credentials", |(s, _)| s.as_str())
+}
+
+/// ` --profile NAME` for a printed AWS CLI command, when the caller named a profile.
+fn profile_flag() -> String {
+    match CALLER.get().and_then(|(_, p)| p.as_deref()) {
+        Some(p) => format!(" --profile {}", super::shell_word(p)),
+        None => String::new(),
+    }
+}
+
+/// What to do when the credentials could not be loaded, by what the chain said.
+fn credentials_fix(message: &str) -> String {
+    if message.contains("AssumeRole") {
+        format!(
+            "check the role_arn of {}: the role's trust policy must name the source identity, and that identity must be allowed sts:AssumeRole",
+            caller()
+        )
+    } else if message.contains("SSO") {
+        format!("run `aws sso login{}` and try again", profile_flag())
+    } else {
+        "pass --profile NAME, run `aws configure sso` (or `aws sso login` for an expired session), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run in AWS CloudShell".to_string()
+    }
 }
 
 /// Whose credentials signed the failed call.
@@ -72,11 +97,10 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
             )
             .fix("check the name (aws configure list-profiles), or set it up (aws configure --profile NAME, or aws configure sso)");
         }
-        _ if e.no_credentials => (
-            ExitCode::Aws,
-            crate::error::one_line(&e.message),
-            "pass --profile NAME, run `aws configure sso` (or `aws sso login` for an expired session), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run in AWS CloudShell",
-        ),
+        _ if e.no_credentials => {
+            return Error::new(ExitCode::Aws, crate::error::one_line(&e.message))
+                .fix(credentials_fix(&e.message));
+        }
         // A young key, refused for longer than handoff waits.
         _ if let Some(waited) = e.waited => (
             ExitCode::Aws,
@@ -173,6 +197,29 @@ mod tests {
             waited: None,
             no_credentials: false,
         }
+    }
+
+    #[test]
+    fn credentials_that_cannot_be_loaded_get_the_fix_for_their_kind() {
+        let unloaded = |message: &str| {
+            let e = AwsError {
+                message: message.into(),
+                no_credentials: true,
+                ..err(None, false)
+            };
+            failed(&e, Whose::Caller)
+        };
+        let sso = unloaded(
+            "the AWS credentials could not be loaded: the SSO token has expired and cannot be refreshed",
+        );
+        assert_eq!(sso.code, ExitCode::Aws);
+        assert!(sso.fix.unwrap().starts_with("run `aws sso login"));
+        let role = unloaded(
+            "the AWS credentials could not be loaded: AssumeRole failed: AccessDenied: no",
+        );
+        assert!(role.fix.unwrap().contains("trust policy"));
+        let other = unloaded("the AWS credentials could not be loaded: the file is broken");
+        assert!(other.fix.unwrap().starts_with("pass --profile NAME"));
     }
 
     #[test]

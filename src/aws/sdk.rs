@@ -32,7 +32,11 @@ impl SdkIam {
     /// Loads the configuration with the SDK's default credential chain (no network
     /// call yet).
     pub fn new(config: &AwsConfig) -> Result<SdkIam> {
-        super::errors::note_caller(caller_source(config));
+        let profile = config
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+        super::errors::note_caller(caller_source(config), profile);
         Self::build(config, None)
     }
 
@@ -77,16 +81,14 @@ impl SdkIam {
         if let Some(u) = &aws.endpoint_url {
             loader = loader.endpoint_url(u);
         }
+        // As the AWS CLI does: an explicit --profile wins over AWS_ACCESS_KEY_ID in the
+        // environment (the default chain would look there first), so the profile's
+        // provider is set alone, once the region is known.
+        let profile_only = creds.is_none() && aws.profile.is_some();
         if let Some(c) = creds {
             loader = loader.credentials_provider(c);
-        } else if let Some(p) = &aws.profile {
-            // As the AWS CLI does: an explicit --profile wins over AWS_ACCESS_KEY_ID in
-            // the environment (the default chain would look there first).
-            loader = loader.credentials_provider(
-                aws_config::profile::ProfileFileCredentialsProvider::builder()
-                    .profile_name(p)
-                    .build(),
-            );
+        } else if profile_only {
+            loader = loader.no_credentials();
         }
         let mut config = rt.block_on(loader.load());
         if config.region().is_none() {
@@ -94,6 +96,22 @@ impl SdkIam {
             config = config
                 .into_builder()
                 .region(aws_config::Region::new("us-east-1"))
+                .build();
+        }
+        if let (true, Some(p)) = (profile_only, &aws.profile) {
+            // Configured with the region: a profile that assumes a role (role_arn with
+            // source_profile or credential_source) calls STS, which must sign for one.
+            let provider_config = aws_config::provider_config::ProviderConfig::without_region()
+                .with_region(config.region().cloned());
+            let provider = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .configure(&provider_config)
+                .profile_name(p)
+                .build();
+            config = config
+                .into_builder()
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
                 .build();
         }
         if config.credentials_provider().is_none() {
@@ -118,7 +136,7 @@ impl SdkIam {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        self.rt.block_on(request).map_err(|e| aws_error(action, e))
+        self.rt.block_on(request).map_err(|e| aws_error(action, &e))
     }
 
     /// Sends an idempotent request (a read or a delete) up to three times when the
@@ -140,7 +158,7 @@ where
 {
     let mut last = None;
     for attempt in 0..3u32 {
-        match request().await.map_err(|e| aws_error(action, e)) {
+        match request().await.map_err(|e| aws_error(action, &e)) {
             Ok(v) => return Ok(v),
             Err(e) if e.outcome_unknown || e.code.as_deref().is_some_and(is_throttling) => {
                 last = Some(e);
@@ -166,7 +184,7 @@ impl SdkIam {
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        request.await.map_err(|e| aws_error(action, e))
+        request.await.map_err(|e| aws_error(action, &e))
     }
 
     async fn attach_now(&self, user: &str, arn: &str) -> AwsResult<()> {
@@ -385,11 +403,11 @@ fn caller_source(aws: &AwsConfig) -> String {
 }
 
 /// Turns an SDK error into ours, deciding whether the call may have happened.
-fn aws_error<E>(action: &'static str, e: SdkError<E, HttpResponse>) -> AwsError
+fn aws_error<E>(action: &'static str, e: &SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    if let Some(why) = credentials_problem(&e) {
+    if let Some(why) = credentials_problem(e) {
         return AwsError {
             action,
             code: None,
@@ -400,7 +418,7 @@ where
         };
     }
     let mut code = e.code().map(str::to_string);
-    let message = match &e {
+    let message = match e {
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
             // An error in a shape the SDK does not parse (EC2's `<Errors><Error>`, as
@@ -428,11 +446,11 @@ where
         SdkError::ResponseError(_) => "the answer could not be read".to_string(),
         SdkError::ConstructionFailure(_) => format!(
             "the request could not be built: {}",
-            aws_sdk_iam::error::DisplayErrorContext(&e)
+            aws_sdk_iam::error::DisplayErrorContext(e)
         ),
-        _ => format!("{}", aws_sdk_iam::error::DisplayErrorContext(&e)),
+        _ => format!("{}", aws_sdk_iam::error::DisplayErrorContext(e)),
     };
-    let outcome_unknown = match &e {
+    let outcome_unknown = match e {
         SdkError::ConstructionFailure(_) => false,
         // AWS answered: a 4xx (throttling included) means it did nothing; a 5xx
         // may have come after the change was made, and so may a 2xx whose body could
@@ -476,11 +494,29 @@ where
     None
 }
 
-/// An error and its sources, each said once, joined by `: `.
+/// An error and its sources, each said once, joined by `: `. An STS call the chain
+/// made (a profile's AssumeRole) is said with AWS's code and message, which the SDK's
+/// display of it leaves out.
 fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    use aws_sdk_sts::operation::{
+        assume_role::AssumeRoleError, assume_role_with_web_identity::AssumeRoleWithWebIdentityError,
+    };
     let mut said: Vec<String> = Vec::new();
     let mut cause = Some(e);
     while let Some(c) = cause {
+        let sts = if let Some(e) = c.downcast_ref::<SdkError<AssumeRoleError, HttpResponse>>() {
+            service_said("AssumeRole", e)
+        } else if let Some(e) =
+            c.downcast_ref::<SdkError<AssumeRoleWithWebIdentityError, HttpResponse>>()
+        {
+            service_said("AssumeRoleWithWebIdentity", e)
+        } else {
+            None
+        };
+        if let Some(text) = sts {
+            said.push(text);
+            break;
+        }
         let text = c.to_string();
         if !said.iter().any(|s| s.contains(&text)) {
             said.push(text);
@@ -488,6 +524,14 @@ fn causes(e: &(dyn std::error::Error + 'static)) -> String {
         cause = c.source();
     }
     said.join(": ")
+}
+
+/// "ACTION failed: CODE: MESSAGE" for a call AWS answered with an error.
+fn service_said<E>(action: &'static str, e: &SdkError<E, HttpResponse>) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    matches!(e, SdkError::ServiceError(_)).then(|| aws_error(action, e).describe())
 }
 
 fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<jiff::Timestamp> {

@@ -489,3 +489,105 @@ fn an_explicit_profile_wins_over_keys_in_the_environment() {
         r.proxy.log()
     );
 }
+
+#[test]
+fn a_profile_that_assumes_a_role_is_used_as_the_aws_cli_would() {
+    // Found by the issue-13 attack review (F3): `--profile` naming a profile with
+    // role_arn + source_profile failed with "missing signing region" when no region
+    // was set anywhere: the profile's provider was built without one.
+    let Some(r) = setup() else { return };
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/harness-admin"},"Action":"sts:AssumeRole"}]}"#;
+    let (status, body) = r.moto.iam(
+        "CreateRole",
+        &[
+            ("RoleName", "org-admin"),
+            ("AssumeRolePolicyDocument", trust),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = r.moto.iam(
+        "AttachRolePolicy",
+        &[
+            ("RoleName", "org-admin"),
+            ("PolicyArn", "arn:aws:iam::aws:policy/AdministratorAccess"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let (id, secret) = r.moto.admin.clone().unwrap();
+    let creds = r.env.write(
+        "role-credentials",
+        format!("[base]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+    );
+    let config = r.env.write(
+        "role-config",
+        "[profile org]\nrole_arn = arn:aws:iam::123456789012:role/org-admin\nsource_profile = base\n",
+    );
+    let out = r.env.p("role.age");
+    let mut c = r.env.cmd();
+    r.moto.admin_env(&mut c, r.proxy.port);
+    // No region anywhere: neither the environment nor the profiles name one.
+    c.env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_CONFIG_FILE", &config)
+        .args([
+            "create",
+            "--profile",
+            "org",
+            "--user",
+            "by-role",
+            "--to",
+            &r.recipient,
+            "-o",
+            &out,
+        ]);
+    let run = Run::from_output(c.output().unwrap());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(r.moto.user_exists("by-role"));
+    let log = r.proxy.log();
+    // The base key asked for the role; the role's session key made the user.
+    assert!(
+        log.iter().any(|l| l.action == "AssumeRole" && l.key == id),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.action == "CreateUser" && l.key.starts_with("ASIA")),
+        "{log:?}"
+    );
+    // A role that does not trust the source identity: AWS's refusal, in its words.
+    let config = r.env.write(
+        "untrusted-config",
+        "[profile org]\nrole_arn = arn:aws:iam::123456789012:role/untrusting\nsource_profile = base\n",
+    );
+    let untrusting = trust.replace("user/harness-admin", "user/somebody-else");
+    let role = [
+        ("RoleName", "untrusting"),
+        ("AssumeRolePolicyDocument", untrusting.as_str()),
+    ];
+    assert_eq!(r.moto.iam("CreateRole", &role).0, 200);
+    let mut c = r.env.cmd();
+    r.moto.admin_env(&mut c, r.proxy.port);
+    c.env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_CONFIG_FILE", &config)
+        .args([
+            "create",
+            "--profile",
+            "org",
+            "--user",
+            "not-made",
+            "--to",
+            &r.recipient,
+            "-o",
+            &r.env.p("not-made.age"),
+        ]);
+    let run = Run::from_output(c.output().unwrap());
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("AssumeRole failed: AccessDenied: User: arn:aws:iam::123456789012:user/harness-admin is not authorized to perform: sts:AssumeRole")
+            && run.stderr.contains("hint: check the role_arn of profile org: the role's trust policy must name the source identity"),
+        "{}",
+        run.stderr
+    );
+    assert!(!r.moto.user_exists("not-made"));
+}
