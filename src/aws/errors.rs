@@ -40,7 +40,7 @@ fn credentials_fix(message: &str) -> String {
             "check the role_arn of {}: the role's trust policy must name the source identity, and that identity must be allowed sts:AssumeRole",
             caller()
         )
-    } else if message.contains("SSO") {
+    } else if message.contains("SSO") && !message.starts_with("no AWS credentials found") {
         format!("run `aws sso login{}` and try again", profile_flag())
     } else {
         "pass --profile NAME, run `aws configure sso` (or `aws sso login` for an expired session), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run in AWS CloudShell".to_string()
@@ -220,6 +220,9 @@ mod tests {
         assert!(role.fix.unwrap().contains("trust policy"));
         let other = unloaded("the AWS credentials could not be loaded: the file is broken");
         assert!(other.fix.unwrap().starts_with("pass --profile NAME"));
+        // The list of places searched names SSO too; it is not an SSO failure.
+        let none = unloaded("no AWS credentials found: checked the environment, profiles (SSO)");
+        assert!(none.fix.unwrap().starts_with("pass --profile NAME"));
     }
 
     #[test]
