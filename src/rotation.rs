@@ -79,6 +79,13 @@ fn used_before(u: &KeyUse, started: Timestamp) -> bool {
     u.when < cutoff
 }
 
+/// Whether a recorded use is one of handoff's own calls on this machine (`own`: when
+/// they were sent), within the slack either side.
+fn is_own(u: &KeyUse, own: &[Timestamp]) -> bool {
+    let slack = jiff::SignedDuration::try_from(slack()).unwrap_or_default();
+    own.iter().any(|&o| u.when.duration_since(o).abs() <= slack)
+}
+
 /// Adds a sentence to an error's first line.
 fn with_note(e: Error, note: String) -> Error {
     Error {
@@ -103,6 +110,13 @@ pub fn check_unused(
     aws_flags: &str,
 ) -> Result<()> {
     match received.key_last_used(id) {
+        Ok(Some(u)) if used_before(&u, started) && is_own(&u, &crate::mint::key_uses::own(id)) => {
+            crate::say!(
+                "• the received key was last used at {} by handoff on this machine (an earlier open); a use by anyone else before that would not show",
+                u.when
+            );
+            Ok(())
+        }
         Ok(Some(u)) if used_before(&u, started) => {
             let what = format!(
                 "the received key {id} was already used at {} (service {}, region {}), before you opened the bundle: someone else may have a copy",
@@ -269,7 +283,11 @@ fn ready(
             Some(now),
             now,
         )
-        .bound(PROPAGATION),
+        .bound(PROPAGATION)
+        .before_each({
+            let id = new_id.to_string();
+            move || crate::mint::key_uses::record(&id)
+        }),
     );
     let works = new_client.caller().map(drop);
     crate::interrupt::check("delivering the new key")?;
@@ -401,6 +419,18 @@ mod tests {
         // within the slack: may be this run's own call, recorded coarsely
         assert!(!used_before(&use_at("2026-01-01T11:58:30Z"), started));
         assert!(!used_before(&use_at("2026-01-01T12:00:01Z"), started));
+    }
+
+    #[test]
+    fn a_use_near_one_of_handoffs_own_calls_is_its_own() {
+        let sent: Timestamp = "2026-01-01T11:00:00Z".parse().unwrap();
+        assert!(is_own(&use_at("2026-01-01T11:00:00Z"), &[sent]));
+        // AWS rounds and lags; clocks differ: within the slack either side.
+        assert!(is_own(&use_at("2026-01-01T10:58:30Z"), &[sent]));
+        assert!(is_own(&use_at("2026-01-01T11:01:59Z"), &[sent]));
+        assert!(!is_own(&use_at("2026-01-01T11:02:01Z"), &[sent]));
+        assert!(!is_own(&use_at("2026-01-01T10:00:00Z"), &[sent]));
+        assert!(!is_own(&use_at("2026-01-01T11:00:00Z"), &[]));
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Patient {
     since: Cell<Option<Instant>>,
     /// When the waiting line was last said.
     said: Cell<Option<Instant>>,
+    /// Run before each call is sent (noting the key's use, see [`Patient::before_each`]).
+    before_each: Option<Box<dyn Fn()>>,
 }
 
 impl Patient {
@@ -48,7 +50,15 @@ impl Patient {
             until: young.then(|| Instant::now() + bound()),
             since: Cell::new(None),
             said: Cell::new(None),
+            before_each: None,
         }
+    }
+
+    /// Runs `f` before each call is sent: `open` notes there that handoff itself used
+    /// the key, so that its rotation tripwire does not take that use for a stranger's.
+    pub fn before_each(mut self, f: impl Fn() + 'static) -> Patient {
+        self.before_each = Some(Box::new(f));
+        self
     }
 
     /// Waits at most `bound` in all (instead of [`BOUND`]).
@@ -63,6 +73,9 @@ impl Patient {
     fn wait<T>(&self, call: impl Fn() -> AwsResult<T>) -> AwsResult<T> {
         let mut pause = Duration::from_millis(500);
         loop {
+            if let Some(f) = &self.before_each {
+                f();
+            }
             let e = match call() {
                 Err(e) if e.code.as_deref() == Some("InvalidClientTokenId") => e,
                 other => return other,

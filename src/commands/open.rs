@@ -254,11 +254,13 @@ fn check_with_aws(
     let started = jiff::Timestamp::now();
     let (id, secret) = deliver::need_key(&credential)?;
     // A key made minutes ago may not work everywhere yet: its refusals are waited out.
+    let noted = id.to_string();
     let received = crate::aws::patience::Patient::new(
         (deps.client_for)(id, secret)?,
         credential.created_at,
         started,
-    );
+    )
+    .before_each(move || crate::mint::key_uses::record(&noted));
     if request.aws_check == AwsCheck::Rotate {
         crate::mint::journal_file::warn_if_unfinished();
         let user = credential.user_name.as_deref().unwrap_or("USER");

@@ -9,7 +9,6 @@
 //! that is made but not yet recorded. Runs on other machines are not seen:
 //! [`super::lost_key`] says what is then left to a person.
 
-use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -40,29 +39,13 @@ pub fn record(account: &str, user: &str, id: &str) {
 }
 
 fn record_in(dir: &Path, account: &str, user: &str, id: &str) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(LEDGER);
     let entry = Entry {
         account: account.into(),
         user: user.into(),
         key: id.into(),
         at: jiff::Timestamp::now().to_string(),
     };
-    let Ok(line) = serde_json::to_string(&entry) else {
-        return;
-    };
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-        .open(&path);
-    if let Ok(mut f) = file
-        && f.metadata().is_ok_and(|m| m.is_file())
-    {
-        let _ = f.write_all(format!("{line}\n").as_bytes());
-        let _ = f.sync_data();
-    }
+    super::state_dir::append_record(&dir.join(LEDGER), &entry);
 }
 
 /// The ids of the keys of `user` in `account` that handoff runs here made.
@@ -71,22 +54,8 @@ pub fn known(account: &str, user: &str) -> Vec<String> {
 }
 
 fn known_in(dir: &Path, account: &str, user: &str) -> Vec<String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = dir.join(LEDGER);
-    let Ok(file) = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-        .open(&path)
-    else {
-        return Vec::new();
-    };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return Vec::new();
-    }
-    std::io::BufReader::new(file)
-        .split(b'\n')
-        .map_while(std::result::Result::ok)
-        .filter_map(|line| serde_json::from_slice::<Entry>(&line).ok())
+    super::state_dir::read_records::<Entry>(&dir.join(LEDGER))
+        .into_iter()
         .filter(|e| e.account == account && e.user == user)
         .map(|e| e.key)
         .collect()

@@ -9,6 +9,7 @@
 pub mod journal;
 pub mod journal_file;
 pub mod key_ledger;
+pub mod key_uses;
 pub mod lost_key;
 pub mod order;
 pub mod plan;

@@ -1,8 +1,11 @@
 //! Where handoff keeps what must outlive a run: `$XDG_STATE_HOME/handoff/` (default
 //! `~/.local/state/handoff/`, 0700): the journals ([`super::journal_file`]), the key
-//! ledger and the minting locks ([`super::key_ledger`]).
+//! ledger and the minting locks ([`super::key_ledger`]), the received keys' uses
+//! ([`super::key_uses`]). Its append-only records are JSON lines, opened without
+//! following a link or blocking on a FIFO planted in their place.
 
-use std::path::PathBuf;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, shown};
 
@@ -37,4 +40,52 @@ fn state_error(what: String) -> Error {
     Error::output(what).fix(
         "set XDG_STATE_HOME to a directory you can write to (handoff keeps its journal of changes there)",
     )
+}
+
+/// The open flags of a record file: a planted link is not followed, a planted FIFO
+/// does not block.
+fn record_flags() -> i32 {
+    (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
+}
+
+/// Appends `entry` as one JSON line to `path` (created 0600), synced. Best effort: what
+/// cannot be written is left out, and the callers' records are clues, not the truth.
+pub fn append_record(path: &Path, entry: &impl serde::Serialize) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(line) = serde_json::to_string(entry) else {
+        return;
+    };
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(record_flags())
+        .open(path);
+    if let Ok(mut f) = file
+        && f.metadata().is_ok_and(|m| m.is_file())
+    {
+        let _ = f.write_all(format!("{line}\n").as_bytes());
+        let _ = f.sync_data();
+    }
+}
+
+/// The entries of a record file that parse as `T` (none when it is missing or not a
+/// regular file).
+pub fn read_records<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(record_flags())
+        .open(path)
+    else {
+        return Vec::new();
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Vec::new();
+    }
+    std::io::BufReader::new(file)
+        .split(b'\n')
+        .map_while(std::result::Result::ok)
+        .filter_map(|line| serde_json::from_slice::<T>(&line).ok())
+        .collect()
 }

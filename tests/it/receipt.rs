@@ -37,6 +37,34 @@ impl Setup {
         (out, v["access_key_id"].as_str().unwrap().to_string())
     }
 
+    /// Someone with a copy of the bundle's key calls AWS with it (the AWS CLI, not
+    /// handoff: no note of the use is kept here).
+    fn stranger_uses(&self, bundle: &str) {
+        let opened = self.open(self.moto.port, bundle, &["--json"]).ok();
+        let v: serde_json::Value = serde_json::from_str(&opened.stdout).unwrap();
+        let out = std::process::Command::new("aws")
+            .args(["sts", "get-caller-identity", "--region", "us-east-1"])
+            .env("AWS_ACCESS_KEY_ID", v["AccessKeyId"].as_str().unwrap())
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                v["SecretAccessKey"].as_str().unwrap(),
+            )
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", self.moto.url())
+            .env("AWS_CONFIG_FILE", self.env.p("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.env.p("no-aws-credentials"),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `handoff open BUNDLE -i key.txt ARGS…` against the IAM server on `port`.
     fn open(&self, port: u16, bundle: &str, args: &[&str]) -> Run {
         let mut all = vec!["open", bundle, "-i", &self.id];
@@ -195,9 +223,12 @@ fn rotate_stops_when_the_received_key_was_already_used() {
     let Some(s) = setup() else {
         return;
     };
+    if !have("aws") {
+        return;
+    }
     let (b, old) = s.create("boot");
-    // Someone uses the key (here: a verify, which calls STS with it).
-    s.open(s.moto.port, &b, &["--verify", "--json"]).ok();
+    // Someone else uses the key: the AWS CLI, with a copy of its secret.
+    s.stranger_uses(&b);
     // A use within the slack (HANDOFF_TEST_ROTATE_SLACK_SECS, 1 s below) of the run
     // counts as the run's own: wait until moto's record of that use is older.
     let slack = jiff::SignedDuration::from_secs(1);
@@ -232,6 +263,77 @@ fn rotate_stops_when_the_received_key_was_already_used() {
     let keys = s.moto.access_key_ids("boot");
     assert_eq!(keys.len(), 1);
     assert_ne!(keys[0], old);
+}
+
+#[test]
+fn handoffs_own_earlier_calls_with_the_key_do_not_trip_the_rotation() {
+    // Found by the issue-13 attack review (F7): a `--verify` (or a first `--rotate` that
+    // failed) is a use AWS records; the tripwire took it for a stranger's and exit 9
+    // blocked every later rotation.
+    let Some(s) = setup() else {
+        return;
+    };
+    let proxy = Proxy::start(s.moto.port);
+    proxy.fail("GetAccessKeyLastUsed", Fault::AsAdmin);
+    let rotate = |b: &str, port: u16| {
+        let mut c = s.env.cmd();
+        Moto::env_for(&mut c, port);
+        c.env("HANDOFF_TEST_ROTATE_SLACK_SECS", "1");
+        c.args(["open", b, "-i", &s.id, "--rotate", "--aws-profile", "boot"]);
+        Run::from_output(c.output().unwrap())
+    };
+    let older_than_slack = |id: &str| {
+        let slack = jiff::SignedDuration::from_secs(1);
+        wait_until(
+            std::time::Duration::from_secs(10),
+            "moto's record of the key's use is more than the slack old",
+            || {
+                s.moto
+                    .key_last_used(id)
+                    .is_some_and(|used| used + slack < jiff::Timestamp::now())
+            },
+        );
+        // A fixed sleep on purpose: the own use must be older than the slack too.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    };
+    // A verify first, then the rotation.
+    let (b, old) = s.create("verified");
+    s.open(s.moto.port, &b, &["--verify", "--json"]).ok();
+    older_than_slack(&old);
+    let run = rotate(&b, proxy.port);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("by handoff on this machine (an earlier open)"),
+        "{}",
+        run.stderr
+    );
+    assert_ne!(s.moto.access_key_ids("verified"), vec![old]);
+    std::fs::remove_file(s.env.path("aws-credentials")).unwrap();
+    // A first rotation that failed after its calls, then the second.
+    let (b, old) = s.create("retried");
+    proxy.fail("CreateAccessKey", Fault::ServerError);
+    rotate(&b, proxy.port).fails(6);
+    proxy.clear();
+    proxy.fail("GetAccessKeyLastUsed", Fault::AsAdmin);
+    older_than_slack(&old);
+    let run = rotate(&b, proxy.port);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_ne!(s.moto.access_key_ids("retried"), vec![old]);
+    std::fs::remove_file(s.env.path("aws-credentials")).unwrap();
+    // A stranger's use after handoff's own still trips it.
+    if !have("aws") {
+        return;
+    }
+    let (b, old) = s.create("both");
+    s.open(s.moto.port, &b, &["--verify", "--json"]).ok();
+    older_than_slack(&old);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.stranger_uses(&b);
+    older_than_slack(&old);
+    let run = rotate(&b, proxy.port).fails(9);
+    assert!(run.stderr.contains("was already used"), "{}", run.stderr);
+    assert_eq!(s.moto.access_key_ids("both"), vec![old]);
 }
 
 #[test]
