@@ -61,6 +61,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
     let progress = Progress::new(request.report != Report::Progress);
     let aws_flags = request.aws.command_flags();
     let durable = Some(request.aws.clone());
+    let on_terminal = |question: &str| crate::prompt::yes_no(question, no_terminal);
     execute(
         request,
         &mint::Deps {
@@ -70,8 +71,15 @@ pub fn run(args: &CreateArgs) -> Result<()> {
             progress: &progress,
             aws_flags,
             durable,
+            ask: std::io::IsTerminal::is_terminal(&std::io::stdin())
+                .then_some(&on_terminal as &dyn Fn(&str) -> Result<bool>),
         },
     )
+}
+
+/// Never called: `ask` is `None` without a terminal.
+fn no_terminal() -> Error {
+    Error::new(ExitCode::Conflict, "there is no terminal to ask on")
 }
 
 /// Every check that needs no AWS call, in the order the user reads the flags.
@@ -217,6 +225,7 @@ pub fn execute(request: CreateRequest, deps: &mint::Deps) -> Result<()> {
         let text = mint::plan::describe(&request.order, &plan, bundle.as_deref());
         return crate::output::write_stdout(text.as_bytes());
     }
+    mint::plan::decide_adoption(&request.order.user, &plan, deps.ask)?;
     let summary = mint::mint(&request.order, &plan, request.seal, deps)?;
     if request.report == Report::Json {
         // Everything is done; only the summary is lost. Say so, or a script would

@@ -58,6 +58,9 @@ pub struct Plan {
     pub password_policy: Option<PasswordPolicy>,
     /// The account alias, for the sign-in URL.
     pub alias: Option<String>,
+    /// What this run would change on an existing user handoff did not create, without
+    /// `--adopt`: each is a decision, not a side effect ([`decide_adoption`]).
+    pub adopting: Vec<String>,
 }
 
 /// Reads what AWS holds and decides what to change; changes nothing.
@@ -129,18 +132,28 @@ pub fn plan(
         .into_iter()
         .filter(|p| !attached.contains(p))
         .collect();
-    if adopted && !attach.is_empty() {
-        if !order.allow.adopt {
-            return Err(not_handoffs_user(user, &attach));
-        }
-        progress.step(format!(
-            "--adopt: attaching {} to {user}, a user handoff did not create",
-            attach.join(", ")
-        ));
-    }
     let new_expiry = order
         .expires
         .map(|d| now.round(jiff::Unit::Second).unwrap_or(now) + d);
+    let password_step = password.map(|_| {
+        if has_password {
+            PasswordStep::Replace
+        } else {
+            PasswordStep::Create
+        }
+    });
+    let mut adopting = Vec::new();
+    if adopted {
+        let changes = changes_to_user(&attach, new_expiry, order.access_key, password_step);
+        if order.allow.adopt {
+            progress.step(format!(
+                "--adopt: {} for {user}, a user handoff did not create",
+                changes.join(", ")
+            ));
+        } else {
+            adopting = changes;
+        }
+    }
     Ok(Plan {
         attach,
         expires_at: new_expiry.or(expiry_now.flatten()),
@@ -149,30 +162,69 @@ pub fn plan(
         caller,
         user_arn,
         access_key: order.access_key,
-        password: password.map(|_| {
-            if has_password {
-                PasswordStep::Replace
-            } else {
-                PasswordStep::Create
-            }
-        }),
+        password: password_step,
         keys_before,
         password_policy,
         alias,
+        adopting,
     })
 }
 
-/// An existing user handoff did not create may be someone's: giving it these policies
-/// (AdministratorAccess, by default) is a decision, not a side effect.
-fn not_handoffs_user(user: &str, attach: &[String]) -> Error {
-    Error::new(
-        ExitCode::Conflict,
-        format!(
-            "user {user} exists and handoff did not create it (it has no {CREATED_BY_TAG}=handoff tag): attaching {} would give an existing identity these rights",
-            attach.join(", ")
-        ),
+/// The changes a run makes to an existing user, in words.
+fn changes_to_user(
+    attach: &[String],
+    new_expiry: Option<Timestamp>,
+    access_key: bool,
+    password: Option<PasswordStep>,
+) -> Vec<String> {
+    let mut changes: Vec<String> = attach.iter().map(|p| format!("attaching {p}")).collect();
+    if let Some(at) = new_expiry {
+        changes.push(format!("a deny date ({EXPIRY_POLICY}, {at})"));
+    }
+    if access_key {
+        changes.push("a new access key".into());
+    }
+    match password {
+        Some(PasswordStep::Create) => changes.push("a console password".into()),
+        Some(PasswordStep::Replace) => changes.push("replacing its console password".into()),
+        None => {}
+    }
+    changes
+}
+
+/// Goes ahead with changes to an existing user handoff did not create (someone's, it
+/// may be) only when the user decided so: `--adopt` (the plan then has nothing in
+/// [`Plan::adopting`]), or a yes to `ask`, the question on a terminal (`None`: there is
+/// none to ask on).
+pub fn decide_adoption(
+    user: &str,
+    plan: &Plan,
+    ask: Option<&dyn Fn(&str) -> Result<bool>>,
+) -> Result<()> {
+    if plan.adopting.is_empty() {
+        return Ok(());
+    }
+    let changes = plan.adopting.join(", ");
+    let Some(ask) = ask else {
+        return Err(Error::new(
+            ExitCode::Conflict,
+            format!(
+                "user {user} exists and handoff did not create it (it has no {CREATED_BY_TAG}=handoff tag): {changes} would change an existing identity, which may be someone's"
+            ),
+        )
+        .fix("pass --adopt to go ahead, or choose another --user"));
+    };
+    let question = format!(
+        "User {user} exists and handoff did not create it (no {CREATED_BY_TAG}=handoff tag). Go ahead with {changes}?"
+    );
+    if ask(&question)? {
+        return Ok(());
+    }
+    Err(Error::new(
+        ExitCode::Cancelled,
+        format!("nothing was changed on {user}"),
     )
-    .fix("pass --adopt to attach them anyway, --no-policy to attach nothing, or choose another --user")
+    .fix("answer y to go ahead, pass --adopt, or choose another --user"))
 }
 
 /// The deny date the user's `handoff-expiry` policy sets (Some(None): a policy handoff
@@ -294,6 +346,12 @@ pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
     }
     if let Some(bundle) = bundle {
         let _ = writeln!(s, "  seal the credential → {bundle}");
+    }
+    if !plan.adopting.is_empty() {
+        let _ = writeln!(
+            s,
+            "  (handoff did not create {u}: this run asks before changing it, or needs --adopt)"
+        );
     }
     s
 }

@@ -28,6 +28,9 @@ pub struct Deps<'a> {
     /// Where AWS calls go, recorded in the durable journal; `None` keeps no journal on
     /// disk (unit tests).
     pub durable: Option<crate::aws::AwsConfig>,
+    /// Asks the user a yes/no question (adopting a user handoff did not create);
+    /// `None` when there is no terminal to ask on.
+    pub ask: Option<&'a dyn Fn(&str) -> crate::error::Result<bool>>,
 }
 
 /// The run's changes: in memory, for the rollback, and on disk before each change is

@@ -158,6 +158,19 @@ fn create_at(
     now: fn() -> Timestamp,
     aws: crate::aws::AwsConfig,
 ) -> Result<()> {
+    create_asking(iam, order, seal, keychain, now, aws, None)
+}
+
+/// [`create_at`], with a terminal that answers `ask`'s questions.
+fn create_asking(
+    iam: &dyn Iam,
+    order: Order,
+    seal: Option<SealTo>,
+    keychain: &dyn Keychain,
+    now: fn() -> Timestamp,
+    aws: crate::aws::AwsConfig,
+    ask: Option<&dyn Fn(&str) -> Result<bool>>,
+) -> Result<()> {
     let progress = Progress::silent();
     let output = seal.as_ref().map_or(
         BundleOutput {
@@ -182,6 +195,7 @@ fn create_at(
         progress: &progress,
         aws_flags: request.aws.command_flags(),
         durable: None,
+        ask,
     };
     execute(request, &deps)
 }
@@ -1805,20 +1819,70 @@ fn writes_sent_at_once_all_succeed_and_the_round_is_journalled_in_the_plans_orde
 // ---- adopting a user handoff did not create ----
 
 #[test]
-fn a_user_handoff_did_not_create_gets_no_policy_without_adopt() {
+fn a_user_handoff_did_not_create_is_changed_only_by_decision() {
     let fake = FakeIam::new().with_foreign_user(USER);
     let before = fake.snapshot();
     let e = create(&fake, order()).unwrap_err();
     assert_eq!(e.code, ExitCode::Conflict);
     assert!(
         e.what
-            .contains("handoff did not create it (it has no created-by=handoff tag)"),
+            .contains("handoff did not create it (it has no created-by=handoff tag): attaching"),
         "{}",
         e.what
     );
     assert!(e.fix.unwrap().contains("--adopt"));
     assert_eq!(fake.snapshot(), before);
-    // --adopt attaches; --no-policy needs no decision.
+    // Found by the issue-13 attack review (F9): with no policy to attach, a key, a
+    // password and a deny date were still put on someone's user without a word.
+    let no_policy = Order {
+        policies: Policies::None,
+        console_password: Some(PasswordOrder {
+            reset_required: true,
+            replace_existing: false,
+        }),
+        expires: Some(jiff::SignedDuration::from_hours(1)),
+        ..order()
+    };
+    let e = create(&fake, no_policy.clone()).unwrap_err();
+    assert_eq!(e.code, ExitCode::Conflict);
+    assert!(
+        e.what.contains(
+            "a deny date (handoff-expiry, 2026-12-03T09:00:00Z), a new access key, a console password would change an existing identity"
+        ),
+        "{}",
+        e.what
+    );
+    assert_eq!(fake.snapshot(), before);
+    // Asked on a terminal: a no changes nothing (exit 10), a yes goes ahead.
+    let asked = std::cell::RefCell::new(Vec::new());
+    let no = |q: &str| {
+        asked.borrow_mut().push(q.to_string());
+        Ok(false)
+    };
+    let ask = |order: Order, answer: &dyn Fn(&str) -> Result<bool>| {
+        create_asking(
+            &fake,
+            order,
+            None,
+            &MemKeychain::default(),
+            now,
+            Default::default(),
+            Some(answer),
+        )
+    };
+    let e = ask(no_policy.clone(), &no).unwrap_err();
+    assert_eq!(e.code, ExitCode::Cancelled);
+    assert_eq!(fake.snapshot(), before);
+    assert_eq!(
+        asked.borrow().as_slice(),
+        [
+            "User boot exists and handoff did not create it (no created-by=handoff tag). Go ahead with a deny date (handoff-expiry, 2026-12-03T09:00:00Z), a new access key, a console password?"
+        ]
+    );
+    ask(no_policy, &|_| Ok(true)).unwrap();
+    assert_eq!(fake.keys_of(USER).len(), 1);
+    // --adopt goes ahead without asking.
+    let fake = FakeIam::new().with_foreign_user(USER);
     create(
         &fake,
         Order {
@@ -1831,13 +1895,4 @@ fn a_user_handoff_did_not_create_gets_no_policy_without_adopt() {
     )
     .unwrap();
     assert_eq!(fake.policies_of(USER), [P1, P2]);
-    let fake = FakeIam::new().with_foreign_user(USER);
-    create(
-        &fake,
-        Order {
-            policies: Policies::None,
-            ..order()
-        },
-    )
-    .unwrap();
 }

@@ -910,6 +910,57 @@ fn a_user_handoff_did_not_create_is_adopted_only_when_asked_and_revoke_says_so()
         run.stderr
     );
     assert!(moto.access_key_ids("theirs").is_empty());
+    // Found by the issue-13 attack review (F9): with nothing to attach, a key, a
+    // password and a deny date still went onto their user without a word.
+    let quiet = [
+        "create",
+        "--user",
+        "theirs",
+        "--no-policy",
+        "--access-key",
+        "--console-password",
+        "--expires",
+        "1h",
+        "--to",
+        &r,
+        "-o",
+        &out,
+    ];
+    let run = env.run_aws(moto.port, &quiet).fails(11);
+    assert!(
+        run.stderr
+            .contains("a new access key, a console password would change an existing identity"),
+        "{}",
+        run.stderr
+    );
+    let untouched = |moto: &Moto| {
+        assert!(moto.access_key_ids("theirs").is_empty());
+        assert!(!moto.has_login_profile("theirs"));
+        let (_, policies) = moto.iam("ListUserPolicies", &[("UserName", "theirs")]);
+        assert!(!policies.contains("handoff-expiry"), "{policies}");
+    };
+    untouched(&moto);
+    // On a terminal it asks: a no changes nothing (exit 10), a yes goes ahead.
+    let mut c = env.cmd();
+    env.aws_env(&mut c, moto.port);
+    c.args(quiet);
+    if let Some(run) = on_terminal(&c, "n\n") {
+        assert_eq!(run.code, 10, "{}", run.stdout);
+        assert!(
+            run.stdout.contains("User theirs exists and handoff did not create it (no created-by=handoff tag). Go ahead with a deny date (handoff-expiry, ")
+                && run.stdout.contains("nothing was changed on theirs"),
+            "{}",
+            run.stdout
+        );
+        untouched(&moto);
+        let run = on_terminal(&c, "y\n").unwrap();
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert_eq!(moto.access_key_ids("theirs").len(), 1);
+        assert!(moto.has_login_profile("theirs"));
+        env.run_aws(moto.port, &["revoke", "--user", "theirs", "--yes"])
+            .ok();
+        std::fs::remove_file(&out).unwrap();
+    }
     let mut adopt = args.to_vec();
     adopt.push("--adopt");
     let run = env.run_aws(moto.port, &adopt).ok();

@@ -369,3 +369,46 @@ pub fn age_encrypt(recipient: &str, plaintext: &[u8], out: &str) {
     age.stdin.take().unwrap().write_all(plaintext).unwrap();
     assert!(age.wait().unwrap().success(), "age -e failed");
 }
+
+/// Runs `cmd` with a terminal for its standard streams (util-linux `script`), typing
+/// `input`: what a user at a prompt sees (stdout and stderr, merged) and the exit code.
+/// `None` (locally) when `script` is missing.
+pub fn on_terminal(cmd: &Command, input: &str) -> Option<Run> {
+    use std::io::Write;
+    if !have("script") {
+        return None;
+    }
+    let mut line = sh_quote(&cmd.get_program().to_string_lossy());
+    for a in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&sh_quote(&a.to_string_lossy()));
+    }
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"]).env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        c.current_dir(dir);
+    }
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    Some(Run::from_output(child.wait_with_output().unwrap()))
+}
+
+/// `s` as one sh word, single-quoted.
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
