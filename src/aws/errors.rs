@@ -81,6 +81,25 @@ fn is_access_denied(code: &str) -> bool {
 /// The user's error for a failed call: exit 6 (AWS failed), or 9 when AWS refuses a
 /// received key.
 pub fn failed(e: &AwsError, whose: Whose) -> Error {
+    failed_or(
+        e,
+        whose,
+        "AWS refused for the reason above: fix what it names, then run the command again",
+    )
+}
+
+/// Whether AWS's answer says the request's time is off: SigV4 signatures are valid for
+/// 5 minutes either side of AWS's clock.
+fn is_clock_skew(e: &AwsError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        Some("RequestTimeTooSkewed" | "RequestExpired" | "RequestInTheFuture")
+    ) || e.message.contains("Signature expired")
+        || e.message.contains("Signature not yet current")
+}
+
+/// [`failed`], with `fallback` as the fix when AWS's refusal is none handoff knows.
+pub fn failed_or(e: &AwsError, whose: Whose, fallback: &str) -> Error {
     let code = e.code.as_deref().unwrap_or_default();
     let (exit, what, fix) = match whose {
         // A profile was named and gave nothing: most likely a typo, or another machine's.
@@ -110,6 +129,17 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
                 e.describe()
             ),
             "a key made minutes ago can take a while to work everywhere: run the command again in a few minutes; if it is still refused then, ask the sender",
+        ),
+        // Before the key checks: a signature out of its time window is refused with
+        // SignatureDoesNotMatch too, and says nothing about the key.
+        _ if is_clock_skew(e) => (
+            ExitCode::Aws,
+            format!(
+                "AWS refused {}: this machine's clock is off by more than the 5 minutes a signature allows ({})",
+                e.action,
+                e.describe()
+            ),
+            "set the clock right (timedatectl set-ntp true, or the OS's date and time settings), then run the command again",
         ),
         Whose::Received if is_bad_credentials(code) => (
             ExitCode::Refused,
@@ -175,11 +205,7 @@ pub fn failed(e: &AwsError, whose: Whose) -> Error {
             e.describe(),
             "the user got a console password after this run read it (another run?): run the command again, with --reset-password to replace it",
         ),
-        _ => (
-            ExitCode::Aws,
-            e.describe(),
-            "AWS refused for the reason above: fix what it names, then run the command again",
-        ),
+        _ => (ExitCode::Aws, e.describe(), fallback),
     };
     Error::new(exit, what).fix(fix)
 }
@@ -196,6 +222,33 @@ mod tests {
             outcome_unknown: unknown,
             waited: None,
             no_credentials: false,
+        }
+    }
+
+    #[test]
+    fn a_clock_out_of_the_signature_window_is_said_to_be_the_clock() {
+        for (code, message) in [
+            (
+                "SignatureDoesNotMatch",
+                "Signature expired: 20261204T100000Z is now earlier than 20261204T100500Z (20261204T101000Z - 5 min.)",
+            ),
+            (
+                "SignatureDoesNotMatch",
+                "Signature not yet current: 20261204T102000Z is still later than 20261204T101500Z (20261204T101000Z + 5 min.)",
+            ),
+            ("RequestTimeTooSkewed", "m"),
+            ("RequestExpired", "m"),
+        ] {
+            let e = AwsError {
+                message: message.into(),
+                ..err(Some(code), false)
+            };
+            for whose in [Whose::Caller, Whose::Received] {
+                let f = failed(&e, whose);
+                assert_eq!(f.code, ExitCode::Aws, "{code} {whose:?}");
+                assert!(f.what.contains("this machine's clock is off"), "{}", f.what);
+                assert!(f.fix.unwrap().starts_with("set the clock right"));
+            }
         }
     }
 

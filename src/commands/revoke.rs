@@ -71,11 +71,6 @@ fn stopped(e: &AwsError, report: &Report) -> Error {
             format!("already deleted: {}", report.done.join(", ")),
         )
     };
-    // Credentials that cannot be loaded need their own hint, not a retry.
-    if e.no_credentials {
-        let f = crate::aws::errors::failed(e, crate::aws::errors::Whose::Caller);
-        return Error::new(code, format!("{} ({so_far})", f.what)).fix(f.fix.unwrap_or_default());
-    }
     // IAM refuses DeleteUser while the user has what revoke does not remove.
     if e.action == "DeleteUser" && e.code.as_deref() == Some("DeleteConflict") {
         return Error::new(
@@ -87,8 +82,17 @@ fn stopped(e: &AwsError, report: &Report) -> Error {
         )
         .fix("find it with `aws iam list-groups-for-user`, `aws iam list-mfa-devices`, `aws iam list-ssh-public-keys`, `aws iam list-signing-certificates` and `aws iam list-service-specific-credentials` (each with --user-name), remove it, then run the same command again");
     }
-    Error::new(code, format!("{} ({so_far})", e.describe()))
-        .fix("fix the cause and run the same command again: revoke is safe to repeat")
+    // The caller's own line for a refused signature, an unknown key, an expired session,
+    // a missing permission, credentials that cannot be loaded, a clock that is off.
+    const AGAIN: &str = "fix the cause and run the same command again: revoke is safe to repeat";
+    let f = crate::aws::errors::failed_or(e, crate::aws::errors::Whose::Caller, AGAIN);
+    let fix = match f.fix {
+        Some(fix) if fix != AGAIN => {
+            format!("{fix}; then run the same command again (revoke is safe to repeat)")
+        }
+        _ => AGAIN.to_string(),
+    };
+    Error::new(code, format!("{} ({so_far})", f.what)).fix(fix)
 }
 
 /// Runs `revoke`.

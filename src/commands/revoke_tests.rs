@@ -9,7 +9,8 @@ use crate::aws::fake::{FakeIam, On};
 
 const USER: &str = "boot";
 const P1: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-const FIX: &str = "fix the cause and run the same command again: revoke is safe to repeat";
+/// AccessDenied's hint, then revoke's own.
+const FIX: &str = "use an identity allowed to manage IAM users (--profile), e.g. an administrator: this one, your AWS credentials, may not call ACTION; then run the same command again (revoke is safe to repeat)";
 
 fn k(n: usize) -> String {
     FakeIam::key_id(n)
@@ -70,7 +71,7 @@ fn stops_at(fake: &FakeIam, action: &str, nth: usize, deleted: &[String]) -> Err
             ExitCode::RevokeIncomplete
         }
     );
-    assert_eq!(e.fix.as_deref(), Some(FIX));
+    assert_eq!(e.fix, Some(FIX.replace("ACTION", action)));
     assert_eq!(fake.users(), [USER]);
     revoke(fake, Scope::User).expect("running again finishes");
     assert!(fake.users().is_empty());
