@@ -183,11 +183,40 @@ pub struct AwsFlags {
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// The AWS region (IAM is global; this picks the partition and STS endpoint).
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
     pub region: Option<String>,
     /// Send AWS calls to this endpoint (also AWS_ENDPOINT_URL), e.g. a local IAM server.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
+}
+
+/// `--region`: a region's name, as AWS spells them (`us-east-1`, `eu-central-2`): the
+/// SDK builds a host name from it, and an invalid one failed deep in the SDK.
+fn region_name(s: &str) -> std::result::Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("not a region name: lowercase letters, digits and hyphens, like us-east-1".into())
+    }
+}
+
+/// `--endpoint-url`: an http:// or https:// URL with a host.
+fn endpoint_url(s: &str) -> std::result::Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !s.chars().any(char::is_whitespace) => {
+            Ok(s.to_string())
+        }
+        _ => Err("not an endpoint URL: it starts with https:// (or http:// for a local server) and names a host, like http://127.0.0.1:5000".into()),
+    }
 }
 
 impl AwsFlags {
@@ -350,10 +379,10 @@ pub struct OpenArgs {
     #[arg(long)]
     pub rotate: bool,
     /// The AWS region for --verify and --rotate (STS's endpoint; IAM is global).
-    #[arg(long, value_name = "REGION")]
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
     pub region: Option<String>,
     /// Send --verify and --rotate calls to this endpoint (also AWS_ENDPOINT_URL).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = endpoint_url)]
     pub endpoint_url: Option<String>,
     /// Replace an existing profile, file or keychain entry; with --rotate, also rotate
     /// a key that AWS says was already used.

@@ -130,6 +130,12 @@ pub fn failed_or(e: &AwsError, whose: Whose, fallback: &str) -> Error {
             ),
             "a key made minutes ago can take a while to work everywhere: run the command again in a few minutes; if it is still refused then, ask the sender",
         ),
+        // Never sent: the SDK could not make a request of the configuration.
+        _ if e.message.starts_with("the request could not be built") => (
+            ExitCode::Aws,
+            e.describe(),
+            "check the region (--region, AWS_REGION, the profile's region) and the endpoint (--endpoint-url, AWS_ENDPOINT_URL)",
+        ),
         // Before the key checks: a signature out of its time window is refused with
         // SignatureDoesNotMatch too, and says nothing about the key.
         _ if is_clock_skew(e) => (
@@ -197,7 +203,7 @@ pub fn failed_or(e: &AwsError, whose: Whose, fallback: &str) -> Error {
         Whose::Caller if e.outcome_unknown => (
             ExitCode::Aws,
             e.describe(),
-            "check your network and the endpoint, then run the command again",
+            "check your network and the endpoint (--region, --endpoint-url), then run the command again",
         ),
         // The plan saw no console password: someone set one since (another run?).
         Whose::Caller if e.action == "CreateLoginProfile" && code == "EntityAlreadyExists" => (

@@ -444,10 +444,9 @@ where
             ATTEMPT_TIMEOUT.as_secs()
         ),
         SdkError::ResponseError(_) => "the answer could not be read".to_string(),
-        SdkError::ConstructionFailure(_) => format!(
-            "the request could not be built: {}",
-            aws_sdk_iam::error::DisplayErrorContext(e)
-        ),
+        SdkError::ConstructionFailure(_) => {
+            format!("the request could not be built: {}", causes(e))
+        }
         _ => format!("{}", aws_sdk_iam::error::DisplayErrorContext(e)),
     };
     let outcome_unknown = match e {
@@ -481,12 +480,15 @@ where
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(c) = cause {
         if let Some(problem) = c.downcast_ref::<CredentialsError>() {
+            const NONE: &str = "no AWS credentials found: checked the environment, the shared config and credentials files (profiles, SSO, credential_process), web identity, container and instance metadata";
             return Some(match problem {
-                CredentialsError::CredentialsNotLoaded(_) => "no AWS credentials found: checked the environment, the shared config and credentials files (profiles, SSO, credential_process), web identity, container and instance metadata".to_string(),
-                other => format!(
-                    "the AWS credentials could not be loaded: {}",
-                    causes(other)
-                ),
+                CredentialsError::CredentialsNotLoaded(_) => NONE.to_string(),
+                // The chain's last place, instance metadata, answering "no" off EC2 (a
+                // proxy, a firewall): nothing was found anywhere, which is the news.
+                other if causes(other).contains("IMDS") => {
+                    format!("{NONE} (instance metadata said: {})", causes(other))
+                }
+                other => format!("the AWS credentials could not be loaded: {}", causes(other)),
             });
         }
         cause = c.source();

@@ -29,7 +29,8 @@ const KC: &str = "boot-kc";
 
 const FIX_DENIED: &str =
     "use an identity allowed to manage IAM users (--profile), e.g. an administrator";
-const FIX_NETWORK: &str = "check your network and the endpoint, then run the command again";
+const FIX_NETWORK: &str =
+    "check your network and the endpoint (--region, --endpoint-url), then run the command again";
 const FIX_USER: &str = "finish the clean-up with: handoff revoke --user boot --delete-user --yes";
 
 const UNDO_USER: &str = "deleted the user it created";

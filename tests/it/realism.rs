@@ -355,6 +355,34 @@ fn no_credentials_is_said_as_such_not_as_a_network_error() {
             run.stderr
         );
     }
+    // Nothing anywhere, and instance metadata (here: a server that is not IMDS) says no:
+    // still "no credentials", named by AWS_PROFILE when it names one (F10).
+    for (profile, said) in [
+        (
+            None,
+            "handoff: error: no AWS credentials found: checked the environment",
+        ),
+        (
+            Some("nosuch"),
+            "handoff: error: no AWS credentials found for profile nosuch from AWS_PROFILE",
+        ),
+    ] {
+        let mut c = r.env.cmd();
+        Moto::env_for(&mut c, r.proxy.port);
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_EC2_METADATA_DISABLED")
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", r.moto.url())
+            .env("AWS_CONFIG_FILE", r.env.p("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", r.env.p("no-credentials"))
+            .args(["create", "--to", &r.recipient, "-o", &r.env.p("m.age")]);
+        if let Some(p) = profile {
+            c.env("AWS_PROFILE", p);
+        }
+        let run = Run::from_output(c.output().unwrap());
+        assert_eq!(run.code, 6, "{}", run.stderr);
+        assert!(run.stderr.contains(said), "{}", run.stderr);
+    }
     // A named profile that is not there: said by its name, with the command that lists them.
     let mut c = r.env.cmd();
     Moto::env_for(&mut c, r.proxy.port);
@@ -590,4 +618,48 @@ fn a_profile_that_assumes_a_role_is_used_as_the_aws_cli_would() {
         run.stderr
     );
     assert!(!r.moto.user_exists("not-made"));
+}
+
+#[test]
+fn a_bad_region_or_endpoint_is_said_plainly_and_nothing_is_sent() {
+    // Found by the issue-13 attack review (F10): an invalid region came back as the
+    // SDK's debug dump, an endpoint that is not a URL as a network error.
+    let Some(r) = setup() else { return };
+    for (flag, value) in [
+        ("--region", "us east 1"),
+        ("--region", "US-EAST-1"),
+        ("--endpoint-url", "notaurl"),
+        ("--endpoint-url", "ftp://127.0.0.1"),
+        ("--endpoint-url", "http://"),
+    ] {
+        for command in [
+            vec!["create", "--to", &r.recipient, "-o", "x.age", flag, value],
+            vec!["revoke", "--yes", flag, value],
+        ] {
+            let run = r.run(&command, &[]).fails(2);
+            assert!(
+                run.stderr
+                    .contains(&format!("invalid value '{value}' for '{flag}"))
+                    && run.stderr.contains("not a"),
+                "{command:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    // A region from the environment is the SDK's to check: said, with where it came from.
+    let run = r.run(
+        &["create", "--to", &r.recipient, "-o", &r.env.p("x.age")],
+        &[("AWS_REGION", "us east")],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the request could not be built")
+            && !run.stderr.contains("ConstructionFailure")
+            && run
+                .stderr
+                .contains("hint: check the region (--region, AWS_REGION"),
+        "{}",
+        run.stderr
+    );
+    assert!(r.proxy.log().is_empty(), "{:?}", r.proxy.log());
 }

@@ -483,7 +483,7 @@ pinned! {
     create_aws_unreachable:
         handoff(&["create", "--to", "{r}", "-o", "{dir}/c.age"]).on(On::NoAws)
         => 6, "handoff: error: GetCallerIdentity failed: the request could not be sent, or the connection broke (network error) (tried 3 times)\n\
-               hint: check your network and the endpoint, then run the command again\n";
+               hint: check your network and the endpoint (--region, --endpoint-url), then run the command again\n";
 
     // ---- revoke
     revoke_invalid_user:
