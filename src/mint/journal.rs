@@ -306,8 +306,25 @@ fn undo_expiry(
     keys_before: &[String],
     ours: &[String],
 ) -> std::result::Result<(), AwsError> {
-    if iam.inline_policy(user, EXPIRY_POLICY)?.as_deref() != Some(wrote) {
-        return Ok(());
+    match iam.inline_policy(user, EXPIRY_POLICY)? {
+        // Never written (the PutUserPolicy failed), or removed since: nothing to undo.
+        None => {
+            return Err(AwsError {
+                action: "GetUserPolicy",
+                code: Some("NoSuchEntity".into()),
+                message: format!("the user has no {EXPIRY_POLICY} policy"),
+                outcome_unknown: false,
+                waited: None,
+                no_credentials: false,
+            });
+        }
+        Some(now) if now != wrote => {
+            return Err(kept(
+                "PutUserPolicy",
+                "left alone: it is not the document this run wrote (another run has written its own since)",
+            ));
+        }
+        Some(_) => {}
     }
     // A key another run made meanwhile may be the one this deny date now guards: an
     // early expiry is better than none.

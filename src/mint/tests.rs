@@ -1897,3 +1897,44 @@ fn a_user_handoff_did_not_create_is_changed_only_by_decision() {
     .unwrap();
     assert_eq!(fake.policies_of(USER), [P1, P2]);
 }
+
+#[test]
+fn undoing_a_deny_date_that_never_landed_or_is_anothers_says_so() {
+    // Found by the issue-13 attack review (F8): the rollback said "deleted the
+    // handoff-expiry policy" when there was none to delete.
+    use crate::mint::journal::{Change, Run, Undid};
+    let change = Change::Expiry {
+        before: None,
+        wrote: "ours".into(),
+        keys_before: vec![],
+    };
+    let run = Run {
+        user: USER.into(),
+        started: None,
+        ledger: None,
+    };
+    let kc = MemKeychain::default();
+    let fake = FakeIam::new().with_user(USER);
+    let undid = change.undo(&fake, &kc, &run, &[]).unwrap();
+    assert_eq!(undid, Undid::Gone);
+    assert_eq!(
+        change.undid_words(&undid, USER),
+        "the handoff-expiry policy was not there to undo"
+    );
+    let fake = FakeIam::new()
+        .with_user(USER)
+        .with_inline_policy(USER, "handoff-expiry", "theirs");
+    let e = change.undo(&fake, &kc, &run, &[]).unwrap_err();
+    assert_eq!(e.code.as_deref(), Some(crate::mint::journal::KEPT));
+    assert_eq!(
+        fake.inline_policy(USER, "handoff-expiry")
+            .unwrap()
+            .as_deref(),
+        Some("theirs")
+    );
+    let fake = FakeIam::new()
+        .with_user(USER)
+        .with_inline_policy(USER, "handoff-expiry", "ours");
+    assert_eq!(change.undo(&fake, &kc, &run, &[]).unwrap(), Undid::Done);
+    assert_eq!(fake.inline_policy(USER, "handoff-expiry").unwrap(), None);
+}
