@@ -27,6 +27,9 @@ fn prompt_error(what: &str, e: pinentry::Error) -> Error {
     }
 }
 
+/// Asks the user a yes/no question (a prompt on the terminal; a script in tests).
+pub type Ask<'a> = &'a dyn Fn(&str) -> Result<bool>;
+
 /// Asks a yes/no question on the terminal (stderr, then a line of stdin); `no_terminal`
 /// words the refusal when stdin is not a terminal. Only "y" or "yes" is a yes.
 pub fn yes_no(question: &str, no_terminal: fn() -> Error) -> Result<bool> {

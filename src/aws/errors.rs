@@ -98,28 +98,29 @@ fn is_clock_skew(e: &AwsError) -> bool {
         || e.message.contains("Signature not yet current")
 }
 
+/// The caller's credentials could not be loaded, so nothing was sent.
+fn unloaded(e: &AwsError) -> Error {
+    // A profile was named and gave nothing: most likely a typo, or another machine's.
+    if e.message.starts_with("no AWS credentials found") && caller().starts_with("profile ") {
+        return Error::new(
+            ExitCode::Aws,
+            format!(
+                "no AWS credentials found for {}: the shared config and credentials files have no such profile, or it holds no credentials",
+                caller()
+            ),
+        )
+        .fix("check the name (aws configure list-profiles), or set it up (aws configure --profile NAME, or aws configure sso)");
+    }
+    Error::new(ExitCode::Aws, crate::error::one_line(&e.message)).fix(credentials_fix(&e.message))
+}
+
 /// [`failed`], with `fallback` as the fix when AWS's refusal is none handoff knows.
 pub fn failed_or(e: &AwsError, whose: Whose, fallback: &str) -> Error {
     let code = e.code.as_deref().unwrap_or_default();
+    if e.no_credentials {
+        return unloaded(e);
+    }
     let (exit, what, fix) = match whose {
-        // A profile was named and gave nothing: most likely a typo, or another machine's.
-        _ if e.no_credentials
-            && e.message.starts_with("no AWS credentials found")
-            && caller().starts_with("profile ") =>
-        {
-            return Error::new(
-                ExitCode::Aws,
-                format!(
-                    "no AWS credentials found for {}: the shared config and credentials files have no such profile, or it holds no credentials",
-                    caller()
-                ),
-            )
-            .fix("check the name (aws configure list-profiles), or set it up (aws configure --profile NAME, or aws configure sso)");
-        }
-        _ if e.no_credentials => {
-            return Error::new(ExitCode::Aws, crate::error::one_line(&e.message))
-                .fix(credentials_fix(&e.message));
-        }
         // A young key, refused for longer than handoff waits.
         _ if let Some(waited) = e.waited => (
             ExitCode::Aws,

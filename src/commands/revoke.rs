@@ -87,6 +87,9 @@ fn stopped(e: &AwsError, report: &Report) -> Error {
     const AGAIN: &str = "fix the cause and run the same command again: revoke is safe to repeat";
     let f = crate::aws::errors::failed_or(e, crate::aws::errors::Whose::Caller, AGAIN);
     let fix = match f.fix {
+        Some(fix) if fix.ends_with("run the command again") => {
+            format!("{fix} (revoke is safe to repeat)")
+        }
         Some(fix) if fix != AGAIN => {
             format!("{fix}; then run the same command again (revoke is safe to repeat)")
         }

@@ -196,11 +196,7 @@ fn changes_to_user(
 /// may be) only when the user decided so: `--adopt` (the plan then has nothing in
 /// [`Plan::adopting`]), or a yes to `ask`, the question on a terminal (`None`: there is
 /// none to ask on).
-pub fn decide_adoption(
-    user: &str,
-    plan: &Plan,
-    ask: Option<&dyn Fn(&str) -> Result<bool>>,
-) -> Result<()> {
+pub fn decide_adoption(user: &str, plan: &Plan, ask: Option<crate::prompt::Ask<'_>>) -> Result<()> {
     if plan.adopting.is_empty() {
         return Ok(());
     }

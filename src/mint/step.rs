@@ -30,7 +30,7 @@ pub struct Deps<'a> {
     pub durable: Option<crate::aws::AwsConfig>,
     /// Asks the user a yes/no question (adopting a user handoff did not create);
     /// `None` when there is no terminal to ask on.
-    pub ask: Option<&'a dyn Fn(&str) -> crate::error::Result<bool>>,
+    pub ask: Option<crate::prompt::Ask<'a>>,
 }
 
 /// The run's changes: in memory, for the rollback, and on disk before each change is

@@ -170,7 +170,7 @@ fn create_asking(
     keychain: &dyn Keychain,
     now: fn() -> Timestamp,
     aws: crate::aws::AwsConfig,
-    ask: Option<&dyn Fn(&str) -> Result<bool>>,
+    ask: Option<crate::prompt::Ask<'_>>,
 ) -> Result<()> {
     let progress = Progress::silent();
     let output = seal.as_ref().map_or(

@@ -554,6 +554,7 @@ fn a_failed_rollback_names_the_key_and_the_revoke_command() {
                 "--access-key",
                 "--console-password",
                 "--no-policy",
+                "--adopt",
                 "-o",
                 &env.p("b.age"),
             ],

@@ -497,7 +497,7 @@ pinned! {
     revoke_aws_unreachable:
         handoff(&["revoke", "--yes"]).on(On::NoAws)
         => 6, "handoff: error: GetUser failed: the request could not be sent, or the connection broke (network error) (tried 3 times) (nothing was deleted)\n\
-               hint: fix the cause and run the same command again: revoke is safe to repeat\n";
+               hint: check your network and the endpoint (--region, --endpoint-url), then run the command again (revoke is safe to repeat)\n";
     revoke_missing_user_is_not_an_error:
         handoff(&["revoke", "--user", "ghost", "--yes"]).on(On::Moto)
         => 0, "already gone: user ghost\n\
