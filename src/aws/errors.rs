@@ -151,7 +151,7 @@ pub fn failed_or(e: &AwsError, whose: Whose, fallback: &str) -> Error {
         Whose::Received if is_bad_credentials(code) => (
             ExitCode::Refused,
             format!("AWS does not accept the received key ({})", e.describe()),
-            "the bundle does not say the key is minutes old (a new one can take a minute to work), so it was deleted, deactivated or never real: ask the sender for a new bundle",
+            "by the bundle's date the key is not minutes old (or the bundle gives no date), so it was deleted, deactivated or never real: ask the sender for a new bundle",
         ),
         Whose::Received if is_access_denied(code) => (
             ExitCode::Aws,
