@@ -60,7 +60,7 @@ pub enum Command {
     Seal(SealArgs),
     /// Decrypt a bundle and deliver the credential to exactly one place.
     #[command(
-        after_help = "Examples:\n  handoff open bootstrap.age -i key.txt                          # summary only, no secret\n  handoff open bootstrap.age -i ~/.ssh/id_ed25519 --aws-profile myexample-bootstrap\n  eval \"$(handoff open bootstrap.age -i key.txt --env)\"\n  handoff open bootstrap.age -i key.txt --csv accessKeys.csv\n  handoff open bootstrap.age -i key.txt --reveal-password       # terminal only\n  handoff open bootstrap.age -i key.txt --expect-account 123456789012 --verify --json\n  handoff open bootstrap.age -i key.txt --rotate --aws-profile boot   # the bundle's key dies"
+        after_help = "Examples:\n  handoff open bootstrap.age -i key.txt                          # summary only, no secret\n  handoff open bootstrap.age -i ~/.ssh/id_ed25519 --aws-profile myexample-bootstrap\n  eval \"$(handoff open bootstrap.age -i key.txt --env)\"\n  handoff open bootstrap.age -i key.txt --env=fish | source\n  handoff open bootstrap.age -i key.txt --csv accessKeys.csv\n  handoff open bootstrap.age -i key.txt --reveal-password       # terminal only\n  handoff open bootstrap.age -i key.txt --expect-account 123456789012 --verify --json\n  handoff open bootstrap.age -i key.txt --rotate --aws-profile boot   # the bundle's key dies"
     )]
     Open(OpenArgs),
     /// Show what can be known about a bundle without decrypting it.
@@ -174,6 +174,19 @@ pub struct BundleOutputFlags {
     /// private key (SSHSIG, namespace "handoff"); asks for the key's passphrase.
     #[arg(long, value_name = "KEY")]
     pub sign_with: Option<PathBuf>,
+}
+
+/// The shells `open --env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EnvShell {
+    /// POSIX sh and its kin.
+    #[value(alias = "bash", alias = "zsh", alias = "ksh", alias = "dash")]
+    Sh,
+    /// fish.
+    Fish,
+    /// PowerShell (Windows PowerShell and pwsh).
+    #[value(alias = "pwsh")]
+    Powershell,
 }
 
 /// AWS access: the SDK's default chain plus these.
@@ -343,9 +356,19 @@ pub struct OpenArgs {
     /// Print AWS credential_process JSON (Version 1).
     #[arg(long, group = "deliver")]
     pub json: bool,
-    /// Print `export AWS_…=` lines for eval.
-    #[arg(long, group = "deliver")]
-    pub env: bool,
+    /// Print the lines that set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in a shell:
+    /// sh (the default: `eval "$(…)"`; bash, zsh, ksh, dash), fish (`… | source`) or
+    /// powershell (`… | Out-String | Invoke-Expression`).
+    #[arg(
+        long,
+        group = "deliver",
+        value_name = "SHELL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "sh",
+        value_enum
+    )]
+    pub env: Option<EnvShell>,
     /// Write the console's access-key CSV to FILE ("-" for stdout).
     #[arg(long, value_name = "FILE", group = "deliver")]
     pub csv: Option<String>,

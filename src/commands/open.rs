@@ -12,8 +12,8 @@ use ssh_key::PublicKey;
 use crate::aws::sdk::SdkIam;
 use crate::aws::{AwsConfig, Iam};
 use crate::bundle::Credential;
-use crate::cli::OpenArgs;
-use crate::deliver::{self, Delivery};
+use crate::cli::{EnvShell, OpenArgs};
+use crate::deliver::{self, Delivery, Shell};
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::output::{self, Clobber};
 use crate::receipt;
@@ -132,8 +132,12 @@ fn delivery(args: &OpenArgs) -> Delivery {
         Delivery::Profile(p.clone())
     } else if args.json {
         Delivery::ProcessJson
-    } else if args.env {
-        Delivery::Env
+    } else if let Some(shell) = args.env {
+        Delivery::Env(match shell {
+            EnvShell::Sh => Shell::Sh,
+            EnvShell::Fish => Shell::Fish,
+            EnvShell::Powershell => Shell::PowerShell,
+        })
     } else if let Some(t) = &args.csv {
         deliver::csv(t)
     } else if args.reveal_password {

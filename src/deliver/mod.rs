@@ -2,13 +2,16 @@
 //! `credential-process` and rotation. Plaintext leaves the process only here, through
 //! one encoder per consumer, each built with the consumer's own rules and proven
 //! against the real consumer in the tests (`tests/it/encoders.rs`): [`sh`] for `eval`
-//! in a POSIX shell, [`process_json`] for the AWS SDKs' `credential_process`,
+//! in a POSIX shell, [`fish`] for fish's `source`, [`powershell`] for
+//! `Invoke-Expression`, [`process_json`] for the AWS SDKs' `credential_process`,
 //! [`credentials_file`] for the AWS CLI's shared credentials file, the console CSV
 //! ([`crate::console_csv`]). Every encoder is correct for *any* input string, and
 //! writes into a zeroizing buffer.
 
 pub mod credentials_file;
+pub mod fish;
 pub mod keychain;
+pub mod powershell;
 pub mod process_json;
 pub mod sh;
 pub mod summary;
@@ -33,8 +36,8 @@ pub enum Delivery {
     Profile(String),
     /// `credential_process` JSON on standard output.
     ProcessJson,
-    /// `export AWS_…=` lines on standard output, for `eval`.
-    Env,
+    /// Lines that set the AWS variables in a shell, on standard output.
+    Env(Shell),
     /// The console's access-key CSV on standard output.
     CsvStdout,
     /// The console's access-key CSV in a file (0600).
@@ -43,6 +46,48 @@ pub enum Delivery {
     Keychain(String),
     /// The console password, on a terminal only.
     RevealPassword,
+}
+
+/// The shell `--env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    /// sh, dash, bash, zsh, ksh: `eval "$(…)"`.
+    Sh,
+    /// fish: `… | source`.
+    Fish,
+    /// PowerShell: `… | Out-String | Invoke-Expression`.
+    PowerShell,
+}
+
+impl Shell {
+    /// How a user runs the lines, as a whole command.
+    pub fn usage(self) -> &'static str {
+        match self {
+            Shell::Sh => "eval \"$(handoff open BUNDLE -i ID --env)\"",
+            Shell::Fish => "handoff open BUNDLE -i ID --env=fish | source",
+            Shell::PowerShell => {
+                "handoff open BUNDLE -i ID --env=powershell | Out-String | Invoke-Expression"
+            }
+        }
+    }
+
+    /// The lines that set the access key's variables and clear a stale session token.
+    fn access_key_lines(
+        self,
+        id: &str,
+        secret: &SecretString,
+    ) -> std::result::Result<crate::secret::SecretBytes, sh::NulInValue> {
+        let vars = [
+            ("AWS_ACCESS_KEY_ID", id),
+            ("AWS_SECRET_ACCESS_KEY", secret.expose_secret()),
+        ];
+        let unset = ["AWS_SESSION_TOKEN"];
+        match self {
+            Shell::Sh => sh::exports(&vars, &unset),
+            Shell::Fish => fish::exports(&vars, &unset),
+            Shell::PowerShell => powershell::exports(&vars, &unset),
+        }
+    }
 }
 
 impl Delivery {
@@ -89,7 +134,7 @@ impl Delivery {
                 .fix("run it in a terminal without redirecting its output"));
             }
             Delivery::ProcessJson => "--json",
-            Delivery::Env => "--env",
+            Delivery::Env(_) => "--env",
             Delivery::CsvStdout => "--csv -",
             _ => return Ok(()),
         };
@@ -98,9 +143,11 @@ impl Delivery {
                 "{flag} writes the secret access key to standard output, which is a terminal: it would stay in the scrollback"
             ))
             .fix(match self {
-                Delivery::Env => "use it in a shell: eval \"$(handoff open BUNDLE -i ID --env)\"; or pipe or redirect it",
-                Delivery::ProcessJson => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME",
-                _ => "pass --csv FILE (written 0600), or pipe or redirect it",
+                Delivery::Env(shell) => {
+                    format!("use it in the shell: {}; or pipe or redirect it", shell.usage())
+                }
+                Delivery::ProcessJson => "pipe or redirect it (it is credential_process JSON); or deliver with --aws-profile NAME or --keychain NAME".into(),
+                _ => "pass --csv FILE (written 0600), or pipe or redirect it".into(),
             })),
             // As keygen (and age-keygen) do: the shell opened the file with its umask.
             output::Stdout::File(mode) if mode & 0o077 != 0 => {
@@ -155,9 +202,9 @@ impl Delivery {
                 output::write_stdout_secret(&process_json::encode(id, secret, c.expires_at))
                     .map(|()| None)
             }
-            Delivery::Env => {
+            Delivery::Env(shell) => {
                 let (id, secret) = need_key(c)?;
-                let out = sh::access_key_exports(id, secret).map_err(|_| {
+                let out = shell.access_key_lines(id, secret).map_err(|_| {
                     Error::input(
                         "the access key holds a NUL character, which no shell variable can hold",
                     )

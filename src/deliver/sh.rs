@@ -3,7 +3,7 @@
 //! ksh; a `'` becomes `'\''` (close, an escaped quote, reopen). That is correct for every
 //! string without NUL, which no shell variable can hold: a NUL is refused.
 
-use crate::secret::{ExposeSecret, SecretBytes, SecretString};
+use crate::secret::SecretBytes;
 
 /// A value no shell variable can hold.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,17 +50,6 @@ pub fn exports(vars: &[(&str, &str)], unset: &[&str]) -> Result<SecretBytes, Nul
         out.push(b'\n');
     }
     Ok(out)
-}
-
-/// The `--env` lines for an access key: the id, the secret, and no stale session token.
-pub fn access_key_exports(id: &str, secret: &SecretString) -> Result<SecretBytes, NulInValue> {
-    exports(
-        &[
-            ("AWS_ACCESS_KEY_ID", id),
-            ("AWS_SECRET_ACCESS_KEY", secret.expose_secret()),
-        ],
-        &["AWS_SESSION_TOKEN"],
-    )
 }
 
 #[cfg(test)]

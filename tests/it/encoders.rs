@@ -1,5 +1,7 @@
 //! Every encoder proven by its real consumer, with arbitrary values (issue 10): the
-//! `--env` lines evaluated by sh, dash, bash, zsh and ksh; the credential_process JSON
+//! `--env` lines evaluated by sh, dash, bash, zsh and ksh, and `--env=fish` by fish
+//! (PowerShell, which no package source here offers, has its quoting proven against
+//! its rules in `deliver::powershell`); the credential_process JSON
 //! read by Python's json and by botocore (the AWS CLI's library) running it as a
 //! credential_process. Each property hands the encoder strings full of quotes, `$`,
 //! backticks, backslashes, newlines and non-ASCII, and checks that the consumer sees
@@ -7,7 +9,7 @@
 
 use std::process::Command;
 
-use handoff::deliver::{process_json, sh};
+use handoff::deliver::{fish, process_json, sh};
 use handoff::secret::from_foreign;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -68,6 +70,46 @@ fn eval_in(shell: &str, script: &[u8], names: &[String]) -> Vec<String> {
     values
 }
 
+/// Runs `script` with fish as users do (`… | source`), then prints the named variables
+/// NUL-separated.
+fn source_in_fish(script: &[u8], names: &[String]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("env.fish");
+    std::fs::write(&file, script).unwrap();
+    let print: Vec<String> = names.iter().map(|n| format!("\"${n}\"")).collect();
+    let program = format!(
+        "source $argv[1]; or exit 99; printf '%s\\0' {}",
+        print.join(" ")
+    );
+    let out = Command::new("fish")
+        .arg("--no-config")
+        .arg("-c")
+        .arg(&program)
+        .arg(&file)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("LC_ALL", "C.UTF-8")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "fish: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut values: Vec<String> = out
+        .stdout
+        .split(|&b| b == 0)
+        .map(|v| String::from_utf8(v.to_vec()).unwrap())
+        .collect();
+    assert_eq!(
+        values.pop().as_deref(),
+        Some(""),
+        "fish: output ends in NUL"
+    );
+    values
+}
+
 const SHELLS: [&str; 5] = ["sh", "dash", "bash", "zsh", "ksh"];
 
 fn shells_present() -> bool {
@@ -93,6 +135,20 @@ proptest! {
             let seen = eval_in(shell, &script, &names);
             prop_assert_eq!(&seen, &values, "{}", shell);
         }
+    }
+
+    /// `--env=fish` output: fish's variables hold exactly the encoded values.
+    #[test]
+    fn fish_lines_source_to_exactly_the_values(
+        values in proptest::collection::vec(hostile_string(), 1..6)
+    ) {
+        if !have("fish") {
+            return Ok(());
+        }
+        let names: Vec<String> = (0..values.len()).map(|i| format!("HANDOFF_V{i}")).collect();
+        let vars: Vec<(&str, &str)> = names.iter().map(String::as_str).zip(values.iter().map(String::as_str)).collect();
+        let script = fish::exports(&vars, &["AWS_SESSION_TOKEN"]).unwrap();
+        prop_assert_eq!(&source_in_fish(&script, &names), &values);
     }
 
     /// credential_process JSON: Python's json reads exactly the id and secret, and no
@@ -299,4 +355,61 @@ fn open_env_sets_the_key_and_unsets_a_stale_session_token_in_every_shell() {
             "{shell}"
         );
     }
+}
+
+/// `--env=SHELL` (issue 14): fish's lines, sourced by fish, set the key and clear a
+/// stale session token; PowerShell's are the documented lines; `--env=bash` and the
+/// other aliases are sh's; `--env=csh` is refused by the command line.
+#[test]
+fn open_env_writes_for_the_shell_named() {
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let sh = env.run(&["open", &b, "-i", &id, "--env"]).ok().stdout;
+    for alias in ["sh", "bash", "zsh", "ksh", "dash"] {
+        let flag = format!("--env={alias}");
+        assert_eq!(env.run(&["open", &b, "-i", &id, &flag]).ok().stdout, sh);
+    }
+    let ps = env.run(&["open", &b, "-i", &id, "--env=powershell"]).ok();
+    assert_eq!(
+        ps.stdout,
+        format!(
+            "$env:AWS_ACCESS_KEY_ID = '{KEY_ID}'\n$env:AWS_SECRET_ACCESS_KEY = '{SECRET}'\nRemove-Item Env:AWS_SESSION_TOKEN -ErrorAction SilentlyContinue\n"
+        )
+    );
+    let pwsh = env.run(&["open", &b, "-i", &id, "--env=pwsh"]).ok();
+    assert_eq!(pwsh.stdout, ps.stdout);
+    let bad = env.run(&["open", &b, "-i", &id, "--env=csh"]).fails(2);
+    assert!(
+        bad.stderr.contains("possible values: sh, fish, powershell"),
+        "{}",
+        bad.stderr
+    );
+    let fish = env.run(&["open", &b, "-i", &id, "--env=fish"]).ok();
+    assert_eq!(
+        fish.stdout,
+        format!(
+            "set -e AWS_SESSION_TOKEN; or true\nset -gx AWS_ACCESS_KEY_ID '{KEY_ID}'\nset -gx AWS_SECRET_ACCESS_KEY '{SECRET}'\n"
+        )
+    );
+    if !have("fish") {
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let o = Command::new("fish")
+        .args(["--no-config", "-c"])
+        .arg(format!(
+            "set -gx AWS_SESSION_TOKEN stale; {} open {b} -i {id} --env=fish | source; printf '%s|%s|%s' $AWS_ACCESS_KEY_ID $AWS_SECRET_ACCESS_KEY (set -q AWS_SESSION_TOKEN; and echo set; or echo unset)",
+            bin.display()
+        ))
+        .current_dir(env.dir.path())
+        .env("HOME", env.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{KEY_ID}|{SECRET}|unset"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
