@@ -414,7 +414,7 @@ pinned! {
                hint: pass one of them as a file\n";
     open_two_delivery_flags:
         handoff(&["open", "{dir}/b.age", "-i", "{dir}/key.txt", "--json", "--env"])
-        => 2, "error: the argument '--json' cannot be used with '--env'\n\
+        => 2, "error: the argument '--json' cannot be used with '--env[=<SHELL>]'\n\
                \n\
                Usage: handoff open --identity <FILE> --json <BUNDLE>\n\
                \n\
