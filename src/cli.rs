@@ -317,8 +317,9 @@ pub struct SealArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub out: BundleOutputFlags,
-    /// The CSV the AWS console downloaded (access key, console user, or combined).
-    /// Without it, the access key id and secret are asked at hidden prompts.
+    /// The CSV the AWS console downloaded (access key, console user, or combined; "-"
+    /// reads it from standard input). Without it, the access key id and secret are asked
+    /// at hidden prompts.
     #[arg(long, value_name = "FILE")]
     pub from_csv: Option<PathBuf>,
     /// After a successful seal, overwrite and remove the CSV (best effort on SSDs and
@@ -344,8 +345,8 @@ pub struct SealArgs {
     reason = "clap flags, one field each; `commands::open::resolve` turns them into enums"
 )]
 pub struct OpenArgs {
-    /// The bundle ("-" reads stdin).
-    #[arg(value_name = "BUNDLE")]
+    /// The bundle (standard input when left out, or "-", as age reads).
+    #[arg(value_name = "BUNDLE", default_value = "-", hide_default_value = true)]
     pub bundle: String,
     /// An identity: an age identity file or an SSH private key (repeatable).
     #[arg(short, long = "identity", value_name = "FILE")]
@@ -416,8 +417,8 @@ pub struct OpenArgs {
 /// `handoff inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The bundle ("-" reads stdin).
-    #[arg(value_name = "BUNDLE")]
+    /// The bundle (standard input when left out, or "-", as age reads).
+    #[arg(value_name = "BUNDLE", default_value = "-", hide_default_value = true)]
     pub bundle: String,
     /// Print JSON.
     #[arg(long)]

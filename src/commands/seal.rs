@@ -26,6 +26,8 @@ pub enum Source {
         /// Overwrite and remove it once the bundle is written.
         shred: bool,
     },
+    /// The console's CSV piped in (`--from-csv -`): it never touches the disk.
+    CsvStdin,
     /// Typed at hidden prompts.
     Prompt,
 }
@@ -55,6 +57,14 @@ pub fn run(args: &SealArgs) -> Result<()> {
 /// signing key's) before the credential is read.
 pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
     crate::preflight::check_note(args.note.as_deref())?;
+    let from_stdin = args.from_csv.as_deref() == Some(Path::new("-"));
+    if args.shred && from_stdin {
+        return Err(Error::new(
+            ExitCode::Usage,
+            "--shred removes the CSV file, and --from-csv - reads standard input, which is none",
+        )
+        .fix("drop --shred (a piped CSV leaves no file), or pass the CSV file"));
+    }
     if let (true, Some(path)) = (args.shred, &args.from_csv) {
         // Shredding a link would zero its target and unlink only the link.
         let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
@@ -88,6 +98,7 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
     let sealing = crate::sealing::sealing_from(&args.recipients, args.out.sign_with.as_deref())?;
     Ok(SealRequest {
         source: match &args.from_csv {
+            Some(_) if from_stdin => Source::CsvStdin,
             Some(path) => Source::Csv {
                 path: path.clone(),
                 shred: args.shred,
@@ -100,6 +111,41 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
         sealing,
         output,
     })
+}
+
+/// The CSV piped in, read into a buffer that is wiped on drop, at most
+/// [`console_csv::MAX_CSV_BYTES`].
+fn csv_from_stdin() -> Result<Zeroizing<Vec<u8>>> {
+    use std::io::{IsTerminal, Read};
+    if std::io::stdin().is_terminal() {
+        return Err(Error::input(
+            "--from-csv - reads the CSV from standard input, which is a terminal",
+        )
+        .fix("pipe the CSV in (… | handoff seal --from-csv - …), or pass its file"));
+    }
+    // Room for the cap at once: a Vec that grew would leave copies in freed memory.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(console_csv::MAX_CSV_BYTES).unwrap_or(65_536) + 1,
+    ));
+    std::io::stdin()
+        .lock()
+        .take(console_csv::MAX_CSV_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Error::input(format!("cannot read the CSV from standard input: {e}"))
+                .fix("pipe the console's CSV in")
+        })?;
+    if bytes.is_empty() {
+        return Err(Error::input("no CSV: standard input was empty")
+            .fix("pipe the console's CSV in (handoff seal --from-csv - … < accessKeys.csv)"));
+    }
+    if bytes.len() as u64 > console_csv::MAX_CSV_BYTES {
+        return Err(
+            Error::input("the CSV on standard input is too large to be the console's")
+                .fix("pipe the CSV the AWS console downloaded"),
+        );
+    }
+    Ok(bytes)
 }
 
 /// Whether two paths name one file (the same inode), as far as can be told.
@@ -122,6 +168,7 @@ pub fn execute(request: SealRequest) -> Result<()> {
             )?);
             console_csv::parse(&bytes)?
         }
+        Source::CsvStdin => console_csv::parse(&csv_from_stdin()?)?,
         Source::Prompt => typed_credential()?,
     };
     if request.account_id.is_some() {

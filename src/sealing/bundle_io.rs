@@ -61,7 +61,12 @@ impl BundleOutput {
 /// Reads a bundle from a path or stdin ("-"), capped.
 pub fn read_bundle(arg: &str) -> Result<Vec<u8>> {
     if arg == "-" {
-        use std::io::Read;
+        use std::io::{IsTerminal, Read};
+        if std::io::stdin().is_terminal() {
+            // `handoff open` with no bundle: say what it waits for (an armored bundle
+            // pasted from mail or chat is read as it is).
+            crate::say!("Reading the bundle from standard input: paste it, then press Ctrl-D.");
+        }
         let mut buf = Vec::new();
         std::io::stdin()
             .lock()
@@ -76,6 +81,11 @@ pub fn read_bundle(arg: &str) -> Result<Vec<u8>> {
                 Error::input("the bundle on standard input is larger than 1 MiB")
                     .fix("this is not a handoff bundle"),
             );
+        }
+        if buf.is_empty() {
+            return Err(Error::decrypt("no bundle: standard input was empty").fix(
+                "pass the .age file as BUNDLE, or pipe it in (handoff open -i ID < bootstrap.age)",
+            ));
         }
         return Ok(super::age_file::normalize_armor(&buf).into_owned());
     }

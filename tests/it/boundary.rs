@@ -749,3 +749,72 @@ fn shred_refuses_a_link_and_touches_nothing() {
     assert!(std::path::Path::new(&link).exists());
     assert!(!env.path("x.age").exists());
 }
+
+#[test]
+fn open_and_inspect_read_standard_input_without_a_bundle_and_seal_reads_a_piped_csv() {
+    // age's convention (issue 14, item 3): no input file is standard input.
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let bundle = std::fs::read(&b).unwrap();
+    let json = env.run_stdin(&["open", "-i", &id, "--json"], &bundle).ok();
+    assert!(json.stdout.contains(SECRET), "{}", json.stdout);
+    let dash = env
+        .run_stdin(&["open", "-", "-i", &id, "--json"], &bundle)
+        .ok();
+    assert_eq!(dash.stdout, json.stdout);
+    let inspect = env.run_stdin(&["inspect"], &bundle).ok();
+    assert!(
+        inspect.stdout.contains("recipients: 1"),
+        "{}",
+        inspect.stdout
+    );
+    let empty = env.run_stdin(&["open", "-i", &id], b"").fails(4);
+    assert!(
+        empty.stderr.contains("no bundle: standard input was empty")
+            && empty
+                .stderr
+                .contains("hint: pass the .age file as BUNDLE, or pipe it in"),
+        "{}",
+        empty.stderr
+    );
+    // The console CSV piped into seal: the same bundle contents, and no file.
+    let csv = std::fs::read(env.access_key_csv("piped.csv")).unwrap();
+    let out = env.p("piped.age");
+    env.run_stdin(&["seal", "--from-csv", "-", "--to", &r, "-o", &out], &csv)
+        .ok();
+    let opened = env.run(&["open", &out, "-i", &id, "--json"]).ok();
+    assert!(opened.stdout.contains(SECRET) && opened.stdout.contains(KEY_ID));
+    let shred = env
+        .run_stdin(
+            &[
+                "seal",
+                "--from-csv",
+                "-",
+                "--shred",
+                "--to",
+                &r,
+                "-o",
+                &env.p("s.age"),
+            ],
+            &csv,
+        )
+        .fails(2);
+    assert!(
+        shred.stderr.contains("--shred removes the CSV file"),
+        "{}",
+        shred.stderr
+    );
+    let none = env
+        .run_stdin(
+            &["seal", "--from-csv", "-", "--to", &r, "-o", &env.p("n.age")],
+            b"",
+        )
+        .fails(3);
+    assert!(
+        none.stderr.contains("no CSV: standard input was empty"),
+        "{}",
+        none.stderr
+    );
+    assert!(!env.path("s.age").exists() && !env.path("n.age").exists());
+}
