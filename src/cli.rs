@@ -354,6 +354,16 @@ pub struct OpenArgs {
     /// Write the access key into this profile of the AWS shared credentials file.
     #[arg(long, value_name = "NAME", group = "deliver")]
     pub aws_profile: Option<String>,
+    /// With --aws-profile: write this credentials file instead of
+    /// AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials (e.g. Leverage's
+    /// ~/.aws/PROJECT/credentials; created 0600, in a 0700 directory, when missing).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "aws_profile",
+        conflicts_with = "rotate"
+    )]
+    pub credentials_file: Option<PathBuf>,
     /// Print AWS credential_process JSON (Version 1).
     #[arg(long, group = "deliver")]
     pub json: bool,

@@ -129,7 +129,7 @@ pub fn run(args: &OpenArgs) -> Result<()> {
 /// The delivery the flags name (clap allows at most one).
 fn delivery(args: &OpenArgs) -> Delivery {
     if let Some(p) = &args.aws_profile {
-        Delivery::Profile(p.clone())
+        Delivery::Profile(p.clone(), args.credentials_file.clone())
     } else if args.json {
         Delivery::ProcessJson
     } else if let Some(shell) = args.env {
@@ -306,7 +306,7 @@ fn check_with_aws(
             account: caller.account.clone(),
             // The new key may clean up after its own rotation: where it went.
             profile: match &request.delivery {
-                Delivery::Profile(p) => Some(p.clone()),
+                Delivery::Profile(p, _) => Some(p.clone()),
                 _ => None,
             },
             region: request.aws.region.clone(),
@@ -335,7 +335,7 @@ fn check_with_aws(
 /// region of this run, and the profile the new key went to (it may delete the other).
 fn revoke_flags(request: &OpenRequest) -> String {
     let profile = match &request.delivery {
-        Delivery::Profile(p) => Some(p.clone()),
+        Delivery::Profile(p, _) => Some(p.clone()),
         _ => None,
     };
     AwsConfig {

@@ -32,8 +32,9 @@ pub enum Delivery {
         /// The bundle's path, for the suggested commands.
         bundle: String,
     },
-    /// A profile of the AWS shared credentials file.
-    Profile(String),
+    /// A profile of the AWS shared credentials file: the one AWS tools read, or the
+    /// file given (`--credentials-file`).
+    Profile(String, Option<PathBuf>),
     /// `credential_process` JSON on standard output.
     ProcessJson,
     /// Lines that set the AWS variables in a shell, on standard output.
@@ -46,6 +47,14 @@ pub enum Delivery {
     Keychain(String),
     /// The console password, on a terminal only.
     RevealPassword,
+}
+
+/// The credentials file a profile goes to: the one given, or the one AWS tools read.
+fn profile_file(given: Option<&Path>) -> Result<PathBuf> {
+    match given {
+        Some(p) => Ok(p.to_path_buf()),
+        None => credentials_file::default_path(),
+    }
 }
 
 /// The shell `--env` writes for.
@@ -108,8 +117,8 @@ impl Delivery {
             return Ok(());
         }
         match self {
-            Delivery::Profile(name) => {
-                credentials_file::check_profile(&credentials_file::default_path()?, name, replace)
+            Delivery::Profile(name, file) => {
+                credentials_file::check_profile(&profile_file(file.as_deref())?, name, replace)
             }
             Delivery::CsvFile(path) => output::check_writable(path, Clobber::from_force(replace)),
             Delivery::Keychain(name) => {
@@ -182,13 +191,21 @@ impl Delivery {
             Delivery::Summary { bundle } => {
                 output::write_stdout(summary::summary(c, bundle).as_bytes()).map(|()| None)
             }
-            Delivery::Profile(profile) => {
+            Delivery::Profile(profile, file) => {
                 let (id, secret) = need_key(c)?;
-                let path = credentials_file::default_path()?;
+                let path = profile_file(file.as_deref())?;
                 credentials_file::write_profile(&path, profile, id, secret, replace)?;
+                let shown_path = shown(&path.display().to_string());
+                // A file of one's own is read only when AWS tools are told where it is.
+                let told = match file {
+                    Some(_) => format!(
+                        "AWS_SHARED_CREDENTIALS_FILE={} ",
+                        crate::aws::shell_word(&path.display().to_string())
+                    ),
+                    None => String::new(),
+                };
                 Ok(Some(format!(
-                    "Wrote profile [{profile}] to {}. Try: aws sts get-caller-identity --profile {profile}",
-                    shown(&path.display().to_string())
+                    "Wrote profile [{profile}] to {shown_path}. Try: {told}aws sts get-caller-identity --profile {profile}"
                 )))
             }
             Delivery::Keychain(name) => {

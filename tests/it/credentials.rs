@@ -547,3 +547,60 @@ fn concurrent_profile_writes_all_land_and_none_is_refused() {
         );
     }
 }
+
+#[test]
+fn credentials_file_writes_another_file_made_private_and_the_aws_cli_reads_it() {
+    // Issue 14, item 3: Leverage keeps a project's keys in ~/.aws/PROJECT/credentials.
+    if !have("aws") {
+        return;
+    }
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let file = env.path(".aws/le/credentials");
+    let file_arg = file.display().to_string();
+    let args = [
+        "open",
+        &b,
+        "-i",
+        &id,
+        "--aws-profile",
+        "le-bootstrap",
+        "--credentials-file",
+        &file_arg,
+    ];
+    let run = env.run(&args).ok();
+    assert!(
+        run.stderr.contains(&format!(
+            "Try: AWS_SHARED_CREDENTIALS_FILE={file_arg} aws sts get-caller-identity --profile le-bootstrap"
+        )),
+        "{}",
+        run.stderr
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    assert_eq!(mode(&env.path(".aws/le")), 0o700);
+    assert_eq!(mode(&env.path(".aws")), 0o700);
+    // The default file is untouched; the AWS CLI reads the key from the one named.
+    assert!(!env.path("aws-credentials").exists());
+    for (key, want) in [
+        ("aws_access_key_id", KEY_ID),
+        ("aws_secret_access_key", SECRET),
+    ] {
+        let got = aws_get(&env, &file_arg, key, "le-bootstrap").ok();
+        assert_eq!(got.stdout.trim(), want);
+    }
+    // The profile is there now: replacing it needs --force, as in the default file.
+    let again = env.run(&args).fails(5);
+    assert!(again.stderr.contains("le-bootstrap"), "{}", again.stderr);
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    env.run(&forced).ok();
+    // Without --aws-profile, or with --rotate, the flag is refused by the command line.
+    env.run(&["open", &b, "-i", &id, "--credentials-file", &file_arg])
+        .fails(2);
+    let mut rotate = args.to_vec();
+    rotate.push("--rotate");
+    env.run(&rotate).fails(2);
+}
