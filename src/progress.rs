@@ -39,6 +39,15 @@ impl Progress {
 }
 
 impl Progress {
+    /// Runs `f` (a question on the terminal) with the spinner hidden and still: its
+    /// redraws would erase the question's line.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.spinner {
+            Some(pb) => pb.suspend(f),
+            None => f(),
+        }
+    }
+
     /// A reporter that prints nothing (`--quiet`, `--json`, tests).
     pub fn silent() -> Progress {
         Progress {

@@ -225,7 +225,13 @@ pub fn execute(request: CreateRequest, deps: &mint::Deps) -> Result<()> {
         let text = mint::plan::describe(&request.order, &plan, bundle.as_deref());
         return crate::output::write_stdout(text.as_bytes());
     }
-    mint::plan::decide_adoption(&request.order.user, &plan, deps.ask)?;
+    // Asked with the spinner still, or its redraws erase the question.
+    let suspended = |question: &str| match deps.ask {
+        Some(ask) => deps.progress.suspend(|| ask(question)),
+        None => Ok(false),
+    };
+    let ask = deps.ask.map(|_| &suspended as crate::prompt::Ask<'_>);
+    mint::plan::decide_adoption(&request.order.user, &plan, ask)?;
     let summary = mint::mint(&request.order, &plan, request.seal, deps)?;
     if request.report == Report::Json {
         // Everything is done; only the summary is lost. Say so, or a script would

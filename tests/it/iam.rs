@@ -945,8 +945,20 @@ fn a_user_handoff_did_not_create_is_adopted_only_when_asked_and_revoke_says_so()
     let mut c = env.cmd();
     env.aws_env(&mut c, moto.port);
     c.args(quiet);
-    if let Some(run) = on_terminal(&c, "n\n") {
+    // A terminal that shows a spinner.
+    c.env("TERM", "xterm-256color");
+    let a_second = std::time::Duration::from_secs(1);
+    if let Some(run) = on_terminal_typing_after(&c, "n\n", a_second) {
         assert_eq!(run.code, 10, "{}", run.stdout);
+        // Found by the second review: the spinner's redraws erased the question while
+        // it waited for the answer.
+        let asked = run.stdout.split("[y/N] ").nth(1).unwrap_or_default();
+        let before_answer = asked.split('n').next().unwrap_or_default();
+        assert!(
+            !before_answer.contains("talking to AWS") && !before_answer.contains('\r'),
+            "{:?}",
+            run.stdout
+        );
         assert!(
             run.stdout.contains("User theirs exists and handoff did not create it (no created-by=handoff tag). Go ahead with a deny date (handoff-expiry, ")
                 && run.stdout.contains("nothing was changed on theirs"),

@@ -374,6 +374,15 @@ pub fn age_encrypt(recipient: &str, plaintext: &[u8], out: &str) {
 /// `input`: what a user at a prompt sees (stdout and stderr, merged) and the exit code.
 /// `None` (locally) when `script` is missing.
 pub fn on_terminal(cmd: &Command, input: &str) -> Option<Run> {
+    on_terminal_typing_after(cmd, input, std::time::Duration::ZERO)
+}
+
+/// [`on_terminal`], typing `input` only after `delay` (a user reading the question).
+pub fn on_terminal_typing_after(
+    cmd: &Command,
+    input: &str,
+    delay: std::time::Duration,
+) -> Option<Run> {
     use std::io::Write;
     if !have("script") {
         return None;
@@ -399,12 +408,11 @@ pub fn on_terminal(cmd: &Command, input: &str) -> Option<Run> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A fixed sleep on purpose: the delay *is* the user's.
+    std::thread::sleep(delay);
+    stdin.write_all(input.as_bytes()).unwrap();
+    drop(stdin);
     Some(Run::from_output(child.wait_with_output().unwrap()))
 }
 
