@@ -43,9 +43,11 @@ pub struct Rotation<'a> {
     pub client_for: ClientFor<'a>,
     /// The IAM user the key belongs to (as AWS said).
     pub user: String,
-    /// The flags that point a printed `handoff revoke` at the same AWS (and, when the
-    /// new key went to a profile, at that profile).
+    /// The flags that point a printed `handoff revoke` at the same AWS.
     pub aws_flags: String,
+    /// The same once the new key is delivered: then they may name the profile it went
+    /// to (before, that profile does not hold it, or holds something else).
+    pub delivered_flags: String,
     /// The durable journal's header (`handoff recover` after a crash); `None` keeps no
     /// journal on disk (unit tests).
     pub durable: Option<Header>,
@@ -254,7 +256,7 @@ fn rotate_journalled(
                 e.describe()
             ),
         )
-        .fix(format!("delete the received one: {}", revoke_command(user, &old, &r.aws_flags)))),
+        .fix(format!("delete the received one: {}", revoke_command(user, &old, &r.delivered_flags)))),
     }
 }
 

@@ -298,7 +298,8 @@ fn check_with_aws(
     let rotation = Rotation {
         received: &received,
         client_for: deps.client_for,
-        aws_flags: revoke_flags(request),
+        aws_flags: request.aws.command_flags(),
+        delivered_flags: revoke_flags(request),
         durable: Some(crate::mint::journal_file::Header {
             v: 1,
             command: "open --rotate".into(),
@@ -331,8 +332,9 @@ fn check_with_aws(
     Ok(())
 }
 
-/// The flags a printed `handoff revoke` needs to reach the same AWS: the endpoint and
-/// region of this run, and the profile the new key went to (it may delete the other).
+/// The flags a printed `handoff revoke` needs once the new key is delivered: the
+/// endpoint and region of this run, and the profile the new key went to (it may delete
+/// the other).
 fn revoke_flags(request: &OpenRequest) -> String {
     let profile = match &request.delivery {
         Delivery::Profile(p, _) => Some(p.clone()),

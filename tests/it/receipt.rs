@@ -412,3 +412,31 @@ fn every_failure_during_a_rotation_leaves_exactly_one_working_key() {
     Run::from_output(sh.output().unwrap()).ok();
     assert_eq!(s.moto.access_key_ids("delete"), vec![new]);
 }
+
+#[test]
+fn a_rotation_that_fails_before_delivery_prints_commands_that_work_as_printed() {
+    // Found by the second issue-13 review (F2): the hint named `--profile` of the
+    // delivery profile, which the failed rotation never wrote.
+    let Some(s) = setup() else {
+        return;
+    };
+    let (b1, _) = s.create("full");
+    std::fs::rename(&b1, s.env.path("full-1.age")).unwrap();
+    let (b2, _) = s.create("full");
+    assert_eq!(s.moto.access_key_ids("full").len(), 2);
+    let run = s
+        .open(
+            s.moto.port,
+            &b2,
+            &["--rotate", "--aws-profile", "never-written"],
+        )
+        .fails(6);
+    assert!(
+        run.stderr
+            .contains("handoff revoke --user full --access-key-id ID")
+            && !run.stderr.contains("--profile never-written"),
+        "{}",
+        run.stderr
+    );
+    assert!(!s.env.path("aws-credentials").exists());
+}
