@@ -40,8 +40,24 @@ fn credentials_fix(message: &str) -> String {
             "check the role_arn of {}: the role's trust policy must name the source identity, and that identity must be allowed sts:AssumeRole",
             caller()
         )
-    } else if message.contains("SSO") && !message.starts_with("no AWS credentials found") {
+    } else if (message.contains("SSO") && !message.starts_with("no AWS credentials found"))
+        // A legacy SSO profile (sso_start_url) never logged in: only the token cache's
+        // path is said.
+        || message.contains("/sso/cache/")
+    {
         format!("run `aws sso login{}` and try again", profile_flag())
+    } else if message.contains("external process") || message.contains("credential_process") {
+        format!(
+            "the credential_process of {} failed: run it by hand to see why (aws configure get credential_process{})",
+            caller(),
+            profile_flag()
+        )
+    } else if !profile_flag().is_empty() {
+        format!(
+            "check {} in the AWS config and credentials files (aws configure list{}), or pass another --profile",
+            caller(),
+            profile_flag()
+        )
     } else {
         "pass --profile NAME, run `aws configure sso` (or `aws sso login` for an expired session), set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run in AWS CloudShell".to_string()
     }
@@ -278,6 +294,14 @@ mod tests {
             "the AWS credentials could not be loaded: AssumeRole failed: AccessDenied: no",
         );
         assert!(role.fix.unwrap().contains("trust policy"));
+        let legacy = unloaded(
+            "the AWS credentials could not be loaded: failed to read `/home/u/.aws/sso/cache/e8be54.json`: No such file or directory (os error 2)",
+        );
+        assert!(legacy.fix.unwrap().starts_with("run `aws sso login"));
+        let process = unloaded(
+            "the AWS credentials could not be loaded: an error occurred while loading credentials: external process exited with code exit status: 1. Stderr:",
+        );
+        assert!(process.fix.unwrap().contains("credential_process"));
         let other = unloaded("the AWS credentials could not be loaded: the file is broken");
         assert!(other.fix.unwrap().starts_with("pass --profile NAME"));
         // The list of places searched names SSO too; it is not an SSO failure.

@@ -663,3 +663,44 @@ fn a_bad_region_or_endpoint_is_said_plainly_and_nothing_is_sent() {
     );
     assert!(r.proxy.log().is_empty(), "{:?}", r.proxy.log());
 }
+
+#[test]
+fn profiles_that_cannot_give_credentials_get_the_fix_for_their_kind() {
+    // Found by the second issue-13 review (F3): a legacy SSO profile never logged in
+    // was told to "pass --profile NAME"; so was a failing credential_process.
+    let Some(r) = setup() else { return };
+    let config = r.env.write(
+        "kinds-config",
+        "[profile sso]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Admin\n\n[profile proc]\ncredential_process = /bin/false\n",
+    );
+    for (profile, fix) in [
+        (
+            "sso",
+            "hint: run `aws sso login --profile sso` and try again",
+        ),
+        (
+            "proc",
+            "hint: the credential_process of profile proc failed: run it by hand to see why (aws configure get credential_process --profile proc)",
+        ),
+    ] {
+        let mut c = r.env.cmd();
+        Moto::env_for(&mut c, r.proxy.port);
+        c.env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", r.env.p("no-credentials"))
+            .args([
+                "create",
+                "--profile",
+                profile,
+                "--to",
+                &r.recipient,
+                "-o",
+                &r.env.p("k.age"),
+            ]);
+        let run = Run::from_output(c.output().unwrap());
+        assert_eq!(run.code, 6, "{}", run.stderr);
+        assert!(run.stderr.contains(fix), "{profile}: {}", run.stderr);
+    }
+    assert!(r.proxy.log().is_empty(), "{:?}", r.proxy.log());
+}
