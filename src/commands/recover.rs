@@ -238,7 +238,11 @@ fn report(undone: Undone, journal: Unfinished) -> Result<()> {
                 crate::sanitize::escape_raw(&left.join("; "))
             ),
         )
-        .fix("fix the cause, then run handoff recover again: it is safe to repeat"));
+        .fix(if left.iter().any(|l| l.contains("failed: AccessDenied")) {
+            "AWS refused this identity the undo: run handoff recover again as one that may delete IAM keys, policies and users (--profile ADMIN); it is safe to repeat"
+        } else {
+            "fix the cause, then run handoff recover again: it is safe to repeat"
+        }));
     }
     // Nothing more a recover could do: what is left needs a person.
     journal.remove();

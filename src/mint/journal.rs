@@ -371,6 +371,27 @@ pub fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
     }
 }
 
+/// How to finish the clean-up: the command, and, when an undo was refused for want of
+/// permission, that it needs another identity than the one just refused.
+fn cleanup_fix(left: &[(Change, AwsError)], command: &str) -> String {
+    let denied = left.iter().any(|(_, e)| {
+        matches!(
+            e.code.as_deref(),
+            Some("AccessDenied" | "AccessDeniedException")
+        )
+    });
+    if denied {
+        format!("{AS_ADMIN}{command}")
+    } else {
+        format!("{CLEANUP}{command}")
+    }
+}
+
+/// The start of a clean-up hint.
+pub const CLEANUP: &str = "finish the clean-up with: ";
+/// The same when this run's identity was refused an undo.
+pub const AS_ADMIN: &str = "as an identity that may delete what this run made (this one may not: run the command with an administrator's --profile instead), finish the clean-up with: ";
+
 /// The command line that removes exactly what is left. On a user this run created,
 /// everything on it is the run's: `handoff revoke --delete-user`. On a reused user, a
 /// broad revoke would also delete what the user had before the run, so each leftover
@@ -528,5 +549,5 @@ pub fn roll_back(
             what_left.join("; ")
         ),
     )
-    .fix(format!("finish the clean-up with: {command}"))
+    .fix(cleanup_fix(&left, &command))
 }
