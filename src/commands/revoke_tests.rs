@@ -339,7 +339,8 @@ fn confirm_false_cancels_with_no_mutating_call() {
             "ListAccessKeys",
             "ListAttachedUserPolicies",
             "ListUserPolicies",
-            "GetLoginProfile"
+            "GetLoginProfile",
+            "GetCallerIdentity"
         ]
     );
     assert_eq!(fake.snapshot(), before);
@@ -532,4 +533,27 @@ fn a_user_in_a_group_says_what_blocks_the_delete_and_how_to_find_it() {
     );
     let fix = e.fix.unwrap();
     assert!(fix.contains("`aws iam list-groups-for-user`"), "{fix}");
+}
+
+#[test]
+fn revoking_the_user_one_is_signed_in_as_is_refused_before_any_delete() {
+    // Found by the second issue-13 review (F8): the teammate's own bootstrap profile
+    // deleted its signing key first, then was refused the rest.
+    let fake = full_user().acting_as("arn:aws:iam::123456789012:user/boot");
+    let before = fake.snapshot();
+    for scope in [Scope::User, Scope::Credentials] {
+        let e = revoke(&fake, scope).unwrap_err();
+        assert_eq!(e.code, ExitCode::Conflict);
+        assert!(
+            e.what.contains("revoke is signed in as boot itself"),
+            "{}",
+            e.what
+        );
+        assert!(
+            e.fix
+                .unwrap()
+                .contains("handoff revoke --profile ADMIN --user boot")
+        );
+        assert_eq!(fake.snapshot(), before);
+    }
 }
