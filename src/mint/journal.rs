@@ -392,6 +392,27 @@ pub const CLEANUP: &str = "finish the clean-up with: ";
 /// The same when this run's identity was refused an undo.
 pub const AS_ADMIN: &str = "as an identity that may delete what this run made (this one may not: run the command with an administrator's --profile instead), finish the clean-up with: ";
 
+/// A policy document as JSON that survives the terminal's escaping unchanged: minified
+/// (a newline would be shown as `\u{a}`), every non-ASCII character as a `\uXXXX`
+/// escape (outside strings JSON has none), so that the printed command puts back the
+/// same document. None when it is not JSON.
+fn printable_json(document: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(document).ok()?;
+    let compact = serde_json::to_string(&value).ok()?;
+    let mut out = String::with_capacity(compact.len());
+    for c in compact.chars() {
+        if c.is_ascii() && !c.is_ascii_control() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{u:04x}"));
+            }
+        }
+    }
+    Some(out)
+}
+
 /// The command line that removes exactly what is left. On a user this run created,
 /// everything on it is the run's: `handoff revoke --delete-user`. On a reused user, a
 /// broad revoke would also delete what the user had before the run, so each leftover
@@ -419,11 +440,15 @@ pub fn cleanup_command(user: &str, left: &[Change], aws_flags: &str) -> String {
             Change::Expiry {
                 before: Some(document),
                 ..
-            } => format!(
-                "{} --policy-name {EXPIRY_POLICY} --policy-document {}",
-                aws("put-user-policy"),
-                crate::aws::shell_word(document)
-            ),
+            } => match printable_json(document) {
+                Some(doc) => format!(
+                    "{} --policy-name {EXPIRY_POLICY} --policy-document {}",
+                    aws("put-user-policy"),
+                    crate::aws::shell_word(&doc)
+                ),
+                // Not JSON: only the journal holds it exactly.
+                None => "handoff recover".to_string(),
+            },
             Change::LoginProfile => aws("delete-login-profile"),
             // A new password, delivered this time, is the way back in.
             Change::ReplacedPassword => format!(
@@ -550,4 +575,42 @@ pub fn roll_back(
         ),
     )
     .fix(cleanup_fix(&left, &command))
+}
+
+#[cfg(test)]
+mod printable_tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_document_is_printed_as_the_same_json_in_printable_ascii() {
+        // Found by the second issue-13 review (F7): a document ending in a newline was
+        // printed with `\u{a}` inside the quoted argument, which IAM refused.
+        let document = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Sid\": \"caf\u{e9} \u{202e}\u{1f600}\\n\"}]\n}\n";
+        let printed = printable_json(document).unwrap();
+        assert!(
+            printed
+                .chars()
+                .all(|c| c.is_ascii() && !c.is_ascii_control()),
+            "{printed}"
+        );
+        assert_eq!(
+            crate::sanitize::escape_raw(&printed),
+            printed,
+            "the terminal's escaping leaves it alone"
+        );
+        let back: serde_json::Value = serde_json::from_str(&printed).unwrap();
+        let original: serde_json::Value = serde_json::from_str(document).unwrap();
+        assert_eq!(back, original);
+        assert_eq!(printable_json("not json"), None);
+        let command = cleanup_command(
+            "u",
+            &[Change::Expiry {
+                before: Some("not json\n".into()),
+                wrote: "x".into(),
+                keys_before: vec![],
+            }],
+            "",
+        );
+        assert_eq!(command, "handoff recover");
+    }
 }
