@@ -208,22 +208,7 @@ pub fn execute(request: &RevokeRequest, deps: &Deps) -> Result<()> {
             .has_login_profile(user)
             .map_err(|e| stopped(&e, &report))?,
     };
-    // Signed in as the user itself, revoke would delete its own key first and then be
-    // refused the rest, leaving the user with its policies and no key to finish with.
-    let caller = iam.caller().map_err(|e| stopped(&e, &report))?;
-    if crate::aws::names::user_of_arn(&caller.arn) == Some(user) {
-        return Err(Error::new(
-            ExitCode::Conflict,
-            format!(
-                "revoke is signed in as {user} itself ({}): it would delete the key it signs with first, and then be refused the rest; nothing was deleted",
-                shown(&caller.arn)
-            ),
-        )
-        .fix(format!(
-            "run it as another identity that may manage IAM users, e.g. an administrator's: handoff revoke --profile ADMIN --user {user}{}",
-            if delete_user_flag(request) { " --delete-user" } else { "" }
-        )));
-    }
+    refuse_self(request, iam, &report)?;
     // Said even with --yes: an identity someone else may have made is being stripped.
     if !found_user.made_by_handoff {
         crate::say!(
@@ -338,8 +323,25 @@ impl Found {
     }
 }
 
-fn delete_user_flag(request: &RevokeRequest) -> bool {
-    request.scope == Scope::User
+/// Signed in as the user itself, revoke would delete its own key first and then be
+/// refused the rest, leaving the user with its policies and no key to finish with.
+fn refuse_self(request: &RevokeRequest, iam: &dyn Iam, report: &Report) -> Result<()> {
+    let user = request.user.as_str();
+    let caller = iam.caller().map_err(|e| stopped(&e, report))?;
+    if crate::aws::names::user_of_arn(&caller.arn) != Some(user) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ExitCode::Conflict,
+        format!(
+            "revoke is signed in as {user} itself ({}): it would delete the key it signs with first, and then be refused the rest; nothing was deleted",
+            shown(&caller.arn)
+        ),
+    )
+    .fix(format!(
+        "run it as another identity that may manage IAM users, e.g. an administrator's: handoff revoke --profile ADMIN --user {user}{}",
+        if request.scope == Scope::User { " --delete-user" } else { "" }
+    )))
 }
 
 /// Asks, unless `--yes`; a "no" cancels with nothing deleted.
