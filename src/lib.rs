@@ -32,6 +32,7 @@ pub mod sealing;
 pub mod secret;
 pub mod stderr;
 pub mod store;
+pub mod tripwire;
 
 use cli::{Cli, Command};
 use error::Result;

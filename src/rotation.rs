@@ -1,32 +1,23 @@
 //! `open --rotate`: the received key makes a new key for the same user, the new key is
 //! delivered, and the received key is deleted, so the bundle (and anyone who copied it)
-//! holds a dead key. First a tripwire ([`check_unused`]): if AWS recorded a use of the
-//! received key before this run began, someone else may hold a copy; rotation stops
-//! unless `--force`.
+//! holds a dead key. First a tripwire ([`crate::tripwire`]): if AWS recorded a use of
+//! the received key before this run began, someone else may hold a copy; rotation
+//! stops unless `--force`.
 //!
 //! Every failure leaves exactly one working key and says which: before the new key is
 //! delivered, the new key is deleted again (the received one still works); after, the
 //! received one is deleted. Only when a delete itself fails are two keys left, and the
 //! error (exit 7) names the one to delete and the command that does it.
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 
 use crate::aws::errors::{Whose, failed};
-use crate::aws::{AwsError, Iam, KeyUse};
+use crate::aws::{AwsError, Iam};
 use crate::bundle::Credential;
 use crate::error::{Error, ExitCode, Result};
 use crate::mint::journal::Change;
 use crate::mint::journal_file::{Header, JournalFile};
 use crate::secret::SecretString;
-
-/// Uses AWS recorded this long before the run began still count as this run's own:
-/// AWS stores the time of last use coarsely, and clocks differ.
-const DEFAULT_SLACK: Duration = Duration::from_secs(120);
-
-/// How long a new key may take to work (IAM is eventually consistent).
-const PROPAGATION: Duration = Duration::from_secs(30);
 
 /// Delivers the new key, returning the notice that says where it went (printed once
 /// the journal records the delivery).
@@ -48,6 +39,9 @@ pub struct Rotation<'a> {
     /// The same once the new key is delivered: then they may name the profile it went
     /// to (before, that profile does not hold it, or holds something else).
     pub delivered_flags: String,
+    /// How long the new key's refusals are waited out (IAM's propagation): as long as
+    /// a received key's, [`crate::aws::patience::bound`].
+    pub patience: std::time::Duration,
     /// The durable journal's header (`handoff recover` after a crash); `None` keeps no
     /// journal on disk (unit tests).
     pub durable: Option<Header>,
@@ -61,33 +55,6 @@ fn intend(file: &mut Option<JournalFile>, change: &Change) -> Result<()> {
     }
 }
 
-fn slack() -> Duration {
-    // Debug builds only: tests cannot wait two minutes between a use and a rotation.
-    if cfg!(debug_assertions)
-        && let Some(s) = std::env::var("HANDOFF_TEST_ROTATE_SLACK_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-    {
-        return Duration::from_secs(s);
-    }
-    DEFAULT_SLACK
-}
-
-/// Whether a recorded use happened before this run (minus the slack).
-fn used_before(u: &KeyUse, started: Timestamp) -> bool {
-    let cutoff = started
-        .checked_sub(jiff::SignedDuration::try_from(slack()).unwrap_or_default())
-        .unwrap_or(started);
-    u.when < cutoff
-}
-
-/// Whether a recorded use is one of handoff's own calls on this machine (`own`: when
-/// they were sent), within the slack either side.
-fn is_own(u: &KeyUse, own: &[Timestamp]) -> bool {
-    let slack = jiff::SignedDuration::try_from(slack()).unwrap_or_default();
-    own.iter().any(|&o| u.when.duration_since(o).abs() <= slack)
-}
-
 /// Adds a sentence to an error's first line.
 fn with_note(e: Error, note: String) -> Error {
     Error {
@@ -98,45 +65,6 @@ fn with_note(e: Error, note: String) -> Error {
 
 fn revoke_command(user: &str, id: &str, aws_flags: &str) -> String {
     format!("handoff revoke{aws_flags} --user {user} --access-key-id {id}")
-}
-
-/// The tripwire, run before any other call made with the received key (each call is a
-/// use that AWS records, hiding the earlier ones): if AWS recorded a use before this
-/// run began, someone else may hold a copy. Refused (9) unless `force`.
-pub fn check_unused(
-    received: &dyn Iam,
-    id: &str,
-    user: &str,
-    force: bool,
-    started: Timestamp,
-    aws_flags: &str,
-) -> Result<()> {
-    match received.key_last_used(id) {
-        Ok(Some(u)) if used_before(&u, started) && is_own(&u, &crate::mint::key_uses::own(id)) => {
-            crate::say!(
-                "• the received key was last used at {} by handoff on this machine (an earlier open); a use by anyone else before that would not show",
-                u.when
-            );
-            Ok(())
-        }
-        Ok(Some(u)) if used_before(&u, started) => {
-            let what = format!(
-                "the received key {id} was already used at {} (service {}, region {}), before you opened the bundle: someone else may have a copy",
-                u.when, u.service, u.region
-            );
-            if !force {
-                return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))
-                    .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id, aws_flags))));
-            }
-            crate::say!(
-                "WARNING: {}. Rotating anyway (--force).",
-                crate::sanitize::escape_raw(&what)
-            );
-            Ok(())
-        }
-        Ok(_) => Ok(()),
-        Err(e) => Err(failed(&e, Whose::Received)),
-    }
 }
 
 /// Rotates the received key in `c` and delivers the new one with `deliver`. Returns
@@ -277,7 +205,8 @@ fn ready(
         )
         .fix("check --endpoint-url points at IAM")
     })?;
-    // Until IAM accepts the new key, its refusals are waited out (up to PROPAGATION).
+    // Until IAM accepts the new key, its refusals are waited out, as long as a received
+    // key's are (patience::BOUND).
     let now = Timestamp::now();
     let new_client: Box<dyn Iam> = Box::new(
         crate::aws::patience::Patient::new(
@@ -285,7 +214,7 @@ fn ready(
             Some(now),
             now,
         )
-        .bound(PROPAGATION)
+        .bound(r.patience)
         .before_each({
             let id = new_id.to_string();
             move || crate::mint::key_uses::record(&id)
@@ -294,11 +223,18 @@ fn ready(
     let works = new_client.caller().map(drop);
     crate::interrupt::check("delivering the new key")?;
     works.map_err(|e| {
+        let waited = e
+            .waited
+            .map(|w| format!(" after {} s of waiting", w.as_secs()))
+            .unwrap_or_default();
         Error::new(
             ExitCode::Aws,
-            format!("the new key {new_id} does not work yet ({})", e.describe()),
+            format!(
+                "the new key {new_id} does not work yet{waited} ({})",
+                e.describe()
+            ),
         )
-        .fix("run the command again in a minute")
+        .fix("IAM is slow to accept new keys just now: run the command again in a few minutes (the received key still works)")
     })?;
     Ok((new_key, new_client))
 }
@@ -398,41 +334,6 @@ fn create_failed(e: &AwsError, user: &str, aws_flags: &str) -> Error {
     Error {
         fix: Some(fix),
         ..err
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn use_at(when: &str) -> KeyUse {
-        KeyUse {
-            when: when.parse().unwrap(),
-            service: "iam".into(),
-            region: "N/A".into(),
-        }
-    }
-
-    #[test]
-    fn only_uses_well_before_the_run_count() {
-        let started: Timestamp = "2026-01-01T12:00:00Z".parse().unwrap();
-        assert!(used_before(&use_at("2026-01-01T11:00:00Z"), started));
-        assert!(used_before(&use_at("2026-01-01T11:57:59Z"), started));
-        // within the slack: may be this run's own call, recorded coarsely
-        assert!(!used_before(&use_at("2026-01-01T11:58:30Z"), started));
-        assert!(!used_before(&use_at("2026-01-01T12:00:01Z"), started));
-    }
-
-    #[test]
-    fn a_use_near_one_of_handoffs_own_calls_is_its_own() {
-        let sent: Timestamp = "2026-01-01T11:00:00Z".parse().unwrap();
-        assert!(is_own(&use_at("2026-01-01T11:00:00Z"), &[sent]));
-        // AWS rounds and lags; clocks differ: within the slack either side.
-        assert!(is_own(&use_at("2026-01-01T10:58:30Z"), &[sent]));
-        assert!(is_own(&use_at("2026-01-01T11:01:59Z"), &[sent]));
-        assert!(!is_own(&use_at("2026-01-01T11:02:01Z"), &[sent]));
-        assert!(!is_own(&use_at("2026-01-01T10:00:00Z"), &[sent]));
-        assert!(!is_own(&use_at("2026-01-01T11:00:00Z"), &[]));
     }
 }
 

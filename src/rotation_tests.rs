@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use super::*;
 use crate::access_key::AccessKey;
 use crate::aws::fake::{FakeIam, On};
+use crate::tripwire::check_unused;
 
 const USER: &str = "boot";
 
@@ -60,6 +61,7 @@ fn rotate_with(
             user: USER.into(),
             aws_flags: String::new(),
             delivered_flags: String::new(),
+            patience: std::time::Duration::from_secs(30),
             durable: None,
         },
         credential,
@@ -245,15 +247,22 @@ fn a_new_key_never_valid_is_deleted_again() {
     let (r, delivered) = rotate_with(&fake, credential, delivered_ok);
     let e = r.unwrap_err();
     assert_eq!(e.code, ExitCode::Aws);
+    // The wait is said in whole seconds (27 of the 30 s bound, give or take a second).
+    let said = e.what.replacen("after 28 s", "after 27 s", 1);
     assert_eq!(
-        e.what,
+        said,
         format!(
-            "the new key {k2} does not work yet (GetCallerIdentity failed: InvalidClientTokenId: The security token included in the request is invalid.); the new key {k2} was deleted again: {}",
+            "the new key {k2} does not work yet after 27 s of waiting (GetCallerIdentity failed: InvalidClientTokenId: The security token included in the request is invalid.); the new key {k2} was deleted again: {}",
             still_one(),
             k2 = k(2)
         )
     );
-    assert_eq!(e.fix.as_deref(), Some("run the command again in a minute"));
+    assert_eq!(
+        e.fix.as_deref(),
+        Some(
+            "IAM is slow to accept new keys just now: run the command again in a few minutes (the received key still works)"
+        )
+    );
     assert!(delivered.is_empty());
     assert_eq!(fake.keys_of(USER), [k(1)]);
     assert!(works(&fake, &k(1)));
@@ -273,6 +282,7 @@ fn a_client_for_the_new_key_failing_deletes_it_again() {
             user: USER.into(),
             aws_flags: String::new(),
             delivered_flags: String::new(),
+            patience: std::time::Duration::from_secs(30),
             durable: None,
         },
         credential,

@@ -46,7 +46,9 @@ fn credentials_fix(message: &str) -> String {
         || message.contains("/sso/cache/")
     {
         format!("run `aws sso login{}` and try again", profile_flag())
-    } else if message.contains("external process") || message.contains("credential_process") {
+    } else if !message.starts_with("no AWS credentials found")
+        && (message.contains("external process") || message.contains("credential_process"))
+    {
         format!(
             "the credential_process of {} failed: run it by hand to see why (aws configure get credential_process{})",
             caller(),

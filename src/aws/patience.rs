@@ -114,7 +114,9 @@ fn gave_up(e: AwsError, waited: Duration) -> AwsError {
     }
 }
 
-fn bound() -> Duration {
+/// How long a young key's refusals are waited out: [`BOUND`] (less in a debug build's
+/// tests, with `HANDOFF_TEST_PATIENCE_SECS`).
+pub fn bound() -> Duration {
     // Debug builds only: a test of the bound cannot wait a minute.
     if cfg!(debug_assertions)
         && let Some(s) = std::env::var("HANDOFF_TEST_PATIENCE_SECS")

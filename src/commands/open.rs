@@ -268,7 +268,7 @@ fn check_with_aws(
     if request.aws_check == AwsCheck::Rotate {
         crate::mint::journal_file::warn_if_unfinished();
         let user = credential.user_name.as_deref().unwrap_or("USER");
-        rotation::check_unused(
+        crate::tripwire::check_unused(
             &received,
             id,
             user,
@@ -276,6 +276,10 @@ fn check_with_aws(
             started,
             &request.aws.command_flags(),
         )?;
+    }
+    if request.aws_check == AwsCheck::Verify {
+        // Before its own call hides it: an earlier use by someone else.
+        crate::tripwire::note_earlier_use(&received, id, started);
     }
     let caller = receipt::verify(&received, &credential)?;
     crate::say!(
@@ -300,6 +304,7 @@ fn check_with_aws(
         client_for: deps.client_for,
         aws_flags: request.aws.command_flags(),
         delivered_flags: revoke_flags(request),
+        patience: crate::aws::patience::bound(),
         durable: Some(crate::mint::journal_file::Header {
             v: 1,
             command: "open --rotate".into(),

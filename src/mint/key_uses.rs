@@ -3,8 +3,11 @@
 //! tripwire ([`crate::rotation::check_unused`]) would take an earlier open's own call, or
 //! a first `--rotate` that failed, for a stranger holding a copy. Each call is noted here
 //! before it is sent (`uses.jsonl` in the state directory, 0600: a key id and a time,
-//! no secret); a recorded last use near one of them is handoff's own. Best effort: a
-//! note that cannot be written only makes the tripwire stricter, never laxer.
+//! no secret); a recorded last use near one of them is handoff's own. An earlier open
+//! that saw a stranger's use before its own call hid it notes that use here too.
+//! Best effort: a note that cannot be written only makes the tripwire stricter, except
+//! that a stranger's use an earlier `--verify` saw (and warned about) is then not
+//! remembered by a later `--rotate`.
 
 use std::path::Path;
 
@@ -18,6 +21,10 @@ const USES: &str = "uses.jsonl";
 struct Use {
     key: String,
     at: String,
+    /// A use AWS reported that was none of handoff's (seen by an earlier open, which
+    /// its own call then hid); absent: one of handoff's own calls.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    stranger: bool,
 }
 
 /// Notes that a call made with key `id` is about to be sent.
@@ -28,11 +35,23 @@ pub fn record(id: &str) {
 }
 
 fn record_in(dir: &Path, id: &str, at: Timestamp) {
+    append(dir, id, at, false);
+}
+
+fn append(dir: &Path, id: &str, at: Timestamp, stranger: bool) {
     let entry = Use {
         key: id.into(),
         at: at.to_string(),
+        stranger,
     };
     append_record(&dir.join(USES), &entry);
+}
+
+/// Notes a use of key `id` at `when` that AWS reported and that was none of handoff's.
+pub fn record_stranger(id: &str, when: Timestamp) {
+    if let Ok(dir) = ensure_state_dir() {
+        append(&dir, id, when, true);
+    }
 }
 
 /// When handoff here sent calls made with key `id`.
@@ -40,10 +59,19 @@ pub fn own(id: &str) -> Vec<Timestamp> {
     state_dir().map_or_else(Vec::new, |dir| own_in(&dir, id))
 }
 
+/// When strangers used key `id`, as earlier opens here saw it.
+pub fn strangers(id: &str) -> Vec<Timestamp> {
+    state_dir().map_or_else(Vec::new, |dir| times_in(&dir, id, true))
+}
+
 fn own_in(dir: &Path, id: &str) -> Vec<Timestamp> {
+    times_in(dir, id, false)
+}
+
+fn times_in(dir: &Path, id: &str, stranger: bool) -> Vec<Timestamp> {
     read_records::<Use>(&dir.join(USES))
         .into_iter()
-        .filter(|u| u.key == id)
+        .filter(|u| u.key == id && u.stranger == stranger)
         .filter_map(|u| u.at.parse().ok())
         .collect()
 }
@@ -66,6 +94,11 @@ mod tests {
             .and_then(|mut f| std::io::Write::write_all(&mut f, b"not json\n"))
             .unwrap();
         record_in(d, "AKIA1", t + jiff::SignedDuration::from_secs(5));
+        append(d, "AKIA1", t - jiff::SignedDuration::from_secs(60), true);
+        assert_eq!(
+            times_in(d, "AKIA1", true),
+            [t - jiff::SignedDuration::from_secs(60)]
+        );
         assert_eq!(
             own_in(d, "AKIA1"),
             [t, t + jiff::SignedDuration::from_secs(5)]

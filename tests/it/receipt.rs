@@ -334,6 +334,28 @@ fn handoffs_own_earlier_calls_with_the_key_do_not_trip_the_rotation() {
     let run = rotate(&b, proxy.port).fails(9);
     assert!(run.stderr.contains("was already used"), "{}", run.stderr);
     assert_eq!(s.moto.access_key_ids("both"), vec![old]);
+    // A stranger's use *before* a verify: the verify warns, and (its own call having
+    // hidden that use from AWS's record) a later rotation still trips (review 2, F9).
+    let (b, old) = s.create("hidden");
+    s.stranger_uses(&b);
+    older_than_slack(&old);
+    let mut c = s.env.cmd();
+    Moto::env_for(&mut c, proxy.port);
+    c.env("HANDOFF_TEST_ROTATE_SLACK_SECS", "1")
+        .args(["open", &b, "-i", &s.id, "--verify", "--json"]);
+    let verify = Run::from_output(c.output().unwrap());
+    assert_eq!(verify.code, 0, "{}", verify.stderr);
+    assert!(
+        verify
+            .stderr
+            .contains("warning: AWS says the received key was already used at"),
+        "{}",
+        verify.stderr
+    );
+    older_than_slack(&old);
+    let run = rotate(&b, proxy.port).fails(9);
+    assert!(run.stderr.contains("was already used"), "{}", run.stderr);
+    assert_eq!(s.moto.access_key_ids("hidden"), vec![old]);
 }
 
 #[test]
