@@ -198,6 +198,7 @@ pub fn absent_user<T>(r: AwsResult<T>, empty: T) -> AwsResult<T> {
 
 /// One of the changes a create makes once its user exists. They do not depend on each
 /// other, so the SDK sends them at once ([`Iam::apply`]).
+#[derive(Clone, Copy)]
 pub enum Write<'a> {
     /// AttachUserPolicy of this ARN.
     Attach(&'a str),

@@ -1951,3 +1951,28 @@ fn undoing_a_deny_date_that_never_landed_or_is_anothers_says_so() {
     assert_eq!(change.undo(&fake, &kc, &run, &[]).unwrap(), Undid::Done);
     assert_eq!(fake.inline_policy(USER, "handoff-expiry").unwrap(), None);
 }
+
+#[test]
+fn a_new_user_not_yet_visible_to_its_writes_is_waited_for() {
+    // Found by the second issue-13 review (F13): IAM is eventually consistent, and a
+    // write on the user made a round trip earlier may be refused with NoSuchEntity; the
+    // create was rolled back although nothing had gone wrong.
+    let fake = FakeIam::new();
+    fake.fail("AttachUserPolicy", On::Call(1), "NoSuchEntity");
+    create(&fake, order()).unwrap();
+    assert_eq!(fake.policies_of(USER), [P1, P2]);
+    assert_eq!(fake.keys_of(USER).len(), 1);
+    assert_eq!(
+        fake.calls()
+            .iter()
+            .filter(|c| c.as_str() == "AttachUserPolicy")
+            .count(),
+        3,
+        "the refused attachment is sent again, and the one not sent after it"
+    );
+    // On a user that was there before, NoSuchEntity means it is gone: no waiting.
+    let fake = FakeIam::new().with_user(USER);
+    fake.fail("AttachUserPolicy", On::Call(1), "NoSuchEntity");
+    let e = create(&fake, order()).unwrap_err();
+    assert_eq!(e.code, ExitCode::Aws);
+}

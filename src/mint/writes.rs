@@ -111,7 +111,10 @@ pub fn make(
             },
         })
         .collect();
-    let answers = deps.iam.apply(user, &writes);
+    let mut answers = deps.iam.apply(user, &writes);
+    if plan.user_arn.is_none() {
+        wait_for_the_new_user(deps, user, &writes, &mut answers);
+    }
     drop(writes);
     for (step, answer) in steps.iter().zip(&answers) {
         if answer.is_some() {
@@ -269,10 +272,68 @@ fn expiry_unchanged_since_the_plan(plan: &Plan, user: &str, deps: &Deps) -> Resu
     })
 }
 
+/// The pauses before IAM's eventually consistent answers are asked for again: a few
+/// seconds in all, as the AWS SDKs' waiters and Terraform allow for a new user.
+const SETTLE: [std::time::Duration; 4] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+];
+
+/// IAM is eventually consistent: a write on the user CreateUser made a round trip ago
+/// may be refused with NoSuchEntity while the user propagates. Such a refusal changed
+/// nothing, so it is sent again after a pause, with what was not sent after it.
+fn wait_for_the_new_user(
+    deps: &Deps,
+    user: &str,
+    writes: &[Write],
+    answers: &mut [Option<Result<Written, AwsError>>],
+) {
+    for pause in SETTLE {
+        let unseen = |a: &Option<Result<Written, AwsError>>| {
+            matches!(a, Some(Err(e)) if e.is_no_such_entity())
+        };
+        if !answers.iter().any(unseen) || crate::interrupt::signal().is_some() {
+            return;
+        }
+        let again: Vec<usize> = (0..answers.len())
+            .filter(|&i| unseen(&answers[i]) || answers[i].is_none())
+            .collect();
+        deps.progress.step(format!(
+            "{user} is not visible everywhere in IAM yet: asking again in {} ms",
+            pause.as_millis()
+        ));
+        // A fixed sleep on purpose: the pause *is* the time IAM needs.
+        std::thread::sleep(pause);
+        let resent: Vec<Write> = again.iter().map(|&i| writes[i]).collect();
+        for (i, answer) in again.into_iter().zip(deps.iam.apply(user, &resent)) {
+            answers[i] = answer;
+        }
+    }
+}
+
 /// AttachUserPolicy and PutUserPolicy answer without data: an answer that cannot be
 /// read may still look like success, so what they made is read back (one round)
-/// before the credential is handed on.
+/// before the credential is handed on. A read that does not see it yet is made again
+/// after a pause, a few times (IAM's reads may lag its writes).
 fn read_back(plan: &Plan, user: &str, deps: &Deps) -> Result<(), Failure> {
+    let mut pauses = SETTLE.iter();
+    loop {
+        match read_back_once(plan, user, deps) {
+            Err(f) if f.error.what.contains("not in place") => match pauses.next() {
+                Some(pause) if crate::interrupt::signal().is_none() => {
+                    // A fixed sleep on purpose: the pause *is* the time IAM needs.
+                    std::thread::sleep(*pause);
+                }
+                _ => return Err(f),
+            },
+            other => return other,
+        }
+    }
+}
+
+fn read_back_once(plan: &Plan, user: &str, deps: &Deps) -> Result<(), Failure> {
     let confirmed = deps
         .iam
         .confirm(user, !plan.attach.is_empty(), plan.new_expiry.is_some());
