@@ -34,6 +34,8 @@ pub struct Patient {
     said: Cell<Option<Instant>>,
     /// Run before each call is sent (noting the key's use, see [`Patient::before_each`]).
     before_each: Option<Box<dyn Fn()>>,
+    /// Why a key that is not young is not waited for, said with its refusal.
+    not_young: String,
 }
 
 impl Patient {
@@ -45,8 +47,20 @@ impl Patient {
                 // a clock a little behind the sender's
                 && age > jiff::SignedDuration::from_mins(-5)
         });
+        let not_young = match made {
+            None => "the bundle does not say when the key was made (a sealed console key never does): if it was made in the last minutes, run the command again shortly".to_string(),
+            Some(m) if now.duration_since(m) < jiff::SignedDuration::ZERO => format!(
+                "the bundle dates the key {} minutes in the future ({m}): a clock is wrong",
+                now.duration_since(m).as_mins().abs()
+            ),
+            Some(m) => format!(
+                "the bundle says the key was made {} minutes ago ({m}), longer ago than AWS takes to accept a new key",
+                now.duration_since(m).as_mins()
+            ),
+        };
         Patient {
             inner,
+            not_young,
             until: young.then(|| Instant::now() + bound()),
             since: Cell::new(None),
             said: Cell::new(None),
@@ -81,7 +95,10 @@ impl Patient {
                 other => return other,
             };
             let Some(until) = self.until else {
-                return Err(e);
+                return Err(AwsError {
+                    message: format!("{}; {}", e.message, self.not_young),
+                    ..e
+                });
             };
             let since = *self.since.get().get_or_insert_with(Instant::now);
             self.since.set(Some(since));

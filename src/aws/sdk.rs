@@ -429,6 +429,12 @@ where
             };
             code = code.or(body_code);
             match s.err().message().map(str::to_string).or(body_message) {
+                // A read changed nothing: only a change may have been carried out.
+                _ if (200..300).contains(&status)
+                    && (action.starts_with("Get") || action.starts_with("List")) =>
+                {
+                    format!("the answer (HTTP {status}) could not be read: is the endpoint AWS?")
+                }
                 _ if (200..300).contains(&status) => format!(
                     "the answer (HTTP {status}) could not be read; the request may have been carried out"
                 ),
