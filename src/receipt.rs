@@ -57,12 +57,7 @@ pub fn verify(iam: &dyn Iam, c: &Credential) -> Result<Caller> {
             )));
         }
         Some(_) => {}
-        None => {
-            return Err(refuse(format!(
-                "the bundle does not say which account it is for (AWS says {})",
-                shown(&caller.account)
-            )));
-        }
+        None => return Err(unclaimed("account", &caller.account)),
     }
     let actual_user = user_of_arn(&caller.arn);
     if let Some(claimed) = c.user_arn.as_deref()
@@ -84,12 +79,22 @@ pub fn verify(iam: &dyn Iam, c: &Credential) -> Result<Caller> {
         )));
     }
     if c.user_name.is_none() && c.user_arn.is_none() {
-        return Err(refuse(format!(
-            "the bundle does not say which user the key is for (AWS says {})",
-            shown(&caller.arn)
-        )));
+        return Err(unclaimed("user", &caller.arn));
     }
     Ok(caller)
+}
+
+/// A bundle that claims no account or user (a console key sealed without them) has
+/// nothing to check AWS's answer against: not a forgery, but not verifiable either.
+fn unclaimed(what: &str, aws_says: &str) -> Error {
+    Error::new(
+        ExitCode::Refused,
+        format!(
+            "the bundle does not say which {what} the key is for (AWS says {}), so there is nothing to verify it against; nothing was delivered",
+            shown(aws_says)
+        ),
+    )
+    .fix("ask the sender to seal it with --account-id ID --user NAME (or to make it with handoff create); to use it unchecked, open it without --verify")
 }
 
 #[cfg(test)]
