@@ -126,6 +126,20 @@ fn rotate_journalled(
                 e,
                 format!("the new key {new_id} was deleted again: {still_one}"),
             ),
+            // AWS refuses the received key itself now: deleted or deactivated meanwhile
+            // (a revoke by the sender?), so "two keys work" cannot be said.
+            Err(d) if d.code.as_deref() == Some("InvalidClientTokenId") => Error::new(
+                ExitCode::RollbackFailed,
+                format!(
+                    "{}; deleting the new key {new_id} failed too: AWS now refuses the received key {old} ({}), so it was deleted or deactivated meanwhile, and the undelivered {new_id} may be left",
+                    e.what,
+                    d.describe()
+                ),
+            )
+            .fix(format!(
+                "check what is left as an administrator (aws iam list-access-keys --user-name {user}) and delete the undelivered key: {}",
+                revoke_command(user, &new_id, &r.aws_flags)
+            )),
             Err(d) => Error::new(
                 ExitCode::RollbackFailed,
                 format!(

@@ -117,9 +117,21 @@ pub fn check_unused(
     // This run's own call just hid that use from AWS's record: it is kept here, so
     // that the next run (with --force, or not) still sees it.
     key_uses::record_stranger(id, u.when);
+    // handoff's own earlier call, seen through a clock that is off, looks the same.
+    let near_own = key_uses::own(id)
+        .into_iter()
+        .filter(|&o| o < started)
+        .any(|o| u.when.duration_since(o).abs() <= SignedDuration::from_mins(5));
     let what = format!(
-        "the received key {id} was already used at {} (service {}, region {}), before you opened the bundle: someone else may have a copy",
-        u.when, u.service, u.region
+        "the received key {id} was already used at {} (service {}, region {}), before you opened the bundle: someone else may have a copy{}",
+        u.when,
+        u.service,
+        u.region,
+        if near_own {
+            " (or, if this machine's clock is off by minutes, it was handoff's own earlier call: set the clock right, timedatectl set-ntp true)"
+        } else {
+            ""
+        }
     );
     if !force {
         return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))

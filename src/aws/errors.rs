@@ -212,7 +212,7 @@ pub fn failed_or(e: &AwsError, whose: Whose, fallback: &str) -> Error {
                 caller(),
                 e.describe()
             ),
-            "the key was deleted or deactivated, or is of another partition: refresh your AWS credentials (aws configure, aws sso login) or pass another --profile",
+            "the key was deleted or deactivated, is of another partition, or was made seconds ago and is not accepted yet (then run again in a minute): refresh your AWS credentials (aws configure, aws sso login) or pass another --profile",
         ),
         Whose::Received if e.outcome_unknown => (
             ExitCode::Aws,

@@ -291,9 +291,7 @@ fn wait_for_the_new_user(
     answers: &mut [Option<Result<Written, AwsError>>],
 ) {
     for pause in SETTLE {
-        let unseen = |a: &Option<Result<Written, AwsError>>| {
-            matches!(a, Some(Err(e)) if e.is_no_such_entity())
-        };
+        let unseen = |a: &Option<Result<Written, AwsError>>| matches!(a, Some(Err(e)) if e.is_no_such_entity());
         if !answers.iter().any(unseen) || crate::interrupt::signal().is_some() {
             return;
         }
