@@ -54,7 +54,26 @@ json.dump(out, sys.stdout)
 /// with the defaults, the first row of `csv.DictReader`, the two columns by name, and
 /// its two regexes. Prints `[key id, secret]` as JSON.
 fn leverage_reads(path: &str) -> (String, String) {
-    let script = r#"
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(LEVERAGE_READER)
+        .arg(path)
+        .output()
+        .unwrap();
+    leverage_read(out)
+}
+
+fn leverage_read(out: std::process::Output) -> (String, String) {
+    assert!(
+        out.status.success(),
+        "leverage's reader refused the file: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Leverage's reader (see [`leverage_reads`]).
+const LEVERAGE_READER: &str = r#"
 import csv, json, re, sys
 KEY_ID = r"[A-Z0-9]{20}"
 SECRET_KEY = r"[a-zA-Z0-9/\+]{40}"
@@ -65,19 +84,6 @@ if not re.match(KEY_ID, key_id) or not re.match(SECRET_KEY, secret):
     sys.exit("Malformed keys in access keys file")
 json.dump([key_id, secret], sys.stdout)
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "leverage's reader refused the file: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[derive(Debug, Clone)]
 enum TestCell {
@@ -270,6 +276,21 @@ fn open_csv_is_read_by_csv_dictreader_as_leverage_reads_it() {
         );
         let piped = env.run(&["open", &b, "-i", &id, "--csv", "-"]).ok();
         assert_eq!(piped.raw_stdout, bytes);
+        // The README's founding workflow: straight into `leverage credentials configure
+        // --credentials-file <(handoff open … --csv -)`, no CSV left on disk.
+        let bin = assert_cmd::cargo::cargo_bin("handoff");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "exec python3 -c \"$1\" <('{}' open '{b}' -i '{id}' --csv -)",
+                bin.display()
+            ))
+            .arg("bash")
+            .arg(LEVERAGE_READER)
+            .env("HOME", env.dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(leverage_read(out), (KEY_ID.to_string(), secret.to_string()));
     }
 }
 
