@@ -191,6 +191,19 @@ fn rotate_journalled(
         Ok(()) => Ok(new_id),
         Err(AwsError { code: Some(code), .. }) if code == "NoSuchEntity" => Ok(new_id),
         Err(e) if gone(&e) => Ok(new_id),
+        Err(e) if matches!(e.code.as_deref(), Some("AccessDenied" | "AccessDeniedException")) => {
+            Err(Error::new(
+                ExitCode::RollbackFailed,
+                format!(
+                    "the new key {new_id} was delivered, but deleting the received key {old} failed ({}): both keys work",
+                    e.describe()
+                ),
+            )
+            .fix(format!(
+                "the user's keys may not delete keys: as an identity that may (an administrator's --profile ADMIN), run: {} --yes (or: handoff recover --profile ADMIN)",
+                revoke_command(user, &old, &r.aws_flags)
+            )))
+        }
         Err(e) => Err(Error::new(
             ExitCode::RollbackFailed,
             format!(

@@ -361,10 +361,11 @@ fn deleting_the_received_key_fails_with_both_clients_is_exit_7_naming_it() {
             denied("DeleteAccessKey")
         )
     );
+    // Refused for want of permission: the hint names another identity (review 3).
     assert_eq!(
         e.fix,
         Some(format!(
-            "delete the received one: handoff revoke --user boot --access-key-id {}",
+            "the user's keys may not delete keys: as an identity that may (an administrator's --profile ADMIN), run: handoff revoke --user boot --access-key-id {} --yes (or: handoff recover --profile ADMIN)",
             k(1)
         ))
     );

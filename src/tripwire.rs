@@ -88,28 +88,28 @@ pub fn check_unused(
     let used = received
         .key_last_used(id)
         .map_err(|e| failed(&e, Whose::Received))?;
+    // A stranger's use an earlier open here saw (and its own call then hid) counts
+    // whatever AWS reports now.
+    let remembered = key_uses::strangers(id)
+        .into_iter()
+        .max()
+        .map(|when| KeyUse {
+            when,
+            service: "unknown".into(),
+            region: "unknown".into(),
+        });
     let stranger = match used {
         Some(u) if used_before(&u, started) && !is_own(&u, &key_uses::own(id), started, skew()) => {
             Some(u)
         }
-        Some(u) if used_before(&u, started) => {
-            // An earlier open here asked first: what it saw still counts.
-            match key_uses::strangers(id).into_iter().max() {
-                Some(when) => Some(KeyUse {
-                    when,
-                    service: "unknown".into(),
-                    region: "unknown".into(),
-                }),
-                None => {
-                    crate::say!(
-                        "• the received key was last used at {} by handoff on this machine (an earlier open)",
-                        u.when
-                    );
-                    None
-                }
-            }
+        Some(u) if used_before(&u, started) && remembered.is_none() => {
+            crate::say!(
+                "• the received key was last used at {} by handoff on this machine (an earlier open)",
+                u.when
+            );
+            None
         }
-        _ => None,
+        _ => remembered,
     };
     let Some(u) = stranger else {
         return Ok(());

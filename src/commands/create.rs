@@ -71,8 +71,11 @@ pub fn run(args: &CreateArgs) -> Result<()> {
             progress: &progress,
             aws_flags,
             durable,
-            ask: std::io::IsTerminal::is_terminal(&std::io::stdin())
-                .then_some(&on_terminal as &dyn Fn(&str) -> Result<bool>),
+            // The question goes to stderr and the answer comes from stdin: both must be
+            // the terminal, or the question is never seen.
+            ask: (std::io::IsTerminal::is_terminal(&std::io::stdin())
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .then_some(&on_terminal as &dyn Fn(&str) -> Result<bool>),
         },
     )
 }

@@ -328,7 +328,8 @@ impl Found {
 fn refuse_self(request: &RevokeRequest, iam: &dyn Iam, report: &Report) -> Result<()> {
     let user = request.user.as_str();
     let caller = iam.caller().map_err(|e| stopped(&e, report))?;
-    if crate::aws::names::user_of_arn(&caller.arn) != Some(user) {
+    // IAM user names are unique whatever their case, and resolve whatever the case.
+    if !crate::aws::names::user_of_arn(&caller.arn).is_some_and(|u| u.eq_ignore_ascii_case(user)) {
         return Ok(());
     }
     Err(Error::new(

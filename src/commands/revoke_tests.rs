@@ -557,3 +557,14 @@ fn revoking_the_user_one_is_signed_in_as_is_refused_before_any_delete() {
         assert_eq!(fake.snapshot(), before);
     }
 }
+
+#[test]
+fn the_self_check_ignores_the_case_of_the_user_name() {
+    // Found by the third issue-13 review (F4): IAM user names are unique whatever their
+    // case, so BOOT signing a revoke of boot is boot revoking itself.
+    let fake = full_user().acting_as("arn:aws:iam::123456789012:user/BOOT");
+    let before = fake.snapshot();
+    let e = revoke(&fake, Scope::User).unwrap_err();
+    assert_eq!(e.code, ExitCode::Conflict);
+    assert_eq!(fake.snapshot(), before);
+}

@@ -4,7 +4,7 @@
 //! `handoff revoke` command that finishes it.
 
 use super::lost_key;
-use crate::aws::names::EXPIRY_POLICY;
+use crate::aws::names::{CREATED_BY_TAG, EXPIRY_POLICY};
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
@@ -129,24 +129,18 @@ impl Change {
                 .map(|found| found.map_or(Undid::Gone, Undid::FoundLost));
         }
         let undone = match self {
-            Change::User => match foreign_key(iam, user, &[], ours)? {
-                Some(theirs) => Err(kept(
-                    "DeleteUser",
-                    &format!(
-                        "not deleted: access key {theirs}, which this run did not make, is on the user: another run may rely on it"
-                    ),
-                )),
-                None => iam.delete_user(user),
-            },
+            Change::User => undo_user(iam, user, ours),
             Change::Policy(arn, keys_before) => undo_attachment(iam, user, arn, keys_before, ours),
             Change::Expiry {
                 before,
                 wrote,
                 keys_before,
             } => undo_expiry(iam, user, before.as_deref(), wrote, keys_before, ours),
-            Change::Key(id) | Change::FoundKey(id) | Change::Rotated(id) => {
-                iam.delete_access_key(user, id)
-            }
+            Change::Key(id) | Change::FoundKey(id) => settled(
+                || iam.delete_access_key(user, id),
+                || Ok(iam.access_keys(user)?.iter().any(|k| &k.id == id)),
+            ),
+            Change::Rotated(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
             // Deleting it too would only add a change: nobody knows either password.
             Change::ReplacedPassword => Err(AwsError {
@@ -241,6 +235,85 @@ pub fn ours(journal: &[Change]) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// Deletes the user this run created, unless it is not this run's after all: a user
+/// without handoff's tag (a CreateUser whose reply was lost may have been refused as
+/// EntityAlreadyExists: someone else's user), or one with a key this run did not make.
+fn undo_user(iam: &dyn Iam, user: &str, ours: &[String]) -> std::result::Result<(), AwsError> {
+    // Made seconds ago, it may not be visible everywhere yet: looked for a few times.
+    let mut found = iam.user(user)?;
+    for pause in super::writes::SETTLE {
+        if found.is_some() {
+            break;
+        }
+        // A fixed sleep on purpose: the pause *is* the time IAM needs.
+        std::thread::sleep(pause);
+        found = iam.user(user)?;
+    }
+    match found {
+        None => return Err(no_such(user)),
+        Some(u) if !u.made_by_handoff => {
+            return Err(kept(
+                "DeleteUser",
+                &format!(
+                    "not deleted: it has no {CREATED_BY_TAG}=handoff tag, so it is someone else's user, not this run's"
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    if let Some(theirs) = foreign_key(iam, user, &[], ours)? {
+        return Err(kept(
+            "DeleteUser",
+            &format!(
+                "not deleted: access key {theirs}, which this run did not make, is on the user: another run may rely on it"
+            ),
+        ));
+    }
+    settled(|| iam.delete_user(user), || Ok(iam.user(user)?.is_some()))
+}
+
+fn no_such(user: &str) -> AwsError {
+    AwsError {
+        action: "GetUser",
+        code: Some("NoSuchEntity".into()),
+        message: format!("the user {user} cannot be found"),
+        outcome_unknown: false,
+        waited: None,
+        no_credentials: false,
+    }
+}
+
+/// A delete of what this run made seconds ago: IAM may answer NoSuchEntity while the
+/// thing propagates. Believed only once a read (`still_there`) no longer sees it;
+/// otherwise sent again after a pause, a few seconds in all.
+fn settled(
+    delete: impl Fn() -> std::result::Result<(), AwsError>,
+    still_there: impl Fn() -> std::result::Result<bool, AwsError>,
+) -> std::result::Result<(), AwsError> {
+    let mut pauses = super::writes::SETTLE.iter();
+    loop {
+        match delete() {
+            Err(e) if e.is_no_such_entity() && still_there().unwrap_or(false) => {
+                match pauses.next() {
+                    // A fixed sleep on purpose: the pause *is* the time IAM needs.
+                    Some(p) => std::thread::sleep(*p),
+                    None => {
+                        return Err(AwsError {
+                            message: format!(
+                                "{} (IAM says it is gone, yet still lists it)",
+                                e.message
+                            ),
+                            code: Some("StillListed".into()),
+                            ..e
+                        });
+                    }
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Detaches a policy this run attached, unless another run has made a key on the user

@@ -27,9 +27,26 @@ struct Use {
     stranger: bool,
 }
 
+/// The state directory, created if missing; none in unit tests, which must not write
+/// the user's own (they test the `_in` functions with a directory of their own).
+fn writable_dir() -> Option<std::path::PathBuf> {
+    if cfg!(test) {
+        return None;
+    }
+    ensure_state_dir().ok()
+}
+
+/// The state directory to read; none in unit tests.
+fn readable_dir() -> Option<std::path::PathBuf> {
+    if cfg!(test) {
+        return None;
+    }
+    state_dir()
+}
+
 /// Notes that a call made with key `id` is about to be sent.
 pub fn record(id: &str) {
-    if let Ok(dir) = ensure_state_dir() {
+    if let Some(dir) = writable_dir() {
         record_in(&dir, id, Timestamp::now());
     }
 }
@@ -49,19 +66,19 @@ fn append(dir: &Path, id: &str, at: Timestamp, stranger: bool) {
 
 /// Notes a use of key `id` at `when` that AWS reported and that was none of handoff's.
 pub fn record_stranger(id: &str, when: Timestamp) {
-    if let Ok(dir) = ensure_state_dir() {
+    if let Some(dir) = writable_dir() {
         append(&dir, id, when, true);
     }
 }
 
 /// When handoff here sent calls made with key `id`.
 pub fn own(id: &str) -> Vec<Timestamp> {
-    state_dir().map_or_else(Vec::new, |dir| own_in(&dir, id))
+    readable_dir().map_or_else(Vec::new, |dir| own_in(&dir, id))
 }
 
 /// When strangers used key `id`, as earlier opens here saw it.
 pub fn strangers(id: &str) -> Vec<Timestamp> {
-    state_dir().map_or_else(Vec::new, |dir| times_in(&dir, id, true))
+    readable_dir().map_or_else(Vec::new, |dir| times_in(&dir, id, true))
 }
 
 fn own_in(dir: &Path, id: &str) -> Vec<Timestamp> {

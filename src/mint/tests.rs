@@ -1976,3 +1976,29 @@ fn a_new_user_not_yet_visible_to_its_writes_is_waited_for() {
     let e = create(&fake, order()).unwrap_err();
     assert_eq!(e.code, ExitCode::Aws);
 }
+
+#[test]
+fn a_rollback_believes_no_such_entity_for_what_it_made_only_once_iam_agrees() {
+    // Found by the third issue-13 review (F5): a propagation NoSuchEntity on DeleteUser
+    // was taken for "already gone", and the user stayed, reported as rolled back.
+    let fake = FakeIam::new();
+    fake.fail("CreateLoginProfile", On::Call(1), "AccessDenied");
+    fake.fail("DeleteUser", On::Call(1), "NoSuchEntity");
+    fake.fail("DeleteAccessKey", On::Call(1), "NoSuchEntity");
+    let e = create(&fake, order()).unwrap_err();
+    assert_eq!(e.code, ExitCode::Aws, "{e:?}");
+    assert!(fake.users().is_empty(), "{:?}", fake.users());
+    assert_eq!(fake.snapshot(), FakeIam::new().snapshot());
+}
+
+#[test]
+fn a_lost_create_user_reply_on_someone_elses_user_deletes_nothing_of_theirs() {
+    // Found by the third issue-13 review (F7): the user appeared between GetUser and
+    // CreateUser, CreateUser's EntityAlreadyExists was lost, and the rollback deleted it.
+    let fake = FakeIam::new().with_foreign_user(USER);
+    fake.fail("GetUser", On::Call(1), "NoSuchEntity");
+    fake.lose_reply("CreateUser", On::Call(1));
+    let e = create(&fake, order()).unwrap_err();
+    assert!(e.what.contains("not deleted: it has no created-by=handoff tag"), "{}", e.what);
+    assert_eq!(fake.users(), [USER], "their user is kept");
+}

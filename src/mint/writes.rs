@@ -274,7 +274,7 @@ fn expiry_unchanged_since_the_plan(plan: &Plan, user: &str, deps: &Deps) -> Resu
 
 /// The pauses before IAM's eventually consistent answers are asked for again: a few
 /// seconds in all, as the AWS SDKs' waiters and Terraform allow for a new user.
-const SETTLE: [std::time::Duration; 4] = [
+pub(super) const SETTLE: [std::time::Duration; 4] = [
     std::time::Duration::from_millis(500),
     std::time::Duration::from_secs(1),
     std::time::Duration::from_secs(2),

@@ -258,6 +258,14 @@ fn rotate_stops_when_the_received_key_was_already_used() {
     assert!(run.stderr.contains("was already used"), "{}", run.stderr);
     assert_eq!(s.moto.access_key_ids("boot"), vec![old.clone()]);
     assert!(!s.env.path("aws-credentials").exists());
+    // Run again at once, with the real two-minute slack (the stranger's use is now
+    // inside it): the refusal is remembered (found by the third review, F1).
+    let mut c = s.env.cmd();
+    Moto::env_for(&mut c, proxy.port);
+    c.args(["open", &b, "-i", &s.id, "--rotate", "--aws-profile", "boot"]);
+    let again = Run::from_output(c.output().unwrap()).fails(9);
+    assert!(again.stderr.contains("was already used"), "{}", again.stderr);
+    assert_eq!(s.moto.access_key_ids("boot"), vec![old.clone()]);
     let run = rotate(true).ok();
     assert!(run.stderr.contains("WARNING"), "{}", run.stderr);
     let keys = s.moto.access_key_ids("boot");
