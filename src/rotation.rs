@@ -189,30 +189,37 @@ fn rotate_journalled(
     };
     match deleted {
         Ok(()) => Ok(new_id),
-        Err(AwsError { code: Some(code), .. }) if code == "NoSuchEntity" => Ok(new_id),
+        Err(AwsError {
+            code: Some(code), ..
+        }) if code == "NoSuchEntity" => Ok(new_id),
         Err(e) if gone(&e) => Ok(new_id),
-        Err(e) if matches!(e.code.as_deref(), Some("AccessDenied" | "AccessDeniedException")) => {
-            Err(Error::new(
-                ExitCode::RollbackFailed,
-                format!(
-                    "the new key {new_id} was delivered, but deleting the received key {old} failed ({}): both keys work",
-                    e.describe()
-                ),
-            )
-            .fix(format!(
-                "the user's keys may not delete keys: as an identity that may (an administrator's --profile ADMIN), run: {} --yes (or: handoff recover --profile ADMIN)",
-                revoke_command(user, &old, &r.aws_flags)
-            )))
-        }
-        Err(e) => Err(Error::new(
-            ExitCode::RollbackFailed,
-            format!(
-                "the new key {new_id} was delivered, but deleting the received key {old} failed ({}): both keys work",
-                e.describe()
-            ),
-        )
-        .fix(format!("delete the received one: {}", revoke_command(user, &old, &r.delivered_flags)))),
+        Err(e) => Err(received_left(r, &e, &new_id, &old)),
     }
+}
+
+/// The received key could not be deleted after the new one was delivered: both work.
+fn received_left(r: &Rotation, e: &AwsError, new_id: &str, old: &str) -> Error {
+    let user = r.user.as_str();
+    let what = format!(
+        "the new key {new_id} was delivered, but deleting the received key {old} failed ({}): both keys work",
+        e.describe()
+    );
+    // Refused for want of permission: the user's own keys will be refused again.
+    let fix = if matches!(
+        e.code.as_deref(),
+        Some("AccessDenied" | "AccessDeniedException")
+    ) {
+        format!(
+            "the user's keys may not delete keys: as an identity that may (an administrator's --profile ADMIN), run: {} --yes (or: handoff recover --profile ADMIN)",
+            revoke_command(user, old, &r.aws_flags)
+        )
+    } else {
+        format!(
+            "delete the received one: {}",
+            revoke_command(user, old, &r.delivered_flags)
+        )
+    };
+    Error::new(ExitCode::RollbackFailed, what).fix(fix)
 }
 
 /// The new key checked, a client acting as it, and the wait until AWS accepts it.

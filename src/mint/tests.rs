@@ -1999,6 +1999,11 @@ fn a_lost_create_user_reply_on_someone_elses_user_deletes_nothing_of_theirs() {
     fake.fail("GetUser", On::Call(1), "NoSuchEntity");
     fake.lose_reply("CreateUser", On::Call(1));
     let e = create(&fake, order()).unwrap_err();
-    assert!(e.what.contains("not deleted: it has no created-by=handoff tag"), "{}", e.what);
+    assert!(
+        e.what
+            .contains("not deleted: it has no created-by=handoff tag"),
+        "{}",
+        e.what
+    );
     assert_eq!(fake.users(), [USER], "their user is kept");
 }

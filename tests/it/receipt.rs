@@ -264,7 +264,11 @@ fn rotate_stops_when_the_received_key_was_already_used() {
     Moto::env_for(&mut c, proxy.port);
     c.args(["open", &b, "-i", &s.id, "--rotate", "--aws-profile", "boot"]);
     let again = Run::from_output(c.output().unwrap()).fails(9);
-    assert!(again.stderr.contains("was already used"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("was already used"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(s.moto.access_key_ids("boot"), vec![old.clone()]);
     let run = rotate(true).ok();
     assert!(run.stderr.contains("WARNING"), "{}", run.stderr);
