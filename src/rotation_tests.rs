@@ -419,7 +419,7 @@ fn check_unused_refuses_a_key_used_before_the_run() {
     );
     assert!(
         e.fix.as_deref().unwrap().ends_with(&format!(
-            "or delete it: handoff revoke --user boot --access-key-id {}",
+            "or an administrator) delete it: handoff revoke --user boot --access-key-id {}",
             k(1)
         )),
         "{:?}",

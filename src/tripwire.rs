@@ -135,7 +135,7 @@ pub fn check_unused(
     );
     if !force {
         return Err(Error::new(ExitCode::Refused, format!("{what}; nothing was changed or delivered"))
-            .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or delete it: {}", revoke_command(user, id, aws_flags))));
+            .fix(format!("tell the sender at once; to rotate anyway (the copy dies with the old key) add --force, or have the sender (or an administrator) delete it: {}", revoke_command(user, id, aws_flags))));
     }
     crate::say!(
         "WARNING: {}. Rotating anyway (--force).",

@@ -447,23 +447,38 @@ pub fn at(step: &str) -> impl Fn(Error) -> Failure + '_ {
 /// How to finish the clean-up: the command, and, when an undo was refused for want of
 /// permission, that it needs another identity than the one just refused.
 fn cleanup_fix(left: &[(Change, AwsError)], command: &str) -> String {
-    let denied = left.iter().any(|(_, e)| {
-        matches!(
-            e.code.as_deref(),
-            Some("AccessDenied" | "AccessDeniedException")
-        )
-    });
-    if denied {
+    if undo_denied(left) {
         format!("{AS_ADMIN}{command}")
     } else {
         format!("{CLEANUP}{command}")
     }
 }
 
+/// Whether AWS refused this run's identity an undo for want of permission.
+fn undo_denied(left: &[(Change, AwsError)]) -> bool {
+    left.iter().any(|(_, e)| {
+        matches!(
+            e.code.as_deref(),
+            Some("AccessDenied" | "AccessDeniedException")
+        )
+    })
+}
+
+/// The run's AWS flags with `--profile ADMIN` in place of its own profile (which was
+/// just refused): [`crate::aws::AwsConfig::command_flags`] puts the profile first.
+fn with_admin_profile(aws_flags: &str) -> String {
+    let rest = aws_flags
+        .strip_prefix(" --profile ")
+        .map_or(aws_flags, |after| {
+            after.find(" --").map_or("", |i| &after[i..])
+        });
+    format!(" --profile ADMIN{rest}")
+}
+
 /// The start of a clean-up hint.
 pub const CLEANUP: &str = "finish the clean-up with: ";
 /// The same when this run's identity was refused an undo.
-pub const AS_ADMIN: &str = "as an identity that may delete what this run made (this one may not: run the command with an administrator's --profile instead), finish the clean-up with: ";
+pub const AS_ADMIN: &str = "as an identity that may delete what this run made (this one may not: put an administrator's profile for ADMIN), finish the clean-up with: ";
 
 /// A policy document as JSON that survives the terminal's escaping unchanged: minified
 /// (a newline would be shown as `\u{a}`), every non-ASCII character as a `\uXXXX`
@@ -597,7 +612,11 @@ pub fn roll_back(
         return e;
     }
     let left_changes: Vec<Change> = left.iter().map(|(c, _)| c.clone()).collect();
-    let command = cleanup_command(user, &left_changes, aws_flags);
+    let command = if undo_denied(&left) {
+        cleanup_command(user, &left_changes, &with_admin_profile(aws_flags))
+    } else {
+        cleanup_command(user, &left_changes, aws_flags)
+    };
     let what_left: Vec<String> = left
         .iter()
         .map(|(c, e)| match c {
@@ -653,6 +672,20 @@ pub fn roll_back(
 #[cfg(test)]
 mod printable_tests {
     use super::*;
+
+    #[test]
+    fn a_refused_identity_is_replaced_by_admin_in_the_clean_up_flags() {
+        assert_eq!(with_admin_profile(""), " --profile ADMIN");
+        assert_eq!(with_admin_profile(" --profile ops"), " --profile ADMIN");
+        assert_eq!(
+            with_admin_profile(" --profile ops --region eu-west-1 --endpoint-url http://x"),
+            " --profile ADMIN --region eu-west-1 --endpoint-url http://x"
+        );
+        assert_eq!(
+            with_admin_profile(" --region r"),
+            " --profile ADMIN --region r"
+        );
+    }
 
     #[test]
     fn a_policy_document_is_printed_as_the_same_json_in_printable_ascii() {

@@ -290,6 +290,10 @@ fn run_revoke(fake: &FakeIam, command: &str) -> Result<()> {
             "--delete-user" => scope = revoke::Scope::User,
             "--access-key-id" => scope = revoke::Scope::Key(words.next().unwrap().into()),
             "--yes" => {}
+            // The fake has one caller: whose profile it is does not matter here.
+            "--profile" => {
+                words.next();
+            }
             other => panic!("unexpected {other:?} in {fix}"),
         }
     }
@@ -326,6 +330,11 @@ fn as_admin_if_denied(e: &Error, fix: &str) -> String {
     use crate::mint::journal::{AS_ADMIN, CLEANUP};
     if e.what.contains("failed: AccessDenied") && e.what.contains("left in AWS") {
         fix.replacen(CLEANUP, AS_ADMIN, 1)
+            .replace(
+                "handoff revoke --user",
+                "handoff revoke --profile ADMIN --user",
+            )
+            .replace(" --user-name", " --profile ADMIN --user-name")
     } else {
         fix.to_string()
     }
@@ -1221,7 +1230,7 @@ fn update_login_profile_fails_and_key_delete_fails_names_the_key() {
     assert_eq!(
         e.fix,
         Some(format!(
-            "{}handoff revoke --user boot --access-key-id {} --yes",
+            "{}handoff revoke --profile ADMIN --user boot --access-key-id {} --yes",
             crate::mint::journal::AS_ADMIN,
             k(1)
         ))
