@@ -17,6 +17,15 @@ use jiff::Timestamp;
 use super::{AwsError, AwsResult, Caller, Iam, KeyInfo, KeyUse, PasswordPolicy};
 use crate::secret::SecretString;
 
+/// The pauses before IAM's eventually consistent answers are asked for again: a few
+/// seconds in all, as the AWS SDKs' waiters and Terraform allow for a new user.
+pub const SETTLE: [std::time::Duration; 4] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(4),
+];
+
 /// A key this young may just not have propagated yet.
 pub const YOUNG: Duration = Duration::from_secs(5 * 60);
 /// How long a young key's refusals are waited out, in all.

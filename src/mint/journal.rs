@@ -243,7 +243,7 @@ pub fn ours(journal: &[Change]) -> Vec<String> {
 fn undo_user(iam: &dyn Iam, user: &str, ours: &[String]) -> std::result::Result<(), AwsError> {
     // Made seconds ago, it may not be visible everywhere yet: looked for a few times.
     let mut found = iam.user(user)?;
-    for pause in super::writes::SETTLE {
+    for pause in crate::aws::patience::SETTLE {
         if found.is_some() {
             break;
         }
@@ -292,7 +292,7 @@ fn settled(
     delete: impl Fn() -> std::result::Result<(), AwsError>,
     still_there: impl Fn() -> std::result::Result<bool, AwsError>,
 ) -> std::result::Result<(), AwsError> {
-    let mut pauses = super::writes::SETTLE.iter();
+    let mut pauses = crate::aws::patience::SETTLE.iter();
     loop {
         match delete() {
             Err(e) if e.is_no_such_entity() && still_there().unwrap_or(false) => {

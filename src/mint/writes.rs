@@ -272,15 +272,6 @@ fn expiry_unchanged_since_the_plan(plan: &Plan, user: &str, deps: &Deps) -> Resu
     })
 }
 
-/// The pauses before IAM's eventually consistent answers are asked for again: a few
-/// seconds in all, as the AWS SDKs' waiters and Terraform allow for a new user.
-pub(super) const SETTLE: [std::time::Duration; 4] = [
-    std::time::Duration::from_millis(500),
-    std::time::Duration::from_secs(1),
-    std::time::Duration::from_secs(2),
-    std::time::Duration::from_secs(4),
-];
-
 /// IAM is eventually consistent: a write on the user CreateUser made a round trip ago
 /// may be refused with NoSuchEntity while the user propagates. Such a refusal changed
 /// nothing, so it is sent again after a pause, with what was not sent after it.
@@ -290,7 +281,7 @@ fn wait_for_the_new_user(
     writes: &[Write],
     answers: &mut [Option<Result<Written, AwsError>>],
 ) {
-    for pause in SETTLE {
+    for pause in crate::aws::patience::SETTLE {
         let unseen = |a: &Option<Result<Written, AwsError>>| matches!(a, Some(Err(e)) if e.is_no_such_entity());
         if !answers.iter().any(unseen) || crate::interrupt::signal().is_some() {
             return;
@@ -316,7 +307,7 @@ fn wait_for_the_new_user(
 /// before the credential is handed on. A read that does not see it yet is made again
 /// after a pause, a few times (IAM's reads may lag its writes).
 fn read_back(plan: &Plan, user: &str, deps: &Deps) -> Result<(), Failure> {
-    let mut pauses = SETTLE.iter();
+    let mut pauses = crate::aws::patience::SETTLE.iter();
     loop {
         match read_back_once(plan, user, deps) {
             Err(f) if f.error.what.contains("not in place") => match pauses.next() {
