@@ -121,7 +121,7 @@ fn rotate_journalled(
 
     // Undo: delete the new key again, leaving the received one as the only one.
     let undo = |e: Error| -> Error {
-        match r.received.delete_access_key(user, &new_id) {
+        match delete_new_key(r, &new_id) {
             Ok(()) => with_note(
                 e,
                 format!("the new key {new_id} was deleted again: {still_one}"),
@@ -194,6 +194,30 @@ fn rotate_journalled(
         }) if code == "NoSuchEntity" => Ok(new_id),
         Err(e) if gone(&e) => Ok(new_id),
         Err(e) => Err(received_left(r, &e, &new_id, &old)),
+    }
+}
+
+/// Deletes the new key again, with the received one. A NoSuchEntity for a key made
+/// seconds ago is believed once the listing no longer shows it (IAM propagates).
+fn delete_new_key(r: &Rotation, new_id: &str) -> Result<(), AwsError> {
+    let user = r.user.as_str();
+    let mut pauses = crate::aws::patience::SETTLE.iter();
+    loop {
+        match r.received.delete_access_key(user, new_id) {
+            Err(d) if d.is_no_such_entity() => {
+                let listed = r
+                    .received
+                    .access_keys(user)
+                    .map_or(true, |keys| keys.iter().any(|k| k.id == new_id));
+                match pauses.next() {
+                    _ if !listed => return Ok(()),
+                    // A fixed sleep on purpose: the pause *is* the time IAM needs.
+                    Some(p) => std::thread::sleep(*p),
+                    None => return Err(d),
+                }
+            }
+            other => return other,
+        }
     }
 }
 

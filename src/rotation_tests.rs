@@ -493,3 +493,16 @@ fn a_lost_new_key_that_cannot_be_listed_twice_is_exit_7_naming_it() {
         "the made key is left, and named"
     );
 }
+
+#[test]
+fn a_new_key_that_iam_says_is_gone_but_still_lists_is_deleted_again() {
+    // Found by the third issue-13 review (F10): a NoSuchEntity for the new key, made
+    // seconds ago, was taken at its word, or reported as "two keys work".
+    let (fake, credential) = setup();
+    fake.fail("DeleteAccessKey", On::Call(1), "NoSuchEntity");
+    let (r, _) = rotate_with(&fake, credential, cannot_write);
+    let e = r.unwrap_err();
+    assert_eq!(e.code, ExitCode::Output, "{e:?}");
+    assert!(e.what.contains("was deleted again"), "{}", e.what);
+    assert_eq!(fake.keys_of(USER), [k(1)]);
+}
