@@ -53,16 +53,20 @@ fn received(signal: i32) {
         let _ = signal_hook::low_level::emulate_default_handler(signal);
         return;
     }
-    let _ = RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
     let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
     let name = name(signal);
     match n {
-        1 => notice(
-            format!(
-                "handoff: {name} received: no new change will start; the one in flight finishes first"
-            ),
-            SHORT,
-        ),
+        // The notice first (for at most SHORT), then the flag: the run's own error,
+        // which the flag brings on, then comes after it, in the order things happened.
+        1 => {
+            notice(
+                format!(
+                    "handoff: {name} received: no new change will start; the one in flight finishes first"
+                ),
+                SHORT,
+            );
+            let _ = RECEIVED.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+        }
         2 => {
             let left = LEFT.lock().map(|l| l.0.join(", ")).unwrap_or_default();
             let left = if left.is_empty() {
