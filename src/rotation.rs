@@ -198,26 +198,21 @@ fn rotate_journalled(
 }
 
 /// Deletes the new key again, with the received one. A NoSuchEntity for a key made
-/// seconds ago is believed once the listing no longer shows it (IAM propagates).
+/// seconds ago is believed once the listing no longer shows it (IAM propagates); a
+/// listing that fails counts as showing it.
 fn delete_new_key(r: &Rotation, new_id: &str) -> Result<(), AwsError> {
     let user = r.user.as_str();
-    let mut pauses = crate::aws::patience::SETTLE.iter();
-    loop {
-        match r.received.delete_access_key(user, new_id) {
-            Err(d) if d.is_no_such_entity() => {
-                let listed = r
-                    .received
-                    .access_keys(user)
-                    .map_or(true, |keys| keys.iter().any(|k| k.id == new_id));
-                match pauses.next() {
-                    _ if !listed => return Ok(()),
-                    // A fixed sleep on purpose: the pause *is* the time IAM needs.
-                    Some(p) => std::thread::sleep(*p),
-                    None => return Err(d),
-                }
-            }
-            other => return other,
-        }
+    let deleted = crate::aws::patience::settled(
+        || r.received.delete_access_key(user, new_id),
+        || {
+            r.received
+                .access_keys(user)
+                .map_or(true, |keys| keys.iter().any(|k| k.id == new_id))
+        },
+    );
+    match deleted {
+        Err(e) if e.is_no_such_entity() => Ok(()),
+        other => other,
     }
 }
 

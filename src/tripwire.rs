@@ -98,10 +98,9 @@ pub fn check_unused(
             service: "unknown".into(),
             region: "unknown".into(),
         });
+    let own = key_uses::own(id);
     let stranger = match used {
-        Some(u) if used_before(&u, started) && !is_own(&u, &key_uses::own(id), started, skew()) => {
-            Some(u)
-        }
+        Some(u) if used_before(&u, started) && !is_own(&u, &own, started, skew()) => Some(u),
         Some(u) if used_before(&u, started) && remembered.is_none() => {
             crate::say!(
                 "• the received key was last used at {} by handoff on this machine (an earlier open)",
@@ -118,7 +117,7 @@ pub fn check_unused(
     // that the next run (with --force, or not) still sees it.
     key_uses::record_stranger(id, u.when);
     // handoff's own earlier call, seen through a clock that is off, looks the same.
-    let near_own = key_uses::own(id)
+    let near_own = own
         .into_iter()
         .filter(|&o| o < started)
         .any(|o| u.when.duration_since(o).abs() <= SignedDuration::from_mins(5));

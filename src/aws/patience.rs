@@ -26,6 +26,33 @@ pub const SETTLE: [std::time::Duration; 4] = [
     std::time::Duration::from_secs(4),
 ];
 
+/// A delete of what this run made seconds ago: IAM may answer NoSuchEntity while the
+/// thing propagates. Believed only once `still_there` (a read) no longer sees it;
+/// otherwise sent again after each [`SETTLE`] pause, and then reported as
+/// `StillListed`.
+pub fn settled(
+    delete: impl Fn() -> AwsResult<()>,
+    still_there: impl Fn() -> bool,
+) -> AwsResult<()> {
+    let mut pauses = SETTLE.iter();
+    loop {
+        match delete() {
+            Err(e) if e.is_no_such_entity() && still_there() => match pauses.next() {
+                // A fixed sleep on purpose: the pause *is* the time IAM needs.
+                Some(p) => std::thread::sleep(*p),
+                None => {
+                    return Err(AwsError {
+                        message: format!("{} (IAM says it is gone, yet still lists it)", e.message),
+                        code: Some("StillListed".into()),
+                        ..e
+                    });
+                }
+            },
+            other => return other,
+        }
+    }
+}
+
 /// A key this young may just not have propagated yet.
 pub const YOUNG: Duration = Duration::from_secs(5 * 60);
 /// How long a young key's refusals are waited out, in all.

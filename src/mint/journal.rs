@@ -5,6 +5,7 @@
 
 use super::lost_key;
 use crate::aws::names::{CREATED_BY_TAG, EXPIRY_POLICY};
+use crate::aws::patience::settled;
 use crate::aws::{AwsError, Iam};
 use crate::error::{Error, ExitCode};
 use crate::progress::Progress;
@@ -138,7 +139,10 @@ impl Change {
             } => undo_expiry(iam, user, before.as_deref(), wrote, keys_before, ours),
             Change::Key(id) | Change::FoundKey(id) => settled(
                 || iam.delete_access_key(user, id),
-                || Ok(iam.access_keys(user)?.iter().any(|k| &k.id == id)),
+                || {
+                    iam.access_keys(user)
+                        .is_ok_and(|keys| keys.iter().any(|k| &k.id == id))
+                },
             ),
             Change::Rotated(id) => iam.delete_access_key(user, id),
             Change::LoginProfile => iam.delete_login_profile(user),
@@ -271,7 +275,10 @@ fn undo_user(iam: &dyn Iam, user: &str, ours: &[String]) -> std::result::Result<
             ),
         ));
     }
-    settled(|| iam.delete_user(user), || Ok(iam.user(user)?.is_some()))
+    settled(
+        || iam.delete_user(user),
+        || iam.user(user).is_ok_and(|u| u.is_some()),
+    )
 }
 
 fn no_such(user: &str) -> AwsError {
@@ -282,37 +289,6 @@ fn no_such(user: &str) -> AwsError {
         outcome_unknown: false,
         waited: None,
         no_credentials: false,
-    }
-}
-
-/// A delete of what this run made seconds ago: IAM may answer NoSuchEntity while the
-/// thing propagates. Believed only once a read (`still_there`) no longer sees it;
-/// otherwise sent again after a pause, a few seconds in all.
-fn settled(
-    delete: impl Fn() -> std::result::Result<(), AwsError>,
-    still_there: impl Fn() -> std::result::Result<bool, AwsError>,
-) -> std::result::Result<(), AwsError> {
-    let mut pauses = crate::aws::patience::SETTLE.iter();
-    loop {
-        match delete() {
-            Err(e) if e.is_no_such_entity() && still_there().unwrap_or(false) => {
-                match pauses.next() {
-                    // A fixed sleep on purpose: the pause *is* the time IAM needs.
-                    Some(p) => std::thread::sleep(*p),
-                    None => {
-                        return Err(AwsError {
-                            message: format!(
-                                "{} (IAM says it is gone, yet still lists it)",
-                                e.message
-                            ),
-                            code: Some("StillListed".into()),
-                            ..e
-                        });
-                    }
-                }
-            }
-            other => return other,
-        }
     }
 }
 

@@ -57,17 +57,7 @@ fn eval_in(shell: &str, script: &[u8], names: &[String]) -> Vec<String> {
         "{shell} said: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut values: Vec<String> = out
-        .stdout
-        .split(|&b| b == 0)
-        .map(|v| String::from_utf8(v.to_vec()).unwrap())
-        .collect();
-    assert_eq!(
-        values.pop().as_deref(),
-        Some(""),
-        "{shell}: output ends in NUL"
-    );
-    values
+    nul_separated(&out.stdout, shell)
 }
 
 /// Runs `script` with fish as users do (`… | source`), then prints the named variables
@@ -97,15 +87,19 @@ fn source_in_fish(script: &[u8], names: &[String]) -> Vec<String> {
         "fish: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut values: Vec<String> = out
-        .stdout
+    nul_separated(&out.stdout, "fish")
+}
+
+/// The values a shell printed with `printf '%s\0'`, each NUL-terminated.
+fn nul_separated(stdout: &[u8], shell: &str) -> Vec<String> {
+    let mut values: Vec<String> = stdout
         .split(|&b| b == 0)
         .map(|v| String::from_utf8(v.to_vec()).unwrap())
         .collect();
     assert_eq!(
         values.pop().as_deref(),
         Some(""),
-        "fish: output ends in NUL"
+        "{shell}: output ends in NUL"
     );
     values
 }
