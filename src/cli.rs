@@ -35,6 +35,17 @@ pub fn parse() -> Cli {
 #[derive(Debug, Parser)]
 #[command(name = "handoff", version)]
 pub struct Cli {
+    /// Where keychain items live: secret-service (Linux default), keyutils (the Linux
+    /// kernel keyring: no D-Bus needed), pass, macos (macOS default), windows (Windows
+    /// default).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "HANDOFF_STORE",
+        value_name = "NAME"
+    )]
+    pub store: Option<crate::store::StoreName>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

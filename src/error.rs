@@ -91,7 +91,7 @@ impl ExitCode {
                 "an AWS call failed; AWS is as before the run (nothing changed, or rolled back)"
             }
             ExitCode::RollbackFailed => "an AWS call failed and the rollback failed too",
-            ExitCode::Keychain => "the OS keychain failed or is unavailable",
+            ExitCode::Keychain => "the keychain store failed or is unavailable",
             ExitCode::Refused => "a check refused the bundle (account, signer, verification)",
             ExitCode::Cancelled => "cancelled at a prompt, or no prompt could be shown",
             ExitCode::Conflict => {

@@ -39,18 +39,17 @@ use error::Result;
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
+    let keychain = store::Chosen(store::Choice::from_flag(cli.store));
     match cli.command {
-        Command::Keygen(a) => commands::keygen::run(&a),
-        Command::Create(a) => commands::create::run(&a),
+        Command::Keygen(a) => commands::keygen::run(&a, &keychain),
+        Command::Create(a) => commands::create::run(&a, &keychain),
         Command::Seal(a) => commands::seal::run(&a),
-        Command::Open(a) => commands::open::run(&a),
+        Command::Open(a) => commands::open::run(&a, &keychain),
         Command::Inspect(a) => commands::inspect::run(&a),
         Command::Revoke(a) => commands::revoke::run(&a),
-        Command::Recover(a) => commands::recover::run(&a),
-        Command::CredentialProcess { name } => {
-            commands::credential_process::run(&store::OsKeychain, &name)
-        }
-        Command::Keychain(c) => commands::keychain::run(&store::OsKeychain, &c),
+        Command::Recover(a) => commands::recover::run(&a, &keychain),
+        Command::CredentialProcess { name } => commands::credential_process::run(&keychain, &name),
+        Command::Keychain(c) => commands::keychain::run(&keychain, &c),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man => commands::man::run(),
     }

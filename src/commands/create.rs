@@ -13,7 +13,7 @@ use crate::error::{Error, ExitCode, Result, shown};
 use crate::mint::{self, Allow, Order, PasswordOrder, Policies, SealTo};
 use crate::progress::Progress;
 use crate::sealing::bundle_io::BundleOutput;
-use crate::store::{Keychain, Kind, OsKeychain};
+use crate::store::{Keychain, Kind};
 
 /// Whether the run changes anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +54,8 @@ pub struct CreateRequest {
 }
 
 /// Runs `create` against the real AWS (or the endpoint given).
-pub fn run(args: &CreateArgs) -> Result<()> {
-    let request = resolve(args, &OsKeychain)?;
+pub fn run(args: &CreateArgs, keychain: &dyn Keychain) -> Result<()> {
+    let request = resolve(args, keychain)?;
     crate::mint::journal_file::warn_if_unfinished();
     let iam = crate::aws::sdk::SdkIam::new(&request.aws)?;
     let progress = Progress::new(request.report != Report::Progress);
@@ -66,7 +66,7 @@ pub fn run(args: &CreateArgs) -> Result<()> {
         request,
         &mint::Deps {
             iam: &iam,
-            keychain: &OsKeychain,
+            keychain,
             now: jiff::Timestamp::now,
             progress: &progress,
             aws_flags,

@@ -13,7 +13,8 @@ pub fn run(keychain: &dyn Keychain, name: &str) -> Result<()> {
             "credential-process writes the secret access key to standard output, which is a terminal",
         )
         .fix(format!(
-            "it is for the AWS CLI: put `credential_process = handoff credential-process {}` in ~/.aws/config, then run: aws sts get-caller-identity --profile PROFILE",
+            "it is for the AWS CLI: put `credential_process = handoff {}credential-process {}` in ~/.aws/config, then run: aws sts get-caller-identity --profile PROFILE",
+            keychain.flag(),
             shown(name)
         )));
     }

@@ -39,9 +39,8 @@ pub enum Target {
 }
 
 /// Runs `keygen`.
-pub fn run(args: &KeygenArgs) -> Result<()> {
-    let keychain = crate::store::OsKeychain;
-    execute(&resolve(args, &keychain)?, &keychain)
+pub fn run(args: &KeygenArgs, keychain: &dyn crate::store::Keychain) -> Result<()> {
+    execute(&resolve(args, keychain)?, keychain)
 }
 
 /// Checks the target before a key is made: a free keychain name, a path that does not
@@ -85,7 +84,9 @@ pub fn execute(target: &Target, keychain: &dyn Keychain) -> Result<()> {
                 false,
             )?;
             crate::say!(
-                "Stored the identity in the OS keychain as {name}; open bundles with --identity-keychain {name}."
+                "Stored the identity in {} as {name}; open bundles with: handoff {}open BUNDLE --identity-keychain {name}",
+                keychain.label(),
+                keychain.flag()
             );
             output::write_stdout(format!("{recipient}\n").as_bytes())
         }

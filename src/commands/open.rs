@@ -21,7 +21,7 @@ use crate::rotation::{self, ClientFor, Rotation};
 use crate::sealing::age_file::{self, Unlock};
 use crate::sealing::signing::{self, Opened, Signed};
 use crate::secret::SecretString;
-use crate::store::{Keychain, OsKeychain};
+use crate::store::Keychain;
 
 /// A decrypted bundle: its credential, its signature if signed, and whether it was
 /// opened with a passphrase.
@@ -111,8 +111,8 @@ pub struct Deps<'a> {
 }
 
 /// Runs `open`.
-pub fn run(args: &OpenArgs) -> Result<()> {
-    let request = resolve(args)?;
+pub fn run(args: &OpenArgs, keychain: &dyn Keychain) -> Result<()> {
+    let request = resolve(args, keychain)?;
     let aws = request.aws.clone();
     let client_for = move |id: &str, secret: &SecretString| -> Result<Box<dyn Iam>> {
         Ok(Box::new(SdkIam::with_key(&aws, id, secret)?))
@@ -120,7 +120,7 @@ pub fn run(args: &OpenArgs) -> Result<()> {
     execute(
         &request,
         &Deps {
-            keychain: &OsKeychain,
+            keychain,
             client_for: &client_for,
         },
     )
@@ -153,7 +153,7 @@ fn delivery(args: &OpenArgs) -> Delivery {
 
 /// Checks every flag, and (for `--rotate`) every delivery target, before anything is
 /// decrypted or changed.
-pub fn resolve(args: &OpenArgs) -> Result<OpenRequest> {
+pub fn resolve(args: &OpenArgs, keychain: &dyn Keychain) -> Result<OpenRequest> {
     let delivery = delivery(args);
     let aws_check = if args.rotate {
         AwsCheck::Rotate
@@ -164,7 +164,7 @@ pub fn resolve(args: &OpenArgs) -> Result<OpenRequest> {
     };
     // Every target is checked before a passphrase is asked or AWS is called (and a
     // rotation changes AWS before it delivers).
-    delivery.check(&OsKeychain, args.force, true)?;
+    delivery.check(keychain, args.force, true)?;
     if let Some(want) = &args.expect_account {
         receipt::check_account_id(want)?;
     }

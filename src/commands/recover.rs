@@ -10,7 +10,7 @@ use crate::cli::RecoverArgs;
 use crate::error::{Error, ExitCode, Result, shown};
 use crate::mint::journal::Change;
 use crate::mint::journal_file::{Unfinished, unfinished};
-use crate::store::{Keychain, OsKeychain};
+use crate::store::Keychain;
 
 /// The command a rotation's journal names.
 const ROTATE: &str = "open --rotate";
@@ -26,12 +26,12 @@ pub struct RecoverRequest {
 }
 
 /// Runs `recover`.
-pub fn run(args: &RecoverArgs) -> Result<()> {
+pub fn run(args: &RecoverArgs, keychain: &dyn Keychain) -> Result<()> {
     let request = resolve(args)?;
     execute(
         &request,
         &|aws| Ok(Box::new(crate::aws::sdk::SdkIam::new(aws)?) as Box<dyn Iam>),
-        &OsKeychain,
+        keychain,
     )
 }
 

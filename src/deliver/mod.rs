@@ -211,7 +211,9 @@ impl Delivery {
             Delivery::Keychain(name) => {
                 keychain::store_credential(keychain, name, c, replace)?;
                 Ok(Some(format!(
-                    "Stored the credential in the OS keychain as {name}. In ~/.aws/config:\n  credential_process = handoff credential-process {name}"
+                    "Stored the credential in {} as {name}. In ~/.aws/config:\n  credential_process = handoff {}credential-process {name}",
+                    keychain.label(),
+                    keychain.flag()
                 )))
             }
             Delivery::ProcessJson => {

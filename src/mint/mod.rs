@@ -219,8 +219,10 @@ fn deliver(
         }
         crate::interrupt::test_point("keychain");
         deps.progress.step(format!(
-            "Stored {} in the OS keychain as {name} (credential_process = handoff credential-process {name})",
-            credential.contents()
+            "Stored {} in {} as {name} (credential_process = handoff {}credential-process {name})",
+            credential.contents(),
+            deps.keychain.label(),
+            deps.keychain.flag()
         ));
     }
     let bundle = match seal {

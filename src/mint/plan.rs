@@ -331,7 +331,7 @@ pub fn describe(order: &Order, plan: &Plan, bundle: Option<&str>) -> String {
     if let Some(name) = &order.keychain {
         let _ = writeln!(
             s,
-            "  store the credential in the OS keychain as {}{}",
+            "  store the credential in the keychain as {}{}",
             shown(name),
             if order.replace_keychain {
                 " (replacing what is there)"

@@ -5,6 +5,7 @@
 //! bytes are never printed.
 
 use super::kind::{CALL_TIMEOUT, Kind};
+use super::name::StoreName;
 use crate::error::{Error, ExitCode, shown};
 
 /// A keychain failure.
@@ -32,27 +33,59 @@ pub enum StoreError {
     /// Locked, or its unlock prompt was dismissed.
     #[error("the keychain is locked, or its unlock prompt was refused ({})", shown(.0))]
     Locked(String),
-    /// No Secret Service to talk to.
-    #[error("the OS keychain cannot be reached ({})", shown(.0))]
-    Unreachable(String),
+    /// The store does not answer.
+    #[error("the {store} store cannot be reached ({})", shown(.1), store = .0)]
+    Unreachable(StoreName, String),
     /// The store failed otherwise.
-    #[error("the OS keychain failed ({})", shown(.0))]
-    Failed(String),
+    #[error("the {store} store failed ({})", shown(.1), store = .0)]
+    Failed(StoreName, String),
     /// Several items match one name.
     #[error("several keychain items have this name")]
     Ambiguous,
     /// A call took longer than [`CALL_TIMEOUT`].
-    #[error("the OS keychain did not answer within {secs} s ({0})", secs = CALL_TIMEOUT.as_secs())]
-    Timeout(&'static str),
+    #[error("the {store} store did not answer within {secs} s ({what})", store = .0, what = .1, secs = CALL_TIMEOUT.as_secs())]
+    Timeout(StoreName, &'static str),
     /// No thread for the call.
     #[error("cannot start a thread: {0}")]
     NoThread(String),
-    /// No keychain on this OS yet.
-    #[error("the OS keychain is not supported on this system yet")]
-    Unsupported,
+    /// The chosen store belongs to another OS.
+    #[error("the {store} store is not available on this system: it is on {os}", store = .0, os = .0.home_os())]
+    NotOnThisOs(StoreName),
 }
 
-const START_ONE: &str = "start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS";
+/// How to make one store answer.
+fn start(store: StoreName) -> &'static str {
+    match store {
+        StoreName::SecretService => {
+            "start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS"
+        }
+        StoreName::Keyutils => {
+            "the kernel keyring is refused here (a container's seccomp profile often blocks keyctl); run `keyctl show @s` to check"
+        }
+        StoreName::Pass => "install pass and gpg, then make a store: pass init GPG-KEY-ID",
+        StoreName::Macos => {
+            "unlock the login keychain (Keychain Access), or run: security unlock-keychain"
+        }
+        StoreName::Windows => "check that Credential Manager runs for this user (cmdkey /list)",
+    }
+}
+
+/// The hint of a store that does not answer: how to fix it, and which stores do.
+fn unreachable_fix(store: StoreName) -> String {
+    let others = super::reachable(store);
+    if others.is_empty() {
+        return format!(
+            "{}; or seal to an age or SSH key with --to instead",
+            start(store)
+        );
+    }
+    let names: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+    format!(
+        "{}; or use a store that answers here: {} (--store NAME, or HANDOFF_STORE=NAME)",
+        start(store),
+        names.join(", ")
+    )
+}
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
@@ -89,20 +122,17 @@ impl From<StoreError> for Error {
                 ExitCode::Keychain,
                 "unlock your keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and run again",
             ),
-            S::Unreachable(_) | S::Failed(_) => (ExitCode::Keychain, START_ONE),
+            S::Unreachable(store, _)
+            | S::Failed(store, _)
+            | S::Timeout(store, _)
+            | S::NotOnThisOs(store) => {
+                return Error::new(ExitCode::Keychain, e.to_string()).fix(unreachable_fix(*store));
+            }
             S::Ambiguous => (
                 ExitCode::Keychain,
                 "remove the duplicates with your keyring manager (seahorse, secret-tool clear)",
             ),
-            S::Timeout(_) => (
-                ExitCode::Keychain,
-                "the Secret Service daemon may be stuck or waiting on a prompt: restart it, or unlock it, and run again",
-            ),
             S::NoThread(_) => (ExitCode::Internal, "this is a bug: please report it"),
-            S::Unsupported => (
-                ExitCode::Keychain,
-                "seal to an age or SSH key with --to instead",
-            ),
         };
         let error = Error::new(code, e.to_string());
         // An internal error had no hint before; keep it that way.
@@ -116,16 +146,20 @@ impl From<StoreError> for Error {
 
 /// The keyring store's error, as ours. Locked and dismissed-prompt are told apart by
 /// the Secret Service error's type, never by its text.
-pub fn from_keyring(e: keyring_core::Error) -> StoreError {
+pub fn from_keyring(store: StoreName, e: keyring_core::Error) -> StoreError {
     use keyring_core::Error as K;
     match e {
         // These variants carry the secret's bytes: never print them.
         K::BadEncoding(_) | K::BadDataFormat(..) => StoreError::BadFormat,
         K::NoStorageAccess(p) if is_locked(p.as_ref()) => StoreError::Locked(p.to_string()),
-        K::NoStorageAccess(p) => StoreError::Unreachable(p.to_string()),
-        K::PlatformFailure(p) => StoreError::Failed(p.to_string()),
+        K::NoStorageAccess(p) => StoreError::Unreachable(store, p.to_string()),
+        K::PlatformFailure(p) if is_unreachable(p.as_ref()) => {
+            StoreError::Unreachable(store, p.to_string())
+        }
+        K::NotSupportedByStore(_) if !store.built_here() => StoreError::NotOnThisOs(store),
+        K::PlatformFailure(p) => StoreError::Failed(store, p.to_string()),
         K::Ambiguous(_) => StoreError::Ambiguous,
-        other => StoreError::Failed(other.to_string()),
+        other => StoreError::Failed(store, other.to_string()),
     }
 }
 
@@ -136,6 +170,21 @@ fn is_locked(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
         e.downcast_ref::<SS>(),
         Some(SS::Locked | SS::Prompt | SS::PromptDisconnected)
     )
+}
+
+/// No bus, or no Secret Service on it: told by the error's type.
+#[cfg(target_os = "linux")]
+fn is_unreachable(e: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    use secret_service::Error as SS;
+    matches!(
+        e.downcast_ref::<SS>(),
+        Some(SS::Zbus(_) | SS::ZbusFdo(_) | SS::Unavailable)
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_unreachable(_: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    false
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -167,12 +216,16 @@ mod tests {
         let boxed =
             |e: secret_service::Error| -> Box<dyn std::error::Error + Send + Sync> { Box::new(e) };
         for e in [secret_service::Error::Locked, secret_service::Error::Prompt] {
-            let got = from_keyring(keyring_core::Error::NoStorageAccess(boxed(e)));
+            let got = from_keyring(
+                StoreName::SecretService,
+                keyring_core::Error::NoStorageAccess(boxed(e)),
+            );
             assert!(matches!(got, StoreError::Locked(_)), "{got:?}");
         }
-        let got = from_keyring(keyring_core::Error::NoStorageAccess(boxed(
-            secret_service::Error::Unavailable,
-        )));
-        assert!(matches!(got, StoreError::Unreachable(_)), "{got:?}");
+        let got = from_keyring(
+            StoreName::SecretService,
+            keyring_core::Error::NoStorageAccess(boxed(secret_service::Error::Unavailable)),
+        );
+        assert!(matches!(got, StoreError::Unreachable(..)), "{got:?}");
     }
 }

@@ -24,6 +24,15 @@ impl Kind {
         }
     }
 
+    /// The service of the companion item that holds the facts, in stores that keep no
+    /// attributes (keyutils, macOS, Windows).
+    pub fn meta_service(self) -> &'static str {
+        match self {
+            Kind::Credential => "handoff-meta",
+            Kind::Identity => "handoff-identity-meta",
+        }
+    }
+
     /// "a credential", "an identity".
     pub fn with_article(self) -> &'static str {
         match self {

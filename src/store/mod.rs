@@ -1,26 +1,31 @@
-//! The OS keychain (Secret Service on Linux, tested; the macOS login Keychain behind
-//! `cfg`, not built here; Windows not supported yet), behind the small [`Keychain`] trait. Credentials live
-//! under service `handoff`, age identities under `handoff-identity`, each under the
-//! name the user gives; non-secret facts (key id, user, account, expiry) are item
-//! attributes, so listing never reads a secret.
+//! The keychain: the store the user chose with `--store` (or `HANDOFF_STORE`, or the
+//! OS default), behind the small [`Keychain`] trait. The keyring-rs family's stores
+//! ([`native`]: Secret Service, the kernel keyring, macOS, Windows) and `pass`
+//! ([`pass`]) each implement it; [`Chosen`] picks one per command line.
+//!
+//! Credentials live under service `handoff`, age identities under `handoff-identity`,
+//! each under the name the user gives; non-secret facts (key id, user, account,
+//! expiry) are kept beside the secret, so listing never reads a secret.
 //!
 //! [`memory::MemKeychain`] is the in-memory store unit tests use.
-//!
-//! The zbus store has no call timeout of its own: every call runs on its own thread
-//! and is abandoned after [`CALL_TIMEOUT`], so a stuck daemon is an error, not a hang.
 
 pub mod error;
+#[cfg(target_os = "linux")]
+mod keyutils;
 mod kind;
 #[cfg(test)]
 pub mod memory;
+mod name;
+mod native;
+mod pass;
 
 use std::collections::HashMap;
-use std::sync::mpsc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::secret::{ExposeSecret, SecretBytes, SecretString};
 pub use error::StoreError;
 pub use kind::{CALL_TIMEOUT, Kind};
+pub use name::{Choice, StoreName};
 
 /// An item's name and its non-secret attributes.
 #[derive(Debug, Clone)]
@@ -52,6 +57,15 @@ pub trait Keychain {
     fn delete(&self, kind: Kind, name: &str) -> Result<bool>;
     /// Lists every handoff item.
     fn list(&self) -> Result<Vec<Item>>;
+    /// `--store NAME ` when the store was chosen, for command lines handoff prints
+    /// (`credential_process = handoff --store NAME credential-process …`).
+    fn flag(&self) -> String {
+        String::new()
+    }
+    /// The store, in words: "the kernel keyring (keyutils)".
+    fn label(&self) -> String {
+        "the keychain".into()
+    }
 }
 
 /// A valid keychain name: what a profile name may be.
@@ -91,57 +105,20 @@ pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Iden
         .ok_or_else(|| StoreError::NotAnIdentity(name.into()).into())
 }
 
-fn keychain_error(e: keyring_core::Error) -> Error {
-    error::from_keyring(e).into()
-}
+/// The store a command line chose (`--store`, `HANDOFF_STORE`, or the OS default),
+/// as a [`Keychain`]. Nothing is reached until an item is.
+pub struct Chosen(pub Choice);
 
-/// Runs `f` on its own thread; gives up after [`CALL_TIMEOUT`].
-fn with_timeout<T: Send + 'static>(
-    what: &'static str,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("keychain".into())
-        .spawn(move || {
-            let result = f();
-            // The store decrypts the secret in this thread's stack frames (the Secret
-            // Service session cipher), which no allocator wipes: overwrite them.
-            crate::exit_hooks::scrub_stack();
-            let _ = tx.send(result);
-        })
-        .map_err(|e| StoreError::NoThread(e.to_string()))?;
-    rx.recv_timeout(CALL_TIMEOUT)
-        .unwrap_or_else(|_| Err(StoreError::Timeout(what).into()))
-}
-
-/// The platform keychain.
-pub struct OsKeychain;
-
-#[cfg(target_os = "linux")]
-fn entry(kind: Kind, name: &str) -> Result<keyring_core::Entry> {
-    if keyring_core::get_default_store().is_none() {
-        let store = zbus_secret_service_keyring_store::Store::new().map_err(keychain_error)?;
-        keyring_core::set_default_store(store);
+impl Chosen {
+    fn backend(&self) -> Box<dyn Keychain> {
+        match self.0.name {
+            StoreName::Pass => Box::new(pass::Pass),
+            other => Box::new(native::Native(other)),
+        }
     }
-    keyring_core::Entry::new(kind.service(), name).map_err(keychain_error)
 }
 
-#[cfg(target_os = "macos")]
-fn entry(kind: Kind, name: &str) -> Result<keyring_core::Entry> {
-    if keyring_core::get_default_store().is_none() {
-        let store = apple_native_keyring_store::keychain::Store::new().map_err(keychain_error)?;
-        keyring_core::set_default_store(store);
-    }
-    keyring_core::Entry::new(kind.service(), name).map_err(keychain_error)
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "macos")))]
-fn entry(_kind: Kind, _name: &str) -> Result<keyring_core::Entry> {
-    Err(StoreError::Unsupported.into())
-}
-
-impl Keychain for OsKeychain {
+impl Keychain for Chosen {
     fn put(
         &self,
         kind: Kind,
@@ -150,87 +127,45 @@ impl Keychain for OsKeychain {
         attributes: &[(&str, String)],
         replace: bool,
     ) -> Result<()> {
-        check_name(name)?;
-        refuse_existing(self, kind, name, replace)?;
-        let (name, secret) = (name.to_string(), SecretBytes::new(secret.to_vec()));
-        let attributes: Vec<(String, String)> = attributes
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        with_timeout("storing", move || {
-            let e = entry(kind, &name)?;
-            e.set_secret(&secret).map_err(keychain_error)?;
-            let attrs: HashMap<&str, &str> = attributes
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            if !attrs.is_empty() {
-                e.update_attributes(&attrs).map_err(keychain_error)?;
-            }
-            Ok(())
-        })
+        self.backend().put(kind, name, secret, attributes, replace)
     }
-
     fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes> {
-        check_name(name)?;
-        let owned = name.to_string();
-        let secret = with_timeout("reading", move || match entry(kind, &owned)?.get_secret() {
-            // The boundary: the store's Vec becomes our wiped type here.
-            Ok(bytes) => Ok(Some(SecretBytes::new(bytes))),
-            Err(keyring_core::Error::NoEntry) => Ok(None),
-            Err(e) => Err(keychain_error(e)),
-        })?;
-        secret.ok_or_else(|| StoreError::Missing(kind, name.into()).into())
+        self.backend().get(kind, name)
     }
-
     fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
-        let owned = name.to_string();
-        with_timeout("looking up", move || {
-            match entry(kind, &owned)?.get_attributes() {
-                Ok(_) => Ok(true),
-                Err(keyring_core::Error::NoEntry) => Ok(false),
-                Err(e) => Err(keychain_error(e)),
-            }
-        })
+        self.backend().exists(kind, name)
     }
-
     fn delete(&self, kind: Kind, name: &str) -> Result<bool> {
-        check_name(name)?;
-        let owned = name.to_string();
-        with_timeout("deleting", move || {
-            match entry(kind, &owned)?.delete_credential() {
-                Ok(()) => Ok(true),
-                Err(keyring_core::Error::NoEntry) => Ok(false),
-                Err(e) => Err(keychain_error(e)),
-            }
-        })
+        self.backend().delete(kind, name)
     }
-
     fn list(&self) -> Result<Vec<Item>> {
-        with_timeout("listing", move || {
-            entry(Kind::Credential, "probe")?;
-            let mut items = Vec::new();
-            for kind in [Kind::Credential, Kind::Identity] {
-                let spec = HashMap::from([("service", kind.service())]);
-                for e in keyring_core::Entry::search(&spec).map_err(keychain_error)? {
-                    let mut attributes = e.get_attributes().map_err(keychain_error)?;
-                    let name = attributes
-                        .remove("username")
-                        .or_else(|| e.get_specifiers().map(|(_, u)| u))
-                        .unwrap_or_default();
-                    attributes
-                        .retain(|k, _| !matches!(k.as_str(), "service" | "target" | "xdg:schema"));
-                    items.push(Item {
-                        name,
-                        kind,
-                        attributes,
-                    });
-                }
-            }
-            items.sort_by(|a, b| a.name.cmp(&b.name));
-            Ok(items)
-        })
+        self.backend().list()
     }
+    fn flag(&self) -> String {
+        self.0.flag()
+    }
+    fn label(&self) -> String {
+        self.0.name.label().into()
+    }
+}
+
+/// The stores that answer on this machine, `except` the one that just failed (it is
+/// not asked again): what an "unreachable" hint offers.
+pub fn reachable(except: StoreName) -> Vec<StoreName> {
+    StoreName::ALL
+        .into_iter()
+        .filter(|s| *s != except && s.built_here())
+        .filter(|s| match s {
+            #[cfg(target_os = "linux")]
+            StoreName::Keyutils => keyutils::reachable(),
+            StoreName::Pass => pass::unusable().is_none(),
+            StoreName::SecretService => {
+                std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+                    && native::Native(*s).exists(Kind::Credential, "probe").is_ok()
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 #[cfg(test)]

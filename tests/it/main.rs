@@ -21,5 +21,6 @@ mod receipt;
 mod signals;
 mod signing;
 mod stderr;
+mod stores;
 mod support;
 mod terminal;

@@ -510,8 +510,8 @@ pinned! {
                hint: `handoff keychain list` shows what is stored\n";
     credential_process_no_session_bus:
         handoff(&["credential-process", "boot"]).env("DBUS_SESSION_BUS_ADDRESS", "unix:path={dir}/no-bus")
-        => 8, "handoff: error: the OS keychain failed (zbus error: Failed to connect to address `unix:path={dir}/no-bus`: No such file or directory (os error 2))\n\
-               hint: start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS\n";
+        => 8, "handoff: error: the secret-service store cannot be reached (zbus error: Failed to connect to address `unix:path={dir}/no-bus`: No such file or directory (os error 2))\n\
+               hint: start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS; or use a store that answers here: keyutils (--store NAME, or HANDOFF_STORE=NAME)\n";
 }
 
 #[test]

@@ -1,0 +1,250 @@
+//! The standard Unix password manager as a store: the real `pass` program, its store
+//! directory (`PASSWORD_STORE_DIR`, or `~/.password-store`) and gpg underneath.
+//!
+//! Credentials are entries `handoff/NAME`, identities `handoff-identity/NAME`. An
+//! entry is the secret as handoff keeps it (the handoff/v1 JSON payload, or the
+//! `AGE-SECRET-KEY-1…` line), a blank line, then the non-secret facts as `key: value`
+//! lines, pass's convention for extra fields: `pass show handoff/NAME` prints it
+//! readably. The secret reaches `pass insert` on its standard input, never in argv or
+//! the environment.
+//!
+//! Listing reads the store directory's file names only: the facts are encrypted with
+//! the secret, so `keychain list` shows names and kinds, not key ids. There is no call
+//! timeout here, unlike the other stores: gpg may be waiting on its pinentry for the
+//! user's passphrase.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use super::{Item, Keychain, Kind, StoreError, StoreName, check_name};
+use crate::error::Result;
+use crate::secret::SecretBytes;
+
+/// The `pass` store.
+pub struct Pass;
+
+/// The store directory `pass` uses.
+fn store_dir() -> Option<PathBuf> {
+    match std::env::var_os("PASSWORD_STORE_DIR") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".password-store")),
+    }
+}
+
+/// The entry's path inside the store: `handoff/NAME` or `handoff-identity/NAME`.
+fn entry(kind: Kind, name: &str) -> String {
+    format!("{}/{name}", kind.service())
+}
+
+fn unreachable(why: impl Into<String>) -> crate::error::Error {
+    StoreError::Unreachable(StoreName::Pass, why.into()).into()
+}
+
+/// Whether `program` is an executable file in a `PATH` directory.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            let f = d.join(program);
+            f.is_file() && executable(&f)
+        })
+    })
+}
+
+#[cfg(unix)]
+fn executable(f: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    f.metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn executable(_: &std::path::Path) -> bool {
+    true
+}
+
+/// Why `pass` cannot be used here, if it cannot.
+pub fn unusable() -> Option<String> {
+    if !cfg!(unix) {
+        return Some("pass runs on Unix systems only".into());
+    }
+    if !on_path("pass") {
+        return Some("the pass program is not installed".into());
+    }
+    match store_dir() {
+        None => Some("no HOME or PASSWORD_STORE_DIR".into()),
+        Some(d) if !d.join(".gpg-id").is_file() => Some(format!(
+            "{} is not a password store (no .gpg-id)",
+            d.display()
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Runs `pass ARGS`, with `input` on its standard input; its standard output back.
+fn pass(args: &[&str], input: Option<&[u8]>) -> Result<SecretBytes> {
+    if let Some(why) = unusable() {
+        return Err(unreachable(why));
+    }
+    let mut child = Command::new("pass")
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| unreachable(format!("cannot run pass: {e}")))?;
+    if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A pass that dies early closes the pipe: its exit status says why.
+        let _ = stdin.write_all(bytes);
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| StoreError::Failed(StoreName::Pass, e.to_string()))?;
+    // The boundary: pass's output (a secret, for `show`) becomes our wiped type here.
+    let stdout = SecretBytes::new(out.stdout);
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        let last = said.lines().rev().find(|l| !l.trim().is_empty());
+        return Err(StoreError::Failed(
+            StoreName::Pass,
+            format!(
+                "pass {} failed: {}",
+                args[0],
+                last.unwrap_or("no message").trim()
+            ),
+        )
+        .into());
+    }
+    Ok(stdout)
+}
+
+/// The entry's text: the secret, a blank line, the facts.
+fn compose(secret: &[u8], attributes: &[(&str, String)]) -> Result<SecretBytes> {
+    let text = std::str::from_utf8(secret).map_err(|_| StoreError::BadFormat)?;
+    if text.contains("\n\n") || text.trim().is_empty() {
+        return Err(StoreError::BadFormat.into());
+    }
+    let mut out = crate::secret::buffer(secret.len() + 64 * (attributes.len() + 1));
+    out.extend_from_slice(text.trim_end_matches('\n').as_bytes());
+    out.extend_from_slice(b"\n\n");
+    for (k, v) in attributes {
+        // One fact, one line: a value that could start another is left out.
+        if v.chars().any(char::is_control) {
+            continue;
+        }
+        out.extend_from_slice(format!("{k}: {v}\n").as_bytes());
+    }
+    Ok(out)
+}
+
+/// The secret back out of an entry's text: everything before the first blank line.
+fn secret_of(text: &[u8]) -> Result<SecretBytes> {
+    let end = text
+        .windows(2)
+        .position(|w| w == b"\n\n")
+        .map_or(text.len(), |i| i + 1);
+    if text[..end].iter().all(u8::is_ascii_whitespace) {
+        return Err(StoreError::BadFormat.into());
+    }
+    Ok(SecretBytes::new(text[..end].to_vec()))
+}
+
+impl Keychain for Pass {
+    fn put(
+        &self,
+        kind: Kind,
+        name: &str,
+        secret: &[u8],
+        attributes: &[(&str, String)],
+        replace: bool,
+    ) -> Result<()> {
+        check_name(name)?;
+        super::refuse_existing(self, kind, name, replace)?;
+        let text = compose(secret, attributes)?;
+        pass(
+            &["insert", "--multiline", "--force", &entry(kind, name)],
+            Some(&text),
+        )
+        .map(drop)
+    }
+
+    fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes> {
+        check_name(name)?;
+        if !self.exists(kind, name)? {
+            return Err(StoreError::Missing(kind, name.into()).into());
+        }
+        secret_of(&pass(&["show", &entry(kind, name)], None)?)
+    }
+
+    fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
+        if let Some(why) = unusable() {
+            return Err(unreachable(why));
+        }
+        let dir = store_dir().ok_or_else(|| unreachable("no HOME"))?;
+        let file = dir.join(kind.service()).join(format!("{name}.gpg"));
+        Ok(file.symlink_metadata().is_ok())
+    }
+
+    fn delete(&self, kind: Kind, name: &str) -> Result<bool> {
+        check_name(name)?;
+        if !self.exists(kind, name)? {
+            return Ok(false);
+        }
+        pass(&["rm", "--force", &entry(kind, name)], None).map(|_| true)
+    }
+
+    fn list(&self) -> Result<Vec<Item>> {
+        if let Some(why) = unusable() {
+            return Err(unreachable(why));
+        }
+        let dir = store_dir().ok_or_else(|| unreachable("no HOME"))?;
+        let mut items = Vec::new();
+        for kind in [Kind::Credential, Kind::Identity] {
+            let Ok(entries) = std::fs::read_dir(dir.join(kind.service())) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let file = e.file_name();
+                let Some(name) = file.to_str().and_then(|f| f.strip_suffix(".gpg")) else {
+                    continue;
+                };
+                if check_name(name).is_ok() {
+                    items.push(Item {
+                        name: name.to_string(),
+                        kind,
+                        attributes: Default::default(),
+                    });
+                }
+            }
+        }
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_the_secret_a_blank_line_and_the_facts() {
+        let text = compose(
+            b"{\n  \"a\": \"b\"\n}\n",
+            &[("access-key-id", "AKIA1".into()), ("bad", "x\ny: z".into())],
+        )
+        .unwrap();
+        assert_eq!(&text[..], b"{\n  \"a\": \"b\"\n}\n\naccess-key-id: AKIA1\n");
+        assert_eq!(&secret_of(&text).unwrap()[..], b"{\n  \"a\": \"b\"\n}\n");
+        // An entry someone wrote by hand, with no facts, is all secret.
+        assert_eq!(
+            &secret_of(b"AGE-SECRET-KEY-1X").unwrap()[..],
+            b"AGE-SECRET-KEY-1X"
+        );
+        assert!(secret_of(b"\n\nfacts: x\n").is_err());
+        assert!(compose(b"a\n\nb", &[]).is_err());
+    }
+}

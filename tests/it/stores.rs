@@ -1,0 +1,509 @@
+//! The stores beyond Secret Service, each through the real thing: the Linux kernel
+//! keyring (a named session keyring of the test's own, no D-Bus at all) and `pass`
+//! (the real program, a store directory and a gpg key made in the test). Each store
+//! runs the same journey: keygen, open into it, credential-process, the AWS CLI
+//! through `credential_process`, list, refusal to clobber, delete.
+
+use std::process::{Command, Output, Stdio};
+
+use crate::moto::Moto;
+use crate::support::*;
+
+/// A store prepared for one test: how to run handoff (and other programs) against it.
+struct Store {
+    name: &'static str,
+    /// Environment for every command (PASSWORD_STORE_DIR, GNUPGHOME, PATH).
+    env: Vec<(String, String)>,
+    /// Programs run through this prefix (`keyctl session NAME`), or none.
+    prefix: Vec<String>,
+    /// Whether `keychain list` shows the facts (pass keeps them encrypted).
+    lists_facts: bool,
+    /// Files of the pass shim's log, if any.
+    argv_log: Option<std::path::PathBuf>,
+}
+
+impl Store {
+    /// A fresh named session keyring: every command of the test joins it.
+    fn keyutils(env: &TestEnv) -> Option<Store> {
+        if !have("keyctl") {
+            return None;
+        }
+        let ring = format!(
+            "handoff-test-{}-{}",
+            std::process::id(),
+            env.dir.path().file_name().unwrap().to_string_lossy()
+        );
+        Some(Store {
+            name: "keyutils",
+            env: vec![],
+            prefix: vec!["keyctl".into(), "session".into(), ring],
+            lists_facts: true,
+            argv_log: None,
+        })
+    }
+
+    /// A password store of its own, with a gpg key made here, and a `pass` shim
+    /// before the real one on PATH that logs its argv and environment.
+    fn pass(env: &TestEnv) -> Option<Store> {
+        if !have("pass") || !have("gpg") {
+            return None;
+        }
+        let gnupg = env.path("gnupg");
+        std::fs::create_dir(&gnupg).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gnupg, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let vars = vec![
+            ("GNUPGHOME".to_string(), gnupg.display().to_string()),
+            ("PASSWORD_STORE_DIR".to_string(), env.p("password-store")),
+        ];
+        let gpg = |args: &[&str]| {
+            let o = Command::new("gpg")
+                .args(["--batch", "--quiet", "--passphrase", ""])
+                .args(args)
+                .envs(vars.clone())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        gpg(&[
+            "--quick-gen-key",
+            "handoff test <test@example.com>",
+            "default",
+            "default",
+            "never",
+        ]);
+        let listed = gpg(&["--list-keys", "--with-colons"]);
+        let fpr = listed
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .map(|l| l.trim_matches(':').to_string())
+            .unwrap();
+        let o = Command::new("pass")
+            .args(["init", &fpr])
+            .envs(vars.clone())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // The shim: what handoff hands pass in argv and env lands in a log.
+        let real = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", "command -v pass"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let shims = env.path("shims");
+        std::fs::create_dir(&shims).unwrap();
+        let log = env.path("pass-argv.log");
+        let shim = shims.join("pass");
+        std::fs::write(
+            &shim,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{log}'\nenv >> '{log}'\nexec '{real}' \"$@\"\n",
+                log = log.display(),
+                real = real.trim()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            shims.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut env_vars = vars;
+        env_vars.push(("PATH".into(), path));
+        Some(Store {
+            name: "pass",
+            env: env_vars,
+            prefix: vec![],
+            lists_facts: false,
+            argv_log: Some(log),
+        })
+    }
+
+    /// `handoff --store NAME ARGS`, in this store's session.
+    fn run(&self, env: &TestEnv, args: &[&str]) -> Run {
+        Run::from_output(self.command(env, args).output().unwrap())
+    }
+
+    fn command(&self, env: &TestEnv, args: &[&str]) -> Command {
+        let bin = assert_cmd::cargo::cargo_bin("handoff");
+        let mut c = if self.prefix.is_empty() {
+            Command::new(&bin)
+        } else {
+            let mut c = Command::new(&self.prefix[0]);
+            c.args(&self.prefix[1..]).arg(&bin);
+            c
+        };
+        let base = env.cmd();
+        c.env_clear();
+        for (k, v) in base.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        c.current_dir(env.dir.path())
+            .envs(self.env.clone())
+            .args(["--store", self.name])
+            .args(args)
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Any program, in this store's session and environment.
+    fn program(&self, env: &TestEnv, program: &str, args: &[&str]) -> Output {
+        let mut c = if self.prefix.is_empty() {
+            Command::new(program)
+        } else {
+            let mut c = Command::new(&self.prefix[0]);
+            c.args(&self.prefix[1..]).arg(program);
+            c
+        };
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", env.dir.path())
+            .envs(self.env.clone())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn assert_no_secret_in_argv_or_env(&self, secrets: &[&str]) {
+        if let Some(log) = &self.argv_log {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            assert!(text.contains("insert"), "the shim saw no insert: {text}");
+            for s in secrets {
+                assert!(!text.contains(s), "a secret reached pass's argv or env");
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some((_, home)) = self.env.iter().find(|(k, _)| k == "GNUPGHOME") {
+            let _ = Command::new("gpgconf")
+                .args(["--kill", "gpg-agent"])
+                .env("GNUPGHOME", home)
+                .status();
+        }
+    }
+}
+
+/// The journey every store must make, with item names unique to this test (the
+/// kernel's persistent keyring is shared by every session of the user).
+fn journey(store: &Store, env: &TestEnv) {
+    let tag = env.dir.path().file_name().unwrap().to_string_lossy()[3..].to_string();
+    let (me, boot) = (format!("me-{tag}"), format!("boot-{tag}"));
+    // an identity kept only in the store opens bundles
+    let made = store.run(env, &["keygen", "--keychain", &me]).ok();
+    let recipient = made.stdout.trim().to_string();
+    assert!(recipient.starts_with("age1"), "{}", made.stdout);
+    assert!(
+        made.stderr
+            .contains(&format!("handoff --store {} open", store.name)),
+        "the hint names the store: {}",
+        made.stderr
+    );
+    let again = store.run(env, &["keychain", "recipient", &me]).ok();
+    assert_eq!(again.stdout.trim(), recipient);
+    let bundle = env.seal_sample(&recipient);
+    // open into the store, with the identity from the store
+    let opened = store
+        .run(
+            env,
+            &[
+                "open",
+                &bundle,
+                "--identity-keychain",
+                &me,
+                "--keychain",
+                &boot,
+            ],
+        )
+        .ok()
+        .no_secret(SECRET);
+    assert!(
+        opened.stderr.contains(&format!(
+            "credential_process = handoff --store {} credential-process {boot}",
+            store.name
+        )),
+        "{}",
+        opened.stderr
+    );
+    // credential_process JSON
+    let out = store.run(env, &["credential-process", &boot]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (v["AccessKeyId"].as_str(), v["SecretAccessKey"].as_str()),
+        (Some(KEY_ID), Some(SECRET))
+    );
+    lists_both(store, env, &boot, &me);
+    // a taken name needs --force; with it, the item is replaced
+    store
+        .run(
+            env,
+            &[
+                "open",
+                &bundle,
+                "--identity-keychain",
+                &me,
+                "--keychain",
+                &boot,
+            ],
+        )
+        .fails(5);
+    store
+        .run(
+            env,
+            &[
+                "open",
+                &bundle,
+                "--identity-keychain",
+                &me,
+                "--keychain",
+                &boot,
+                "--force",
+            ],
+        )
+        .ok();
+    store.assert_no_secret_in_argv_or_env(&[SECRET, "AGE-SECRET-KEY"]);
+    // delete: gone, and a missing name is a wrong input
+    store.run(env, &["keychain", "delete", &boot]).ok();
+    store.run(env, &["credential-process", &boot]).fails(3);
+    store.run(env, &["keychain", "delete", &boot]).fails(3);
+    store
+        .run(env, &["keychain", "delete", "--identity", &me])
+        .ok();
+    let list = store.run(env, &["keychain", "list", "--json"]).ok();
+    assert!(
+        !list.stdout.contains(&boot) && !list.stdout.contains(&me),
+        "{}",
+        list.stdout
+    );
+}
+
+/// `keychain list`, text and JSON: both names, the facts where the store keeps them
+/// readable, never a secret.
+fn lists_both(store: &Store, env: &TestEnv, boot: &str, me: &str) {
+    // list: names and facts, never a secret
+    let list = store.run(env, &["keychain", "list"]).ok().no_secret(SECRET);
+    assert!(
+        list.stdout.contains(boot) && list.stdout.contains(me),
+        "{}",
+        list.stdout
+    );
+    assert!(!list.stdout.contains("AGE-SECRET-KEY"), "{}", list.stdout);
+    if store.lists_facts {
+        assert!(
+            list.stdout.contains(KEY_ID) && list.stdout.contains("mgmt-org-admin"),
+            "{}",
+            list.stdout
+        );
+    }
+    let json = store.run(env, &["keychain", "list", "--json"]).ok();
+    let items: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert!(
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["name"] == boot && i["kind"] == "credential"),
+        "{}",
+        json.stdout
+    );
+}
+
+#[test]
+fn keyutils_holds_identities_and_credentials_with_no_dbus_at_all() {
+    let env = TestEnv::new();
+    let Some(store) = Store::keyutils(&env) else {
+        return;
+    };
+    journey(&store, &env);
+}
+
+#[test]
+fn pass_holds_identities_and_credentials_through_the_real_pass_and_gpg() {
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    journey(&store, &env);
+}
+
+#[test]
+fn a_pass_entry_is_readable_with_pass_show() {
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    let (id, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    store
+        .run(&env, &["open", &bundle, "-i", &id, "--keychain", "boot"])
+        .ok();
+    let shown = store.program(&env, "pass", &["show", "handoff/boot"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    // the payload, a blank line, then `key: value` facts
+    let (payload, facts) = text.split_once("\n\n").unwrap();
+    let v: serde_json::Value = serde_json::from_str(payload).unwrap();
+    assert_eq!(v["secret_access_key"], SECRET);
+    assert!(
+        facts
+            .lines()
+            .any(|l| l == format!("access-key-id: {KEY_ID}")),
+        "{facts}"
+    );
+    assert!(
+        facts.lines().any(|l| l == "user-name: mgmt-org-admin"),
+        "{facts}"
+    );
+    // the file pass keeps is encrypted
+    let file = std::fs::read(env.path("password-store/handoff/boot.gpg")).unwrap();
+    assert!(!String::from_utf8_lossy(&file).contains(SECRET));
+}
+
+#[test]
+fn a_key_in_the_kernel_keyring_outlives_its_session() {
+    // The persistent keyring is linked into every new session of the user: a key
+    // stored in one session is served in a fresh one (what a logout leaves).
+    let env = TestEnv::new();
+    let Some(store) = Store::keyutils(&env) else {
+        return;
+    };
+    let (id, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    let name = format!(
+        "later-{}",
+        &env.dir.path().file_name().unwrap().to_string_lossy()[3..]
+    );
+    store
+        .run(&env, &["open", &bundle, "-i", &id, "--keychain", &name])
+        .ok();
+    let fresh = Store {
+        name: "keyutils",
+        env: vec![],
+        prefix: vec!["keyctl".into(), "session".into(), "-".into()],
+        lists_facts: true,
+        argv_log: None,
+    };
+    let out = fresh.run(&env, &["credential-process", &name]).ok();
+    assert!(out.stdout.contains(SECRET));
+    fresh.run(&env, &["keychain", "delete", &name]).ok();
+    store.run(&env, &["credential-process", &name]).fails(3);
+}
+
+#[test]
+fn the_aws_cli_uses_a_key_each_store_serves() {
+    let Some(moto) = Moto::start() else { return };
+    let aws = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/aws");
+    let aws = if std::path::Path::new(aws).exists() {
+        aws.to_string()
+    } else if have("aws") {
+        "aws".to_string()
+    } else {
+        return;
+    };
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    for make in [Store::keyutils, Store::pass] {
+        let env = TestEnv::new();
+        let Some(store) = make(&env) else { continue };
+        let name = format!(
+            "cli-{}",
+            &env.dir.path().file_name().unwrap().to_string_lossy()[3..]
+        );
+        // the creator keeps the minted key in the store only
+        let mut c = store.command(
+            &env,
+            &["create", "--user", &name, "--keychain", &name, "--json"],
+        );
+        Moto::env_for(&mut c, moto.port);
+        let run = Run::from_output(c.output().unwrap()).ok();
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let key_id = v["access_key_id"].as_str().unwrap().to_string();
+        env.write(
+            "aws-config",
+            format!(
+                "[profile boot]\ncredential_process = {} --store {} credential-process {name}\nregion = us-east-1\n",
+                bin.display(),
+                store.name
+            ),
+        );
+        let (config, creds, url) = (
+            format!("AWS_CONFIG_FILE={}", env.p("aws-config")),
+            format!("AWS_SHARED_CREDENTIALS_FILE={}", env.p("none")),
+            moto.url(),
+        );
+        let args = [
+            config.as_str(),
+            creds.as_str(),
+            aws.as_str(),
+            "iam",
+            "list-access-keys",
+            "--user-name",
+            &name,
+            "--profile",
+            "boot",
+            "--endpoint-url",
+            &url,
+            "--output",
+            "json",
+        ];
+        let cli = store.program(&env, "env", &args);
+        assert!(
+            cli.status.success(),
+            "{}: {}",
+            store.name,
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        assert!(String::from_utf8_lossy(&cli.stdout).contains(&key_id));
+        store.run(&env, &["keychain", "delete", &name]).ok();
+    }
+}
+
+#[test]
+fn an_unreachable_default_names_the_stores_that_answer() {
+    let env = TestEnv::new();
+    let Some(pass) = Store::pass(&env) else {
+        return;
+    };
+    if !have("keyctl") {
+        return;
+    }
+    // no D-Bus at all: the default (Secret Service) cannot be reached
+    let mut c = env.cmd();
+    c.envs(pass.env.clone()).args(["keychain", "list"]);
+    let run = Run::from_output(c.output().unwrap()).fails(8);
+    assert!(
+        run.stderr.contains("the secret-service store cannot be reached")
+            && run.stderr.contains("or use a store that answers here: keyutils, pass (--store NAME, or HANDOFF_STORE=NAME)"),
+        "{}",
+        run.stderr
+    );
+    // a store of another OS is named as such
+    let run = env.run(&["--store", "macos", "keychain", "list"]).fails(8);
+    assert!(
+        run.stderr
+            .contains("the macos store is not available on this system: it is on macOS"),
+        "{}",
+        run.stderr
+    );
+    // HANDOFF_STORE chooses too, and a pass with no store says how to make one
+    let mut c = env.cmd();
+    c.env("HANDOFF_STORE", "pass").args(["keychain", "list"]);
+    let run = Run::from_output(c.output().unwrap()).fails(8);
+    assert!(
+        run.stderr.contains("the pass store cannot be reached")
+            && run.stderr.contains("pass init GPG-KEY-ID"),
+        "{}",
+        run.stderr
+    );
+    // an unknown store is a usage error
+    env.run(&["--store", "vault", "keychain", "list"]).fails(2);
+}
