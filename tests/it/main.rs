@@ -8,6 +8,7 @@ mod bundles;
 mod crash;
 mod credentials;
 mod csv;
+mod dist;
 mod encoders;
 mod hostile;
 mod iam;
