@@ -54,7 +54,7 @@ pub enum StoreError {
 }
 
 /// How to make one store answer.
-fn start(store: StoreName) -> &'static str {
+pub fn start(store: StoreName) -> &'static str {
     match store {
         StoreName::SecretService => {
             "start and unlock a Secret Service (gnome-keyring or KeePassXC) in this session; over SSH, check DBUS_SESSION_BUS_ADDRESS"
@@ -68,23 +68,6 @@ fn start(store: StoreName) -> &'static str {
         }
         StoreName::Windows => "check that Credential Manager runs for this user (cmdkey /list)",
     }
-}
-
-/// The hint of a store that does not answer: how to fix it, and which stores do.
-fn unreachable_fix(store: StoreName) -> String {
-    let others = super::reachable(store);
-    if others.is_empty() {
-        return format!(
-            "{}; or seal to an age or SSH key with --to instead",
-            start(store)
-        );
-    }
-    let names: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
-    format!(
-        "{}; or use a store that answers here: {} (--store NAME, or HANDOFF_STORE=NAME)",
-        start(store),
-        names.join(", ")
-    )
 }
 
 impl From<StoreError> for Error {
@@ -125,9 +108,7 @@ impl From<StoreError> for Error {
             S::Unreachable(store, _)
             | S::Failed(store, _)
             | S::Timeout(store, _)
-            | S::NotOnThisOs(store) => {
-                return Error::new(ExitCode::Keychain, e.to_string()).fix(unreachable_fix(*store));
-            }
+            | S::NotOnThisOs(store) => (ExitCode::Keychain, start(*store)),
             S::Ambiguous => (
                 ExitCode::Keychain,
                 "remove the duplicates with your keyring manager (seahorse, secret-tool clear)",

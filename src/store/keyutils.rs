@@ -10,7 +10,8 @@
 
 use linux_keyutils::{KeyRing, KeyRingIdentifier, KeyType};
 
-use super::{StoreError, StoreName};
+use super::error::StoreError;
+use super::name::StoreName;
 use crate::error::Result;
 
 /// The kernel's limit on keyring nesting.

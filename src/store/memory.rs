@@ -4,7 +4,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use super::{Item, Keychain, Kind};
+use super::error::StoreError;
+use super::keychain::{Item, Keychain, refuse_existing};
+use super::kind::Kind;
 use crate::error::Result;
 use crate::secret::SecretBytes;
 
@@ -23,7 +25,7 @@ impl Keychain for MemKeychain {
         attributes: &[(&str, String)],
         replace: bool,
     ) -> Result<()> {
-        super::refuse_existing(self, kind, name, replace)?;
+        refuse_existing(self, kind, name, replace)?;
         let key = (kind.service(), name.to_string());
         let attrs = attributes
             .iter()
@@ -37,7 +39,7 @@ impl Keychain for MemKeychain {
             .borrow()
             .get(&(kind.service(), name.to_string()))
             .map(|(s, _)| SecretBytes::new(s.clone()))
-            .ok_or_else(|| super::StoreError::Missing(kind, name.into()).into())
+            .ok_or_else(|| StoreError::Missing(kind, name.into()).into())
     }
     fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
         Ok(self

@@ -15,7 +15,10 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use keyring_core::{CredentialStore, Entry};
 
-use super::{CALL_TIMEOUT, Item, Keychain, Kind, StoreError, StoreName, check_name};
+use super::error::StoreError;
+use super::keychain::{Item, Keychain, check_name, refuse_existing};
+use super::kind::{CALL_TIMEOUT, Kind};
+use super::name::StoreName;
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
@@ -126,7 +129,7 @@ impl Keychain for Native {
         replace: bool,
     ) -> Result<()> {
         check_name(name)?;
-        super::refuse_existing(self, kind, name, replace)?;
+        refuse_existing(self, kind, name, replace)?;
         let (which, err) = (self.0, self.err());
         let (name, secret) = (name.to_string(), SecretBytes::new(secret.to_vec()));
         let attributes: Vec<(String, String)> = attributes

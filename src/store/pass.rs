@@ -17,7 +17,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::{Item, Keychain, Kind, StoreError, StoreName, check_name};
+use super::error::StoreError;
+use super::keychain::{Item, Keychain, check_name, refuse_existing};
+use super::kind::Kind;
+use super::name::StoreName;
 use crate::error::Result;
 use crate::secret::SecretBytes;
 
@@ -163,7 +166,7 @@ impl Keychain for Pass {
         replace: bool,
     ) -> Result<()> {
         check_name(name)?;
-        super::refuse_existing(self, kind, name, replace)?;
+        refuse_existing(self, kind, name, replace)?;
         let text = compose(secret, attributes)?;
         pass(
             &["insert", "--multiline", "--force", &entry(kind, name)],

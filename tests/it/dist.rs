@@ -128,11 +128,17 @@ fn the_archive_holds_a_binary_for_glibc_2_17_with_its_docs() {
         String::from_utf8_lossy(&out.stdout),
         format!("handoff {}\n", env!("CARGO_PKG_VERSION"))
     );
+    runs_the_main_job(&binary);
+    docs_are_complete(&root);
+}
+
+/// The archived binary keygens, seals and opens.
+fn runs_the_main_job(binary: &std::path::Path) {
     // It does the main job too: a keygen and a seal/open round trip.
     let env = TestEnv::new();
     let (id, recipient) = env.keygen("key.txt");
     let bundle = env.seal_sample(&recipient);
-    let opened = Command::new(&binary)
+    let opened = Command::new(binary)
         .args(["open", &bundle, "-i", &id, "--json"])
         .env("HOME", env.dir.path())
         .output()
@@ -143,7 +149,10 @@ fn the_archive_holds_a_binary_for_glibc_2_17_with_its_docs() {
         String::from_utf8_lossy(&opened.stderr)
     );
     assert!(String::from_utf8_lossy(&opened.stdout).contains(SECRET));
+}
 
+/// A man page, completions that name the commands, the README.
+fn docs_are_complete(root: &std::path::Path) {
     // The docs: a man page, completions that name the commands, the README.
     let man = std::fs::read_to_string(root.join("handoff.1")).unwrap();
     assert!(

@@ -1,0 +1,97 @@
+//! The store a command line chose, as one [`Keychain`]: it hands each call to that
+//! store's backend, and when the store does not answer it adds to the error's hint
+//! the stores that do ([`reachable`]).
+
+use super::keychain::{Item, Keychain};
+use super::kind::Kind;
+use super::name::{Choice, StoreName};
+use crate::error::{Error, ExitCode, Result};
+use crate::secret::SecretBytes;
+
+/// The store a command line chose (`--store`, `HANDOFF_STORE`, or the OS default),
+/// as a [`Keychain`]. Nothing is reached until an item is.
+pub struct Chosen(pub Choice);
+
+impl Chosen {
+    /// A store that does not answer (its error's hint is the store's own fix, from
+    /// [`super::error::start`]): the hint also names the stores that do.
+    fn answer<T>(&self, result: Result<T>) -> Result<T> {
+        let store = self.0.name;
+        result.map_err(|e| {
+            let own = super::error::start(store);
+            if e.code != ExitCode::Keychain || e.fix.as_deref() != Some(own) {
+                return e;
+            }
+            let others = reachable(store);
+            let fix = if others.is_empty() {
+                format!("{own}; or seal to an age or SSH key with --to instead")
+            } else {
+                let names: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "{own}; or use a store that answers here: {} (--store NAME, or HANDOFF_STORE=NAME)",
+                    names.join(", ")
+                )
+            };
+            Error { fix: Some(fix), ..e }
+        })
+    }
+
+    fn backend(&self) -> Box<dyn Keychain> {
+        match self.0.name {
+            StoreName::Pass => Box::new(super::pass::Pass),
+            other => Box::new(super::native::Native(other)),
+        }
+    }
+}
+
+impl Keychain for Chosen {
+    fn put(
+        &self,
+        kind: Kind,
+        name: &str,
+        secret: &[u8],
+        attributes: &[(&str, String)],
+        replace: bool,
+    ) -> Result<()> {
+        self.answer(self.backend().put(kind, name, secret, attributes, replace))
+    }
+    fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes> {
+        self.answer(self.backend().get(kind, name))
+    }
+    fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
+        self.answer(self.backend().exists(kind, name))
+    }
+    fn delete(&self, kind: Kind, name: &str) -> Result<bool> {
+        self.answer(self.backend().delete(kind, name))
+    }
+    fn list(&self) -> Result<Vec<Item>> {
+        self.answer(self.backend().list())
+    }
+    fn flag(&self) -> String {
+        self.0.flag()
+    }
+    fn label(&self) -> String {
+        self.0.name.label().into()
+    }
+}
+
+/// The stores that answer on this machine, `except` the one that just failed (it is
+/// not asked again): what an "unreachable" hint offers.
+pub fn reachable(except: StoreName) -> Vec<StoreName> {
+    StoreName::ALL
+        .into_iter()
+        .filter(|s| *s != except && s.built_here())
+        .filter(|s| match s {
+            #[cfg(target_os = "linux")]
+            StoreName::Keyutils => super::keyutils::reachable(),
+            StoreName::Pass => super::pass::unusable().is_none(),
+            StoreName::SecretService => {
+                std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+                    && super::native::Native(*s)
+                        .exists(Kind::Credential, "probe")
+                        .is_ok()
+            }
+            _ => true,
+        })
+        .collect()
+}
