@@ -37,14 +37,8 @@ pub fn parse() -> Cli {
 pub struct Cli {
     /// Where keychain items live: secret-service (Linux default), keyutils (the Linux
     /// kernel keyring: no D-Bus needed), pass, macos (macOS default), windows (Windows
-    /// default).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "HANDOFF_STORE",
-        value_name = "NAME"
-    )]
+    /// default). Also read from HANDOFF_STORE (empty means the default).
+    #[arg(long, global = true, value_enum, value_name = "NAME")]
     pub store: Option<crate::store::StoreName>,
     /// What to do.
     #[command(subcommand)]

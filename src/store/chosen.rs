@@ -37,6 +37,9 @@ impl Chosen {
     }
 
     fn backend(&self) -> Box<dyn Keychain> {
+        if let Some(bad) = &self.0.bad_env {
+            return Box::new(BadEnv(bad.clone()));
+        }
         match self.0.name {
             StoreName::Pass => Box::new(super::pass::Pass),
             other => Box::new(super::native::Native(other)),
@@ -72,6 +75,37 @@ impl Keychain for Chosen {
     }
     fn label(&self) -> String {
         self.0.name.label().into()
+    }
+}
+
+/// A `HANDOFF_STORE` that names no store: every call says so.
+struct BadEnv(String);
+
+impl BadEnv {
+    fn error<T>(&self) -> Result<T> {
+        Err(Error::input(format!(
+            "HANDOFF_STORE={} names no keychain store",
+            crate::error::shown(&self.0)
+        ))
+        .fix("set it to secret-service, keyutils, pass, macos or windows, or unset it for the default"))
+    }
+}
+
+impl Keychain for BadEnv {
+    fn put(&self, _: Kind, _: &str, _: &[u8], _: &[(&str, String)], _: bool) -> Result<()> {
+        self.error()
+    }
+    fn get(&self, _: Kind, _: &str) -> Result<SecretBytes> {
+        self.error()
+    }
+    fn exists(&self, _: Kind, _: &str) -> Result<bool> {
+        self.error()
+    }
+    fn delete(&self, _: Kind, _: &str) -> Result<bool> {
+        self.error()
+    }
+    fn list(&self) -> Result<Vec<Item>> {
+        self.error()
     }
 }
 

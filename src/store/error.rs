@@ -105,6 +105,10 @@ impl From<StoreError> for Error {
                 ExitCode::Keychain,
                 "unlock your keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`) and run again",
             ),
+            S::Failed(StoreName::Pass, _) => (
+                ExitCode::Keychain,
+                "pass and its store answered, but gpg refused: check that `pass show` works in this shell (is the key named in .gpg-id in your keyring, and unexpired?)",
+            ),
             S::Unreachable(store, _)
             | S::Failed(store, _)
             | S::Timeout(store, _)

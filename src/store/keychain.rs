@@ -55,7 +55,9 @@ pub fn check_name(name: &str) -> Result<()> {
     if name.starts_with('-') {
         return Err(StoreError::NameLikeAnOption(name.into()).into());
     }
-    if !crate::deliver::credentials_file::valid_profile_name(name) {
+    // `.` and `..` are paths to pass and hidden files to ls: no store takes them.
+    if !crate::deliver::credentials_file::valid_profile_name(name) || name.chars().all(|c| c == '.')
+    {
         return Err(StoreError::BadName(name.into()).into());
     }
     Ok(())

@@ -42,6 +42,9 @@ pub fn names(service: &str) -> Result<Vec<String>> {
                 && let Ok(meta) = key.metadata()
                 && meta.get_type() == KeyType::User
                 && let Some(name) = meta.get_description().strip_prefix(&prefix)
+                // Only names handoff could have written: a planted `handoff:-rf` or
+                // `handoff:` is no item of handoff's, and no command could take it.
+                && super::keychain::check_name(name).is_ok()
                 && !names.iter().any(|n| n == name)
             {
                 names.push(name.to_string());

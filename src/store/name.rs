@@ -90,31 +90,54 @@ impl std::fmt::Display for StoreName {
 
 /// The store a command line chose, and whether it was chosen (then the printed
 /// `credential_process` line names it, as the AWS CLI may not see `HANDOFF_STORE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
     /// The store.
     pub name: StoreName,
     /// Chosen by `--store` or `HANDOFF_STORE`, not the OS default.
     pub explicit: bool,
+    /// A `HANDOFF_STORE` that names no store: an error when a keychain is used, and
+    /// only then (`seal` and `inspect` never touch one).
+    pub bad_env: Option<String>,
 }
 
 impl Choice {
-    /// `--store`'s value (clap reads `HANDOFF_STORE` into it too), or the OS default.
+    /// `--store`'s value, else `HANDOFF_STORE` (empty counts as unset), else the OS
+    /// default.
     pub fn from_flag(flag: Option<StoreName>) -> Choice {
-        match flag {
-            Some(name) => Choice {
-                name,
-                explicit: true,
-            },
-            None => Choice {
-                name: StoreName::os_default(),
-                explicit: false,
+        Choice::resolve(flag, std::env::var_os("HANDOFF_STORE"))
+    }
+
+    /// [`Choice::from_flag`] with the environment's value given.
+    pub fn resolve(flag: Option<StoreName>, env: Option<std::ffi::OsString>) -> Choice {
+        let chosen = |name| Choice {
+            name,
+            explicit: true,
+            bad_env: None,
+        };
+        if let Some(name) = flag {
+            return chosen(name);
+        }
+        let default = Choice {
+            name: StoreName::os_default(),
+            explicit: false,
+            bad_env: None,
+        };
+        let Some(value) = env.filter(|v| !v.is_empty()) else {
+            return default;
+        };
+        let text = value.to_string_lossy();
+        match <StoreName as clap::ValueEnum>::from_str(text.trim(), true) {
+            Ok(name) => chosen(name),
+            Err(_) => Choice {
+                bad_env: Some(text.into_owned()),
+                ..default
             },
         }
     }
 
     /// `--store NAME ` when chosen, for command lines handoff prints.
-    pub fn flag(self) -> String {
+    pub fn flag(&self) -> String {
         if self.explicit {
             format!("--store {} ", self.name)
         } else {
@@ -137,6 +160,25 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn handoff_store_is_read_leniently_and_a_bad_one_is_kept_for_later() {
+        let env = |v: &str| Some(std::ffi::OsString::from(v));
+        assert_eq!(Choice::resolve(None, env("")).explicit, false);
+        assert_eq!(
+            Choice::resolve(None, env("KeyUtils ")).name,
+            StoreName::Keyutils
+        );
+        assert_eq!(
+            Choice::resolve(Some(StoreName::Pass), env("junk")).bad_env,
+            None
+        );
+        let bad = Choice::resolve(None, env("junk"));
+        assert_eq!(
+            (bad.explicit, bad.bad_env.as_deref()),
+            (false, Some("junk"))
+        );
     }
 
     #[test]

@@ -138,24 +138,26 @@ impl Keychain for Native {
             .collect();
         with_timeout(which, "storing", move || {
             let e = entry(which, kind.service(), &name)?;
-            e.set_secret(&secret).map_err(&err)?;
             let attrs: HashMap<&str, &str> = attributes
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
                 .collect();
             if keeps_attributes(which) {
+                e.set_secret(&secret).map_err(&err)?;
                 if !attrs.is_empty() {
                     e.update_attributes(&attrs).map_err(&err)?;
                 }
-            } else {
-                // Facts only, never the secret: what `keychain list` shows.
-                let facts = serde_json::to_vec(&attrs)
-                    .map_err(|e| StoreError::Failed(which, e.to_string()))?;
-                entry(which, kind.meta_service(), &name)?
-                    .set_secret(&facts)
-                    .map_err(&err)?;
+                return Ok(());
             }
-            Ok(())
+            // The companion first (facts only, never the secret): its failure leaves no
+            // secret behind, and a failure of the secret's write removes it again.
+            let facts =
+                serde_json::to_vec(&attrs).map_err(|e| StoreError::Failed(which, e.to_string()))?;
+            let meta = entry(which, kind.meta_service(), &name)?;
+            meta.set_secret(&facts).map_err(&err)?;
+            e.set_secret(&secret).map_err(&err).inspect_err(|_| {
+                let _ = meta.delete_credential();
+            })
         })
     }
 

@@ -110,17 +110,23 @@ fn pass(args: &[&str], input: Option<&[u8]>) -> Result<SecretBytes> {
     // The boundary: pass's output (a secret, for `show`) becomes our wiped type here.
     let stdout = SecretBytes::new(out.stdout);
     if !out.status.success() {
+        // Every line: gpg names the cause first ("skipped: No public key"), pass
+        // sums up last ("Password encryption aborted.").
         let said = String::from_utf8_lossy(&out.stderr);
-        let last = said.lines().rev().find(|l| !l.trim().is_empty());
-        return Err(StoreError::Failed(
-            StoreName::Pass,
-            format!(
-                "pass {} failed: {}",
-                args[0],
-                last.unwrap_or("no message").trim()
-            ),
-        )
-        .into());
+        let lines: Vec<&str> = said
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let mut why = if lines.is_empty() {
+            "no message".to_string()
+        } else {
+            lines.join(" / ")
+        };
+        why.truncate(why.floor_char_boundary(400));
+        return Err(
+            StoreError::Failed(StoreName::Pass, format!("pass {} failed: {why}", args[0])).into(),
+        );
     }
     Ok(stdout)
 }

@@ -1,5 +1,5 @@
 //! The stores beyond Secret Service, each through the real thing: the Linux kernel
-//! keyring (a named session keyring of the test's own, no D-Bus at all) and `pass`
+//! keyring (a new session keyring per command, no D-Bus at all) and `pass`
 //! (the real program, a store directory and a gpg key made in the test). Each store
 //! runs the same journey: keygen, open into it, credential-process, the AWS CLI
 //! through `credential_process`, list, refusal to clobber, delete.
@@ -23,7 +23,9 @@ struct Store {
 }
 
 impl Store {
-    /// A fresh named session keyring: every command of the test joins it.
+    /// The kernel keyring, through `keyctl session NAME`: each command gets a session
+    /// keyring of its own, so what one command stores reaches the next through the
+    /// user's persistent keyring, as it would after a logout. No D-Bus variable is set.
     fn keyutils(env: &TestEnv) -> Option<Store> {
         if !have("keyctl") {
             return None;
@@ -506,4 +508,120 @@ fn an_unreachable_default_names_the_stores_that_answer() {
     );
     // an unknown store is a usage error
     env.run(&["--store", "vault", "keychain", "list"]).fails(2);
+}
+
+#[test]
+fn a_keyutils_put_that_fails_halfway_leaves_nothing() {
+    // Review finding F1: a companion handoff cannot write (planted, read-only) made the
+    // secret stay behind a failed store. Now the companion goes first: nothing stays.
+    // One shell, so that every step shares one session keyring.
+    let env = TestEnv::new();
+    if !have("keyctl") {
+        return;
+    }
+    let (id, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    let name = format!(
+        "half-{}",
+        &env.dir.path().file_name().unwrap().to_string_lossy()[3..]
+    );
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let script = format!(
+        "h='{bin}'; k=$(keyctl add user handoff-meta:{name} '{{}}' @s) && keyctl setperm $k 0x0b0b0000 || exit 99
+         \"$h\" --store keyutils open '{bundle}' -i '{id}' --keychain {name} 2>/dev/null; echo open=$?
+         \"$h\" --store keyutils credential-process {name} 2>/dev/null; echo served=$?
+         keyctl unlink $k @s >/dev/null
+         \"$h\" --store keyutils open '{bundle}' -i '{id}' --keychain {name} 2>/dev/null; echo again=$?
+         \"$h\" --store keyutils keychain delete {name} 2>/dev/null; echo deleted=$?",
+        bin = bin.display()
+    );
+    let o = Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.dir.path())
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        out,
+        "open=8\nserved=3\nagain=0\ndeleted=0\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn planted_keyutils_names_no_command_takes_are_not_listed() {
+    // Review finding F3.
+    let env = TestEnv::new();
+    let Some(store) = Store::keyutils(&env) else {
+        return;
+    };
+    for planted in ["handoff:", "handoff:a b/c", "handoff:-rf", "handoff:.."] {
+        let o = store.program(&env, "keyctl", &["add", "user", planted, "x", "@s"]);
+        assert!(o.status.success());
+    }
+    let list = store.run(&env, &["keychain", "list", "--json"]).ok();
+    for bad in ["\"\"", "a b/c", "-rf", "\"..\""] {
+        assert!(!list.stdout.contains(bad), "{bad}: {}", list.stdout);
+    }
+    // and `.` / `..` are no names anywhere (pass would take them as paths)
+    store.run(&env, &["keygen", "--keychain", ".."]).fails(3);
+    store.run(&env, &["keygen", "--keychain", "."]).fails(3);
+}
+
+#[test]
+fn handoff_store_junk_or_empty_fails_only_what_uses_a_keychain() {
+    // Review finding F7: clap read HANDOFF_STORE, so a typo broke seal and inspect.
+    let env = TestEnv::new();
+    let with = |value: &str, args: &[&str]| {
+        let mut c = env.cmd();
+        c.env("HANDOFF_STORE", value).args(args);
+        Run::from_output(c.output().unwrap())
+    };
+    let (_, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    with("junk", &["inspect", &bundle]).ok();
+    with("", &["inspect", &bundle]).ok();
+    with("junk", &["keygen", "-o", &env.p("k2.txt")]).ok();
+    let run = with("junk", &["keychain", "list"]).fails(3);
+    assert_eq!(
+        run.stderr,
+        "handoff: error: HANDOFF_STORE=junk names no keychain store\nhint: set it to secret-service, keyutils, pass, macos or windows, or unset it for the default\n"
+    );
+    // --store wins over the environment
+    if have("keyctl") {
+        let mut c = env.cmd();
+        c.env("HANDOFF_STORE", "junk")
+            .args(["--store", "keyutils", "keychain", "list"]);
+        Run::from_output(c.output().unwrap()).ok();
+    }
+}
+
+#[test]
+fn a_gpg_refusal_names_its_cause_not_a_reinstall() {
+    // Review finding F4: a .gpg-id naming a key gpg lacks.
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    std::fs::write(
+        env.path("password-store/.gpg-id"),
+        "DEADBEEFDEADBEEFDEADBEEFDEADBEEFDEADBEEF\n",
+    )
+    .unwrap();
+    let (id, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    let run = store
+        .run(&env, &["open", &bundle, "-i", &id, "--keychain", "x"])
+        .fails(8);
+    assert!(run.stderr.contains("No public key"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("hint: pass and its store answered, but gpg refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("install pass"), "{}", run.stderr);
 }
