@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn handoff_store_is_read_leniently_and_a_bad_one_is_kept_for_later() {
         let env = |v: &str| Some(std::ffi::OsString::from(v));
-        assert_eq!(Choice::resolve(None, env("")).explicit, false);
+        assert!(!Choice::resolve(None, env("")).explicit);
         assert_eq!(
             Choice::resolve(None, env("KeyUtils ")).name,
             StoreName::Keyutils
