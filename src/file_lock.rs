@@ -1,4 +1,5 @@
-//! An advisory lock beside a file (`FILE.lock`, `flock`): concurrent handoff runs that
+//! An advisory lock beside a file (`FILE.lock`; std's `File::try_lock`, `flock` on Unix,
+//! `LockFileEx` on Windows): concurrent handoff runs that
 //! rewrite the same file (two `open --aws-profile` at once) wait for each other, so
 //! neither update is lost and neither run fails. Programs that do not take the lock
 //! (the AWS CLI) are still caught by the writer's re-read before its rename. The lock
@@ -35,26 +36,20 @@ pub fn lock_beside(path: &Path) -> Result<Held> {
 /// Takes the lock file `lock` (created 0600 if missing), waiting up to `wait` for
 /// another run that holds it; `doing` says what that run is doing, once.
 pub fn lock(lock: &Path, doing: &str, wait: Duration) -> Result<Held> {
-    use rustix::fs::{FlockOperation, flock};
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::fs::TryLockError;
     let shown_lock = shown(&lock.display().to_string());
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(lock)
-        .map_err(|e| {
-            Error::output(format!("cannot open the lock file {shown_lock}: {e}"))
-                .fix("check the directory's permissions")
-        })?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    let file = crate::os::private(&mut options).open(lock).map_err(|e| {
+        Error::output(format!("cannot open the lock file {shown_lock}: {e}"))
+            .fix("check the directory's permissions")
+    })?;
     let deadline = Instant::now() + wait;
     let mut said = false;
     loop {
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        match file.try_lock() {
             Ok(()) => return Ok(Held(file)),
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK && Instant::now() < deadline => {
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                 if !said {
                     crate::say!(
                         "handoff: waiting for another handoff run that {doing} (up to {} s)",
@@ -64,14 +59,14 @@ pub fn lock(lock: &Path, doing: &str, wait: Duration) -> Result<Held> {
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            Err(TryLockError::WouldBlock) => {
                 return Err(Error::output(format!(
                     "another handoff run has held {shown_lock} for {} s; nothing was changed",
                     wait.as_secs()
                 ))
                 .fix("let it finish, then run the command again"));
             }
-            Err(e) => {
+            Err(TryLockError::Error(e)) => {
                 return Err(Error::output(format!("cannot lock {shown_lock}: {e}"))
                     .fix("check the file system supports locks (flock)"));
             }
@@ -91,9 +86,11 @@ mod tests {
         let held = lock_beside(&path).unwrap();
         // A second descriptor (another run) cannot take it meanwhile.
         let other = File::open(lock_path(&path)).unwrap();
-        let busy = rustix::fs::flock(&other, rustix::fs::FlockOperation::NonBlockingLockExclusive);
-        assert_eq!(busy, Err(rustix::io::Errno::WOULDBLOCK));
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
         drop(held);
-        rustix::fs::flock(&other, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+        other.try_lock().unwrap();
     }
 }

@@ -7,12 +7,21 @@
 //! left; a third ends the process at once (exit 128 + the signal), leaving what is not
 //! undone to `handoff recover`. SIGXFSZ is caught and ignored, so that a write past
 //! `ulimit -f` fails with EFBIG (an error, then the rollback) instead of killing the
-//! process mid-change; Rust's runtime already ignores SIGPIPE.
+//! process mid-change; Rust's runtime already ignores SIGPIPE. On Windows, Ctrl-C
+//! (SIGINT) and SIGTERM are caught by the C runtime's handler and polled from the same
+//! kind of thread; there is no SIGHUP or SIGXFSZ there.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+#[cfg(unix)]
+use signal_hook::consts::signal::{SIGHUP, SIGXFSZ};
+use signal_hook::consts::signal::{SIGINT, SIGTERM};
+/// No such signal arrives on Windows: numbers no other signal there has.
+#[cfg(not(unix))]
+const SIGHUP: i32 = 1;
+#[cfg(not(unix))]
+const SIGXFSZ: i32 = 25;
 
 use crate::error::{Error, ExitCode};
 
@@ -22,14 +31,21 @@ static CHANGING: AtomicUsize = AtomicUsize::new(0);
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 /// How many were received during a change.
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// How many of those the signal thread has finished with (notice said, flag set): what
+/// the test switch waits for, so the step after it sees the signal.
+static HANDLED: AtomicUsize = AtomicUsize::new(0);
 /// What would be left if the process stopped now, in words, and the command that would
 /// clean it up (kept by the rollback).
 static LEFT: Mutex<(Vec<String>, String)> = Mutex::new((Vec::new(), String::new()));
+/// The helper program running for handoff (`pass`, and gpg under it), if any: a signal
+/// that ends handoff ends it too, so none is left behind waiting for input.
+static CHILD: AtomicI32 = AtomicI32::new(0);
 /// Debug builds: how many entries of `HANDOFF_TEST_SIGNAL` have fired.
 static FIRED: AtomicUsize = AtomicUsize::new(0);
 
 /// Starts the thread that receives the signals. Without it (it failed to start), the
 /// signals keep their default action.
+#[cfg(unix)]
 pub fn install() {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGXFSZ])
     else {
@@ -44,15 +60,88 @@ pub fn install() {
         });
 }
 
+/// Windows: the C runtime's handler sets a flag per signal, and a thread polls them
+/// (two Ctrl-C within one 20 ms poll count as one).
+#[cfg(not(unix))]
+pub fn install() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let flags: Vec<(i32, Arc<AtomicBool>)> = [SIGINT, SIGTERM]
+        .into_iter()
+        .filter_map(|signal| {
+            let flag = Arc::new(AtomicBool::new(false));
+            signal_hook::flag::register(signal, Arc::clone(&flag))
+                .ok()
+                .map(|_| (signal, flag))
+        })
+        .collect();
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            loop {
+                for (signal, flag) in &flags {
+                    if flag.swap(false, Ordering::SeqCst) {
+                        received(*signal);
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+}
+
+/// Alive while a helper program handoff waits for runs (see [`child`]).
+pub struct ChildRunning(());
+
+/// Notes that the helper with process id `pid`, the leader of a process group of its
+/// own, runs until the guard is dropped: a signal that ends handoff meanwhile sends
+/// that group (pass, and the gpg it started) SIGTERM first.
+pub fn child(pid: u32) -> ChildRunning {
+    CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+    ChildRunning(())
+}
+
+impl Drop for ChildRunning {
+    fn drop(&mut self) {
+        CHILD.store(0, Ordering::SeqCst);
+    }
+}
+
+/// Ends the helper program, if one runs (Unix; elsewhere it is left to the OS).
+fn end_child() {
+    let pid = CHILD.swap(0, Ordering::SeqCst);
+    #[cfg(unix)]
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// As if handoff had no handler: the process ends by this signal (and so does the
+/// helper program it waits for).
+fn default_action(signal: i32) {
+    end_child();
+    #[cfg(unix)]
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+    #[cfg(not(unix))]
+    signal_hook::low_level::exit(128 + signal);
+}
+
 fn received(signal: i32) {
     if signal == SIGXFSZ {
         return;
     }
     if CHANGING.load(Ordering::SeqCst) == 0 {
-        // As if handoff had no handler: the process ends by this signal.
-        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        default_action(signal);
         return;
     }
+    during_change(signal);
+    HANDLED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A signal during a change: the first is noted, the second says what is left, the
+/// third ends the process.
+fn during_change(signal: i32) {
     let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
     let name = name(signal);
     match n {
@@ -92,6 +181,7 @@ fn received(signal: i32) {
                 )
             };
             notice(text, LAST_WORDS);
+            end_child();
             signal_hook::low_level::exit(128 + signal);
         }
     }
@@ -216,6 +306,16 @@ pub fn test_point(point: &str) {
         return;
     }
     FIRED.fetch_add(1, Ordering::SeqCst);
+    send_self(sig);
+}
+
+/// Sends this process the signal named INT, TERM, HUP, KILL or STOP, and waits until
+/// the signal thread has counted it (Unix; a test switch only).
+#[cfg(not(unix))]
+fn send_self(_sig: &str) {}
+
+#[cfg(unix)]
+fn send_self(sig: &str) {
     use rustix::process::{Signal, getpid, kill_process};
     let signal = match sig {
         "INT" => Signal::INT,
@@ -229,10 +329,10 @@ pub fn test_point(point: &str) {
         }
         _ => return,
     };
-    let before = COUNT.load(Ordering::SeqCst);
+    let before = HANDLED.load(Ordering::SeqCst);
     let _ = kill_process(getpid(), signal);
     for _ in 0..500 {
-        if COUNT.load(Ordering::SeqCst) > before {
+        if HANDLED.load(Ordering::SeqCst) > before {
             return;
         }
         std::thread::sleep(std::time::Duration::from_millis(2));

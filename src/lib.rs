@@ -21,6 +21,7 @@ pub mod harden;
 pub mod interrupt;
 pub mod memlock;
 pub mod mint;
+pub mod os;
 pub mod output;
 pub mod preflight;
 pub mod progress;

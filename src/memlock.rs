@@ -5,14 +5,17 @@
 //! locked after the secret is freed: a lock belongs to a page, not to a value, and one
 //! page can hold two secrets; the kernel drops every lock when the process exits.
 //!
+//! Unix only: on Windows nothing is locked (VirtualLock would need a crate of bindings
+//! and more `unsafe` code), which SECURITY.md says.
+//!
 //! With `alloc`, one of the two modules with `unsafe` code.
 #![allow(unsafe_code)]
 
-use std::ffi::c_void;
-
 /// Locks the pages covering `len` bytes at `addr`, and marks them not to be dumped.
 /// Any error (a limit, an unmapped address) is ignored.
+#[cfg(unix)]
 pub fn lock_range(addr: *const u8, len: usize) {
+    use std::ffi::c_void;
     if len == 0 {
         return;
     }
@@ -36,6 +39,10 @@ pub fn lock_range(addr: *const u8, len: usize) {
     }
 }
 
+/// Elsewhere: nothing.
+#[cfg(not(unix))]
+pub fn lock_range(_addr: *const u8, _len: usize) {}
+
 /// Locks the pages holding `bytes`.
 pub fn lock(bytes: &[u8]) {
     lock_range(bytes.as_ptr(), bytes.len());
@@ -47,7 +54,7 @@ pub fn lock_allocation(v: &Vec<u8>) {
     lock_range(v.as_ptr(), v.capacity());
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
@@ -58,7 +65,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn locks_pages_or_fails_quietly() {
         let v = vec![7u8; 3 * 4096];
         lock_allocation(&v);

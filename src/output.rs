@@ -6,7 +6,6 @@
 
 use std::fs::{self, File};
 use std::io::{IsTerminal, Write};
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, shown};
@@ -107,15 +106,11 @@ pub fn check_writable(path: &Path, clobber: Clobber) -> Result<()> {
 /// a file here" is to create one (empty, removed at once).
 pub fn probe_dir(dir: &Path) -> Result<()> {
     use rand::Rng;
-    use std::os::unix::fs::OpenOptionsExt;
     let probe = dir.join(format!(
         ".handoff-check-{:016x}",
         rand::rng().random::<u64>()
     ));
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
+    crate::os::private(fs::OpenOptions::new().write(true).create_new(true))
         .open(&probe)
         .map_err(|e| {
             Error::output(format!("cannot write in {}: {e}", display(dir)))
@@ -172,16 +167,25 @@ pub enum Stdout {
 
 /// Finds out where standard output goes.
 pub fn stdout_kind() -> Stdout {
-    use rustix::fs::{FileType, fstat, stat};
-    let out = std::io::stdout();
-    if out.is_terminal() {
+    if std::io::stdout().is_terminal() {
         return Stdout::Terminal;
     }
-    let Ok(st) = fstat(out.as_fd()) else {
+    redirected_stdout_kind()
+}
+
+/// Where a standard output that is not a terminal goes, from its file type.
+#[cfg(unix)]
+fn redirected_stdout_kind() -> Stdout {
+    use rustix::fs::{FileType, fstat, stat};
+    use std::os::fd::AsFd;
+    let Ok(st) = fstat(std::io::stdout().as_fd()) else {
         return Stdout::Null;
     };
+    // st_mode is a u16 on macOS.
+    #[allow(clippy::useless_conversion)]
+    let mode = u32::from(st.st_mode);
     match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => Stdout::File(st.st_mode & 0o7777),
+        FileType::RegularFile => Stdout::File(mode & 0o7777),
         // /dev/full takes nothing either: every write fails (ENOSPC).
         FileType::CharacterDevice => {
             let is = |dev: &str| stat(dev).is_ok_and(|d| d.st_rdev == st.st_rdev);
@@ -192,6 +196,16 @@ pub fn stdout_kind() -> Stdout {
             }
         }
         _ => Stdout::Other,
+    }
+}
+
+/// Elsewhere a regular file is told by its metadata; `NUL` is not told apart.
+#[cfg(not(unix))]
+fn redirected_stdout_kind() -> Stdout {
+    match crate::os::stdout_file().and_then(|f| f.metadata()) {
+        Ok(meta) if meta.is_file() => Stdout::File(0o600),
+        Ok(_) => Stdout::Other,
+        Err(_) => Stdout::Null,
     }
 }
 
@@ -216,7 +230,7 @@ pub fn check_stdout_keeps(what: &str, has_output_flag: bool) -> Result<()> {
 /// between: a closed pipe or a full disk is an error, never a silent loss. A regular
 /// file is synced, so that a full disk or a quota is reported now, not at close.
 fn write_stdout_all(bytes: &[u8]) -> std::io::Result<()> {
-    let mut out = File::from(std::io::stdout().as_fd().try_clone_to_owned()?);
+    let mut out = crate::os::stdout_file()?;
     out.write_all(bytes)?;
     if matches!(stdout_kind(), Stdout::File(_)) {
         out.sync_all()?;
@@ -295,17 +309,18 @@ pub fn read_capped(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn writes_0600_and_refuses_to_clobber() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("out");
         write_file(&p, b"one", Clobber::Refuse).unwrap();
-        assert_eq!(
-            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&p).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
         let e = write_file(&p, b"two", Clobber::Refuse).unwrap_err();
         assert!(e.what.contains("already exists"));
         assert_eq!(fs::read(&p).unwrap(), b"one");
@@ -319,6 +334,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn never_writes_through_a_symlink() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target");
@@ -332,6 +348,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn refuses_directories_and_devices() {
         let dir = tempfile::tempdir().unwrap();
         assert!(write_file(dir.path(), b"x", Clobber::Replace).is_err());

@@ -94,32 +94,34 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
         }
         KeychainRequest::Delete(kind, name) => {
             if keychain.delete(*kind, name)? {
-                crate::say!("Deleted {} from the keychain.", shown(name));
+                crate::say!("Deleted {} from {}.", shown(name), keychain.label());
                 Ok(())
             } else {
                 let other = match kind {
                     Kind::Credential => Kind::Identity,
                     Kind::Identity => Kind::Credential,
                 };
+                let flag = keychain.flag();
                 let fix = if keychain.exists(other, name).unwrap_or(false) {
                     if other == Kind::Identity {
                         format!(
-                            "{} is an identity: handoff keychain delete --identity {}",
+                            "{} is an identity: handoff {flag}keychain delete --identity {}",
                             shown(name),
                             shown(name)
                         )
                     } else {
                         format!(
-                            "{} is a credential: handoff keychain delete {}",
+                            "{} is a credential: handoff {flag}keychain delete {}",
                             shown(name),
                             shown(name)
                         )
                     }
                 } else {
-                    "`handoff keychain list` shows what is stored".to_string()
+                    format!("`handoff {flag}keychain list` shows what is stored")
                 };
                 Err(Error::input(format!(
-                    "the keychain has no {} named {}",
+                    "{} has no {} named {}",
+                    keychain.label(),
                     kind.words(),
                     shown(name)
                 ))

@@ -78,7 +78,7 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
     }
     let output = BundleOutput::from_flags(&args.out);
     if let (Some(csv), Some(out)) = (&args.from_csv, &output.path)
-        && same_file(csv, out)
+        && crate::os::same_file(csv, out)
     {
         return Err(Error::new(
             ExitCode::Usage,
@@ -146,15 +146,6 @@ fn csv_from_stdin() -> Result<Zeroizing<Vec<u8>>> {
         );
     }
     Ok(bytes)
-}
-
-/// Whether two paths name one file (the same inode), as far as can be told.
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
 }
 
 /// Reads the credential, seals it in memory, writes the bundle, then shreds the CSV.

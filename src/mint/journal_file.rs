@@ -79,8 +79,7 @@ impl JournalFile {
             journal_error(format!("cannot {what} a journal in {shown_dir}: {e}"))
         };
         let mut pending = crate::atomic_file::create_in(&dir).map_err(|e| cannot("create", e))?;
-        rustix::fs::flock(pending.file(), rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| cannot("lock", e.into()))?;
+        pending.file().lock().map_err(|e| cannot("lock", e))?;
         let line = serde_json::to_string(header).unwrap_or_default();
         pending
             .write_synced(format!("{line}\n").as_bytes())
@@ -167,12 +166,10 @@ impl Unfinished {
 /// Whether the state directory is the user's own and nobody else can write in it (a
 /// planted journal would name what `recover` deletes). Says why not, once.
 fn trusted_dir(dir: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::symlink_metadata(dir) else {
         return false;
     };
-    let mine = meta.uid() == rustix::process::getuid().as_raw();
-    if !meta.is_dir() || !mine || meta.mode() & 0o022 != 0 {
+    if !meta.is_dir() || !crate::os::mine_with_closed(&meta, 0o022) {
         crate::say!(
             "handoff: warning: {} is not a directory only you can write to: its journals are not trusted, and nothing in it is undone",
             shown(&dir.display().to_string())
@@ -227,18 +224,12 @@ pub fn unfinished() -> Vec<Unfinished> {
 
 fn read_unlocked(path: &Path) -> Option<Unfinished> {
     use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     // Non-blocking: a FIFO planted under a journal's name must not hang the run.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+    let file = crate::os::no_follow(std::fs::OpenOptions::new().read(true))
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file()
-        || meta.uid() != rustix::process::getuid().as_raw()
-        || meta.mode() & 0o077 != 0
-    {
+    if !meta.is_file() || !crate::os::mine_with_closed(&meta, 0o077) {
         crate::say!(
             "handoff: warning: {} is not a 0600 file of yours: not trusted, not undone",
             shown(&path.display().to_string())
@@ -246,7 +237,7 @@ fn read_unlocked(path: &Path) -> Option<Unfinished> {
         return None;
     }
     // A live run holds it: not ours to touch.
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).ok()?;
+    file.try_lock().ok()?;
     let mut bytes = Vec::new();
     (&file).read_to_end(&mut bytes).ok()?;
     let (header, changes, damaged) = parse(&bytes);

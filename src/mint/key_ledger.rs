@@ -93,11 +93,14 @@ mod tests {
         record_in(d, "111111111111", "u", "AKIA4");
         assert_eq!(known_in(d, "111111111111", "u"), ["AKIA1", "AKIA4"]);
         assert!(known_in(d, "333333333333", "u").is_empty());
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join(LEDGER))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.join(LEDGER))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

@@ -120,24 +120,27 @@ mod tests {
             own_in(d, "AKIA1"),
             [t, t + jiff::SignedDuration::from_secs(5)]
         );
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(d.join(USES))
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(d.join(USES))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]
+    #[cfg(unix)]
     fn a_planted_fifo_or_link_is_neither_read_nor_written() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        rustix::fs::mkfifoat(
-            rustix::fs::CWD,
-            d.join(USES),
-            rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
-        )
-        .unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(d.join(USES))
+            .status()
+            .unwrap();
+        assert!(made.success());
         record_in(d, "AKIA1", Timestamp::now());
         assert!(own_in(d, "AKIA1").is_empty());
         std::fs::remove_file(d.join(USES)).unwrap();

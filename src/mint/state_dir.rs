@@ -20,19 +20,14 @@ pub fn state_dir() -> Option<PathBuf> {
 
 /// The state directory, created (0700) if missing.
 pub fn ensure_state_dir() -> Result<PathBuf> {
-    use std::os::unix::fs::DirBuilderExt;
     let dir =
         state_dir().ok_or_else(|| state_error("neither XDG_STATE_HOME nor HOME is set".into()))?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(|e| {
-            state_error(format!(
-                "cannot create {}: {e}",
-                shown(&dir.display().to_string())
-            ))
-        })?;
+    crate::os::create_private_dir(&dir).map_err(|e| {
+        state_error(format!(
+            "cannot create {}: {e}",
+            shown(&dir.display().to_string())
+        ))
+    })?;
     Ok(dir)
 }
 
@@ -42,25 +37,16 @@ fn state_error(what: String) -> Error {
     )
 }
 
-/// The open flags of a record file: a planted link is not followed, a planted FIFO
-/// does not block.
-fn record_flags() -> i32 {
-    (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32
-}
-
 /// Appends `entry` as one JSON line to `path` (created 0600), synced. Best effort: what
 /// cannot be written is left out, and the callers' records are clues, not the truth.
 pub fn append_record(path: &Path, entry: &impl serde::Serialize) {
-    use std::os::unix::fs::OpenOptionsExt;
     let Ok(line) = serde_json::to_string(entry) else {
         return;
     };
-    let file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(record_flags())
-        .open(path);
+    // A planted link is not followed, a planted FIFO does not block.
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    let file = crate::os::no_follow(crate::os::private(&mut options)).open(path);
     if let Ok(mut f) = file
         && f.metadata().is_ok_and(|m| m.is_file())
     {
@@ -72,12 +58,7 @@ pub fn append_record(path: &Path, entry: &impl serde::Serialize) {
 /// The entries of a record file that parse as `T` (none when it is missing or not a
 /// regular file).
 pub fn read_records<T: serde::de::DeserializeOwned>(path: &Path) -> Vec<T> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let Ok(file) = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(record_flags())
-        .open(path)
-    else {
+    let Ok(file) = crate::os::no_follow(std::fs::OpenOptions::new().read(true)).open(path) else {
         return Vec::new();
     };
     if !file.metadata().is_ok_and(|m| m.is_file()) {

@@ -13,27 +13,57 @@ use crate::secret::SecretBytes;
 pub struct Chosen(pub Choice);
 
 impl Chosen {
+    /// The store's error, said of the store that was asked: [`Chosen::named`], and
+    /// [`Chosen::offer_others`] when it does not answer.
+    fn answer<T>(&self, result: Result<T>) -> Result<T> {
+        result.map_err(|e| self.named(self.offer_others(e)))
+    }
+
+    /// The store is named in the message, and its hints carry `--store NAME`.
+    fn named(&self, e: Error) -> Error {
+        super::keychain::naming(e, &self.label(), &self.flag())
+    }
+
     /// A store that does not answer (its error's hint is the store's own fix, from
     /// [`super::error::start`]): the hint also names the stores that do.
-    fn answer<T>(&self, result: Result<T>) -> Result<T> {
+    fn offer_others(&self, e: Error) -> Error {
         let store = self.0.name;
-        result.map_err(|e| {
-            let own = super::error::start(store);
-            if e.code != ExitCode::Keychain || e.fix.as_deref() != Some(own) {
-                return e;
-            }
-            let others = reachable(store);
-            let fix = if others.is_empty() {
-                format!("{own}; or seal to an age or SSH key with --to instead")
-            } else {
-                let names: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
-                format!(
-                    "{own}; or use a store that answers here: {} (--store NAME, or HANDOFF_STORE=NAME)",
-                    names.join(", ")
-                )
+        let own = super::error::start(store);
+        // A store of another OS: only the ones here help.
+        let elsewhere = e.fix.as_deref() == Some(super::error::NOT_HERE);
+        if e.code != ExitCode::Keychain || !(elsewhere || e.fix.as_deref() == Some(own)) {
+            return e;
+        }
+        let others = reachable(store);
+        if elsewhere && !others.is_empty() {
+            let names: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+            let fix = format!(
+                "use a store of this OS that answers here: {} (--store NAME, or HANDOFF_STORE=NAME)",
+                names.join(", ")
+            );
+            return Error {
+                fix: Some(fix),
+                ..e
             };
-            Error { fix: Some(fix), ..e }
-        })
+        }
+        let own = if elsewhere {
+            "no store of this OS answers here"
+        } else {
+            own
+        };
+        let fix = if others.is_empty() {
+            format!("{own}; or seal to an age or SSH key with --to instead")
+        } else {
+            let names: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+            format!(
+                "{own}; or use a store that answers here: {} (--store NAME, or HANDOFF_STORE=NAME)",
+                names.join(", ")
+            )
+        };
+        Error {
+            fix: Some(fix),
+            ..e
+        }
     }
 
     fn backend(&self) -> Box<dyn Keychain> {

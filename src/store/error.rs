@@ -53,6 +53,9 @@ pub enum StoreError {
     NotOnThisOs(StoreName),
 }
 
+/// The hint of a store of another OS (the chosen store adds the ones that answer).
+pub const NOT_HERE: &str = "choose a store of this OS with --store NAME";
+
 /// How to make one store answer.
 pub fn start(store: StoreName) -> &'static str {
     match store {
@@ -109,10 +112,10 @@ impl From<StoreError> for Error {
                 ExitCode::Keychain,
                 "pass and its store answered, but gpg refused: check that `pass show` works in this shell (is the key named in .gpg-id in your keyring, and unexpired?)",
             ),
-            S::Unreachable(store, _)
-            | S::Failed(store, _)
-            | S::Timeout(store, _)
-            | S::NotOnThisOs(store) => (ExitCode::Keychain, start(*store)),
+            S::Unreachable(store, _) | S::Failed(store, _) | S::Timeout(store, _) => {
+                (ExitCode::Keychain, start(*store))
+            }
+            S::NotOnThisOs(_) => (ExitCode::Keychain, NOT_HERE),
             S::Ambiguous => (
                 ExitCode::Keychain,
                 "remove the duplicates with your keyring manager (seahorse, secret-tool clear)",

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::error::StoreError;
 use super::kind::Kind;
-use crate::error::Result;
-use crate::secret::{ExposeSecret, SecretBytes, SecretString};
+use crate::error::{Error, Result};
+use crate::secret::SecretBytes;
 
 /// An item's name and its non-secret attributes.
 #[derive(Debug, Clone)]
@@ -50,6 +50,25 @@ pub trait Keychain {
     }
 }
 
+/// `text` (a hint) with `flag` (`--store NAME `, or empty) put into every handoff
+/// command line it shows, so that the command acts on the store that was asked.
+pub fn with_flag(text: &str, flag: &str) -> String {
+    if flag.is_empty() {
+        return text.to_string();
+    }
+    [
+        "keychain ",
+        "open ",
+        "keygen ",
+        "credential-process ",
+        "create ",
+    ]
+    .iter()
+    .fold(text.to_string(), |t, sub| {
+        t.replace(&format!("handoff {sub}"), &format!("handoff {flag}{sub}"))
+    })
+}
+
 /// A valid keychain name: what a profile name may be.
 pub fn check_name(name: &str) -> Result<()> {
     if name.starts_with('-') {
@@ -72,28 +91,59 @@ pub fn refuse_existing(
     replace: bool,
 ) -> Result<()> {
     if !replace && keychain.exists(kind, name)? {
-        return Err(StoreError::Taken(kind, name.into()).into());
+        let e = StoreError::Taken(kind, name.into()).into();
+        return Err(naming(e, &keychain.label(), &keychain.flag()));
     }
     Ok(())
+}
+
+/// `e` speaking of the store by its label ("pass has no credential named me", where
+/// store errors say "the keychain …"), and every command its hint shows carrying
+/// `flag`: pasted as printed, it acts on the store asked, not on the OS default.
+pub fn naming(e: Error, label: &str, flag: &str) -> Error {
+    let what = match e.what.strip_prefix("the keychain ") {
+        Some(rest) => format!("{label} {rest}"),
+        None => e.what,
+    };
+    let fix = e.fix.map(|f| with_flag(&f, flag));
+    Error { what, fix, ..e }
 }
 
 /// Reads an age identity kept in the keychain.
 pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Identity> {
     let secret = keychain.get(Kind::Identity, name)?;
-    let text = std::str::from_utf8(&secret)
+    // handoff keygen's item is the key alone; one written by hand is taken too: its
+    // AGE-SECRET-KEY-1 line (age-keygen's output piped to `pass insert -m` has comment
+    // lines; pass's own convention puts `field: value` lines after the first). Parsed
+    // in place: no copy of the key is made outside the zeroized item.
+    std::str::from_utf8(&secret)
         .ok()
-        .map(|t| t.trim().to_string())
-        .map(crate::secret::from_foreign);
-    text.as_ref()
-        .and_then(|t: &SecretString| t.expose_secret().parse::<age::x25519::Identity>().ok())
+        .and_then(|t| {
+            t.lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        })
+        .and_then(|line| line.parse::<age::x25519::Identity>().ok())
         .ok_or_else(|| StoreError::NotAnIdentity(name.into()).into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::error::ExitCode;
+    use crate::secret::ExposeSecret;
     use crate::store::memory::MemKeychain;
+
+    #[test]
+    fn hints_carry_the_chosen_store_into_every_command() {
+        let hint = "me is an identity: handoff keychain delete --identity me; or `handoff open b.age --keychain me --force`";
+        assert_eq!(with_flag(hint, ""), hint);
+        assert_eq!(
+            with_flag(hint, "--store pass "),
+            "me is an identity: handoff --store pass keychain delete --identity me; or `handoff --store pass open b.age --keychain me --force`"
+        );
+    }
 
     #[test]
     fn identities_round_trip_and_junk_is_refused() {
@@ -116,5 +166,24 @@ mod tests {
         let e = identity(&kc, "junk").err().unwrap();
         assert_eq!(e.code, ExitCode::Keychain);
         assert!(!e.what.contains("not a key"));
+    }
+
+    #[test]
+    fn a_hand_written_identity_is_read_by_its_key_line() {
+        let kc = MemKeychain::default();
+        let id = age::x25519::Identity::generate();
+        let key = id.to_string();
+        let public = id.to_public().to_string();
+        // age-keygen's output, and pass's "secret first, fields after" convention.
+        let keygen = format!(
+            "# created: 2026-12-05\n# public key: {public}\n{}\n",
+            key.expose_secret()
+        );
+        let pass = format!("{}\nnote: my age key\n", key.expose_secret());
+        for (name, item) in [("keygen", keygen), ("pass", pass)] {
+            kc.put(Kind::Identity, name, item.as_bytes(), &[], false)
+                .unwrap();
+            assert_eq!(identity(&kc, name).unwrap().to_public().to_string(), public);
+        }
     }
 }

@@ -89,7 +89,8 @@ fn pass(args: &[&str], input: Option<&[u8]>) -> Result<SecretBytes> {
     if let Some(why) = unusable() {
         return Err(unreachable(why));
     }
-    let mut child = Command::new("pass")
+    let mut command = Command::new("pass");
+    command
         .args(args)
         .stdin(if input.is_some() {
             Stdio::piped()
@@ -97,9 +98,16 @@ fn pass(args: &[&str], input: Option<&[u8]>) -> Result<SecretBytes> {
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A process group of its own, so that a signal that ends handoff can end pass
+    // and its gpg together ([`crate::interrupt::child`]); gpg asks for a passphrase
+    // through gpg-agent's pinentry, not through this group's terminal.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .spawn()
         .map_err(|e| unreachable(format!("cannot run pass: {e}")))?;
+    let _running = crate::interrupt::child(child.id());
     if let (Some(bytes), Some(mut stdin)) = (input, child.stdin.take()) {
         // A pass that dies early closes the pipe: its exit status says why.
         let _ = stdin.write_all(bytes);

@@ -223,7 +223,7 @@ fn open_into_the_keychain_then_serve_it_as_credential_process() {
     let run = k.run(&env, &["keychain", "delete", "me"]).fails(3);
     assert_eq!(
         run.stderr,
-        "handoff: error: the keychain has no credential named me\nhint: me is an identity: handoff keychain delete --identity me\n"
+        "handoff: error: the Secret Service keychain has no credential named me\nhint: me is an identity: handoff keychain delete --identity me\n"
     );
     // keygen has no --force: its hint does not offer one, and what it offers works
     let run = k.run(&env, &["keygen", "--keychain", "me"]).fails(5);

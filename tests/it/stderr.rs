@@ -506,7 +506,7 @@ pinned! {
     // ---- credential-process
     credential_process_name_not_found:
         handoff(&["credential-process", "nosuch"]).on(On::Keyring)
-        => 3, "handoff: error: the keychain has no credential named nosuch\n\
+        => 3, "handoff: error: the Secret Service keychain has no credential named nosuch\n\
                hint: `handoff keychain list` shows what is stored\n";
     credential_process_no_session_bus:
         handoff(&["credential-process", "boot"]).env("DBUS_SESSION_BUS_ADDRESS", "unix:path={dir}/no-bus")

@@ -625,3 +625,186 @@ fn a_gpg_refusal_names_its_cause_not_a_reinstall() {
     );
     assert!(!run.stderr.contains("install pass"), "{}", run.stderr);
 }
+
+#[test]
+fn hints_and_messages_name_the_chosen_store() {
+    // Review finding F9: a hint pasted as printed must act on the store asked.
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    store.run(&env, &["keygen", "--keychain", "me"]).ok();
+    let run = store.run(&env, &["keychain", "delete", "me"]).fails(3);
+    assert_eq!(
+        run.stderr,
+        "handoff: error: pass has no credential named me\n\
+         hint: me is an identity: handoff --store pass keychain delete --identity me\n"
+    );
+    let run = store.run(&env, &["keygen", "--keychain", "me"]).fails(5);
+    assert!(
+        run.stderr
+            .contains("handoff: error: pass already has an identity named me")
+            && run
+                .stderr
+                .contains("handoff --store pass keychain delete --identity NAME"),
+        "{}",
+        run.stderr
+    );
+    let run = store.run(&env, &["credential-process", "nosuch"]).fails(3);
+    assert!(
+        run.stderr
+            .contains("hint: `handoff --store pass keychain list` shows what is stored"),
+        "{}",
+        run.stderr
+    );
+    let run = store
+        .run(&env, &["keychain", "delete", "--identity", "me"])
+        .ok();
+    assert_eq!(run.stderr, "Deleted me from pass.\n");
+}
+
+#[test]
+fn a_store_of_another_os_offers_only_the_stores_here() {
+    // Review finding F11: no macOS advice on Linux.
+    let env = TestEnv::new();
+    for other in ["macos", "windows"] {
+        let run = env.run(&["--store", other, "keychain", "list"]).fails(8);
+        assert!(
+            run.stderr.contains(&format!(
+                "handoff: error: the {other} store is not available on this system"
+            )),
+            "{}",
+            run.stderr
+        );
+        let hint = run.stderr.lines().nth(1).unwrap_or_default();
+        assert!(
+            hint.starts_with("hint: use a store of this OS that answers here: ")
+                || hint.starts_with("hint: no store of this OS answers here"),
+            "{hint}"
+        );
+        assert!(
+            !hint.contains("Keychain Access") && !hint.contains("cmdkey"),
+            "{hint}"
+        );
+    }
+}
+
+#[test]
+fn an_identity_written_into_pass_by_hand_opens_bundles() {
+    // Review finding F11: age-keygen's output piped into pass, and pass's own
+    // "secret first, fields after" shape, are both identities.
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    if !have("age-keygen") {
+        return;
+    }
+    let keygen = Command::new("age-keygen").output().unwrap();
+    assert!(keygen.status.success());
+    let text = String::from_utf8(keygen.stdout).unwrap();
+    let key = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    let public = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap()
+        .to_string();
+    let pass_shape = format!("{key}\nnote: written by hand\n");
+    for (name, entry) in [("agek", text.as_str()), ("shaped", pass_shape.as_str())] {
+        let mut insert = Command::new("pass")
+            .args(["insert", "--multiline", &format!("handoff-identity/{name}")])
+            .envs(store.env.clone())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        insert
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(entry.as_bytes())
+            .unwrap();
+        assert!(insert.wait().unwrap().success());
+        let bundle = env.seal_sample(&public);
+        let run = store
+            .run(&env, &["open", &bundle, "--identity-keychain", name])
+            .ok();
+        assert!(
+            run.stdout.contains(KEY_ID) || run.stderr.contains(KEY_ID),
+            "{}{}",
+            run.stdout,
+            run.stderr
+        );
+        std::fs::remove_file(&bundle).unwrap();
+    }
+}
+
+#[test]
+fn a_signal_that_ends_handoff_ends_a_pass_that_hangs() {
+    // Review finding F6: SIGTERM to handoff left pass (and what it ran) waiting.
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    let shims = env.path("hang");
+    std::fs::create_dir(&shims).unwrap();
+    let pidfile = env.path("sleep.pid");
+    let shim = shims.join("pass");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nsleep 1000 &\necho $! > '{}'\nwait\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut handoff = store
+        .command(&env, &["keygen", "--keychain", "me"])
+        .env("PATH", path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let sleeper = loop {
+        if let Ok(pid) = std::fs::read_to_string(&pidfile)
+            && let Ok(pid) = pid.trim().parse::<i32>()
+        {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "the shim never ran");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let pid = rustix::process::Pid::from_raw(handoff.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = handoff.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+    // Gone, or a zombie nobody reaps (PID 1 in a container may not).
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{sleeper}/stat")).is_ok_and(|stat| {
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|s| !s.starts_with('Z'))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "pass's child outlived handoff"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -3,8 +3,6 @@
 //! `~/.aws/credentials`, then Python's `os.path.expandvars` and `os.path.expanduser`.
 
 use std::ffi::{OsStr, OsString};
-use std::fs;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 use crate::error::{Error, Result, shown};
@@ -39,13 +37,18 @@ pub(super) fn env_var(name: &[u8]) -> Option<OsString> {
     if name.is_empty() || name.contains(&b'=') || name.contains(&0) {
         return None;
     }
-    std::env::var_os(OsStr::from_bytes(name))
+    #[cfg(unix)]
+    let name = <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name);
+    #[cfg(not(unix))]
+    let name = std::str::from_utf8(name).ok()?;
+    std::env::var_os(name)
 }
 
 /// The home directory in /etc/passwd (what `pwd.getpwnam`/`getpwuid` find on a
 /// machine without a directory service).
+#[cfg(unix)]
 pub(super) fn passwd_home(user: User<'_>) -> Option<Vec<u8>> {
-    let db = fs::read("/etc/passwd").ok()?;
+    let db = std::fs::read("/etc/passwd").ok()?;
     let uid = rustix::process::getuid().as_raw().to_string();
     db.split(|&b| b == b'\n').find_map(|line| {
         let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
@@ -56,6 +59,33 @@ pub(super) fn passwd_home(user: User<'_>) -> Option<Vec<u8>> {
             };
         hit.then(|| f[5].to_vec())
     })
+}
+
+/// Windows: Python's `ntpath.expanduser` takes `~` from USERPROFILE when HOME is unset,
+/// and `~user` from the profile directory's parent, which handoff does not guess.
+#[cfg(not(unix))]
+pub(super) fn passwd_home(user: User<'_>) -> Option<Vec<u8>> {
+    match user {
+        User::Me => Some(os_bytes(&std::env::var_os("USERPROFILE")?).to_vec()),
+        User::Named(_) => None,
+    }
+}
+
+/// A path's bytes: on Unix its bytes, elsewhere its UTF-8 (handoff builds the paths it
+/// expands only from valid text there).
+fn os_bytes(s: &OsStr) -> &[u8] {
+    s.as_encoded_bytes()
+}
+
+#[cfg(unix)]
+fn os_string(bytes: Vec<u8>) -> OsString {
+    use std::os::unix::ffi::OsStringExt;
+    OsString::from_vec(bytes)
+}
+
+#[cfg(not(unix))]
+fn os_string(bytes: Vec<u8>) -> OsString {
+    String::from_utf8_lossy(&bytes).into_owned().into()
 }
 
 pub(super) fn resolve(
@@ -72,12 +102,12 @@ pub(super) fn resolve(
                 "unset {PATH_VARIABLE} to use ~/.aws/credentials, or set it to a file"
             )));
         }
-        Some(s) => s.as_bytes(),
+        Some(s) => os_bytes(s),
         None => b"~/.aws/credentials",
     };
     let path = expandvars(raw, env);
     let path = expanduser(&path, env, home_of)?;
-    Ok(PathBuf::from(OsString::from_vec(path)))
+    Ok(PathBuf::from(os_string(path)))
 }
 
 /// Python's `posixpath.expandvars`: `$name` (ASCII word characters) and `${name}`
@@ -105,7 +135,7 @@ pub(super) fn expandvars(path: &[u8], env: &dyn Fn(&[u8]) -> Option<OsString>) -
             (&rest[..n], n)
         };
         match (len, env(name)) {
-            (1.., Some(value)) => out.extend_from_slice(value.as_bytes()),
+            (1.., Some(value)) => out.extend_from_slice(os_bytes(&value)),
             _ => out.extend_from_slice(&path[i..=i + len]),
         }
         i += 1 + len;
@@ -135,7 +165,7 @@ pub(super) fn expanduser(
                         .fix(format!("set HOME, or {PATH_VARIABLE} to a full path")),
                 );
             }
-            Some(h) => h.into_vec(),
+            Some(h) => os_bytes(&h).to_vec(),
             None => home_of(User::Me).ok_or_else(|| {
                 Error::output(
                     "cannot find the AWS credentials file: HOME is not set and your user is not in /etc/passwd",

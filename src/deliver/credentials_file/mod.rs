@@ -16,7 +16,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use crate::error::{Error, ExitCode, Result, shown};
@@ -593,17 +592,13 @@ pub fn write_profile(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| {
-                Error::output(format!(
-                    "cannot create {}: {e}",
-                    shown(&dir.display().to_string())
-                ))
-                .fix("check permissions")
-            })?;
+        crate::os::create_private_dir(dir).map_err(|e| {
+            Error::output(format!(
+                "cannot create {}: {e}",
+                shown(&dir.display().to_string())
+            ))
+            .fix("check permissions")
+        })?;
     }
     // Another handoff writing this file waits here: read, merge and rename are one step.
     let _lock = crate::file_lock::lock_beside(path)?;
