@@ -172,7 +172,8 @@ pub struct BundleOutputFlags {
     /// ASCII-armor the bundle (PEM-like text, safe to paste).
     #[arg(short, long)]
     pub armor: bool,
-    /// Replace an existing output file (and, for create, an existing --keychain item).
+    /// Replace what is already there: the output file, or the --keychain item of a
+    /// command that has one.
     #[arg(long)]
     pub force: bool,
     /// Sign the bundle, and the list of its recipients, with this OpenSSH ed25519

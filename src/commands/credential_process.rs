@@ -20,15 +20,18 @@ pub fn run(keychain: &dyn Keychain, name: &str) -> Result<()> {
     }
     let payload = keychain.get(Kind::Credential, name)?;
     let c = Credential::parse(&payload).map_err(|e| {
-        Error::new(
+        // The payload parser speaks of bundles; this one came from the store.
+        let why = e.what.strip_prefix("the bundle's payload is malformed: ");
+        let e = Error::new(
             ExitCode::Keychain,
             format!(
                 "the keychain item {} does not hold a handoff credential ({})",
                 shown(name),
-                e.what
+                why.unwrap_or(&e.what)
             ),
         )
-        .fix("store it again with `handoff open BUNDLE -i ID --keychain NAME --force`")
+        .fix("store it again with `handoff open BUNDLE -i ID --keychain NAME --force`");
+        crate::store::naming(e, &keychain.label(), &keychain.flag())
     })?;
     let Some(key) = &c.access_key else {
         return Err(Error::input(format!(

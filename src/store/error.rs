@@ -36,6 +36,9 @@ pub enum StoreError {
     /// The store does not answer.
     #[error("the {store} store cannot be reached ({})", shown(.1), store = .0)]
     Unreachable(StoreName, String),
+    /// The kernel keyring answers, but refused one key (its permissions).
+    #[error("the kernel keyring refused access to a key of that name ({})", shown(.0))]
+    KeyRefused(String),
     /// The store failed otherwise.
     #[error("the {store} store failed ({})", shown(.1), store = .0)]
     Failed(StoreName, String),
@@ -116,6 +119,10 @@ impl From<StoreError> for Error {
                 (ExitCode::Keychain, start(*store))
             }
             S::NotOnThisOs(_) => (ExitCode::Keychain, NOT_HERE),
+            S::KeyRefused(_) => (
+                ExitCode::Keychain,
+                "a key of that name that you may not read or write is in the way: `keyctl show @s` lists it (handoff:NAME, handoff-meta:NAME); remove it with `keyctl unlink KEY-ID`, or use another name",
+            ),
             S::Ambiguous => (
                 ExitCode::Keychain,
                 "remove the duplicates with your keyring manager (seahorse, secret-tool clear)",

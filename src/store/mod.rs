@@ -23,6 +23,6 @@ mod pass;
 
 pub use chosen::{Chosen, reachable};
 pub use error::StoreError;
-pub use keychain::{Item, Keychain, check_name, identity, refuse_existing};
+pub use keychain::{Item, Keychain, check_name, identity, naming, refuse_existing};
 pub use kind::{CALL_TIMEOUT, Kind};
 pub use name::{Choice, StoreName};

@@ -28,7 +28,15 @@ pub struct Native(pub StoreName);
 impl Native {
     fn err(&self) -> impl Fn(keyring_core::Error) -> Error + use<> {
         let which = self.0;
-        move |e| super::error::from_keyring(which, e).into()
+        move |e| match super::error::from_keyring(which, e) {
+            // The kernel keyring answers, yet refused: one key of that name is not the
+            // user's to use (its permissions), not a keyring that cannot be reached.
+            #[cfg(target_os = "linux")]
+            StoreError::Unreachable(StoreName::Keyutils, why) if super::keyutils::reachable() => {
+                StoreError::KeyRefused(why).into()
+            }
+            other => other.into(),
+        }
     }
 }
 
@@ -87,6 +95,28 @@ fn make(which: StoreName) -> keyring_core::Result<Arc<CredentialStore>> {
         }
         _ => Err(keyring_core::Error::NotSupportedByStore(which.to_string())),
     }
+}
+
+/// Deletes `service`/`name` until the store finds none (Ok(false) when there was none):
+/// a kernel keyring can hold a second key of that description in a keyring nested in
+/// the session's, which a search finds once the first is gone, so one delete could
+/// say "Deleted" while the secret is still served. Bounded: a store that keeps
+/// answering is an error, not a loop.
+fn delete_every(
+    which: StoreName,
+    service: &str,
+    name: &str,
+    err: &impl Fn(keyring_core::Error) -> Error,
+) -> Result<bool> {
+    let mut deleted = false;
+    for _ in 0..32 {
+        match entry(which, service, name)?.delete_credential() {
+            Ok(()) => deleted = true,
+            Err(keyring_core::Error::NoEntry) => return Ok(deleted),
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Err(err(keyring_core::Error::Ambiguous(Vec::new())))
 }
 
 /// Whether the store keeps handoff's attributes on the item itself.
@@ -190,16 +220,9 @@ impl Keychain for Native {
         let owned = name.to_string();
         with_timeout(which, "deleting", move || {
             if !keeps_attributes(which) {
-                match entry(which, kind.meta_service(), &owned)?.delete_credential() {
-                    Ok(()) | Err(keyring_core::Error::NoEntry) => {}
-                    Err(e) => return Err(err(e)),
-                }
+                delete_every(which, kind.meta_service(), &owned, &err)?;
             }
-            match entry(which, kind.service(), &owned)?.delete_credential() {
-                Ok(()) => Ok(true),
-                Err(keyring_core::Error::NoEntry) => Ok(false),
-                Err(e) => Err(err(e)),
-            }
+            delete_every(which, kind.service(), &owned, &err)
         })
     }
 

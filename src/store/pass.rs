@@ -203,7 +203,8 @@ impl Keychain for Pass {
         }
         let dir = store_dir().ok_or_else(|| unreachable("no HOME"))?;
         let file = dir.join(kind.service()).join(format!("{name}.gpg"));
-        Ok(file.symlink_metadata().is_ok())
+        // An entry is a file (or a link pass follows); a directory NAME.gpg is none.
+        Ok(file.symlink_metadata().is_ok_and(|m| !m.is_dir()))
     }
 
     fn delete(&self, kind: Kind, name: &str) -> Result<bool> {

@@ -808,3 +808,97 @@ fn a_signal_that_ends_handoff_ends_a_pass_that_hangs() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn a_keyutils_delete_removes_a_second_copy_in_a_nested_keyring() {
+    // Review finding F2: delete removed the first key a search found and said
+    // "Deleted" while a copy in a nested keyring still served the secret.
+    let env = TestEnv::new();
+    let Some(store) = Store::keyutils(&env) else {
+        return;
+    };
+    let (key, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    store
+        .run(&env, &["open", &bundle, "-i", &key, "--keychain", "f2-dup"])
+        .ok();
+    // Each `keyctl session` is a new session keyring: the keys live on in the user's
+    // persistent keyring, which handoff links into every session it runs in.
+    let copy = "p=$(keyctl get_persistent @s) && inner=$(keyctl newring f2-inner $p) && \
+        for d in handoff:f2-dup handoff-meta:f2-dup; do \
+          keyctl pipe $(keyctl search $p user $d) | keyctl padd user $d $inner >/dev/null || exit 1; \
+        done";
+    let o = store.program(&env, "sh", &["-c", copy]);
+    assert!(o.status.success(), "{o:?}");
+    store.run(&env, &["keychain", "delete", "f2-dup"]).ok();
+    let list = store.run(&env, &["keychain", "list", "--json"]).ok();
+    assert!(!list.stdout.contains("\"f2-dup\""), "{}", list.stdout);
+    store.run(&env, &["credential-process", "f2-dup"]).fails(3);
+    let unlink =
+        "p=$(keyctl get_persistent @s) && keyctl unlink $(keyctl search $p keyring f2-inner) $p";
+    store.program(&env, "sh", &["-c", unlink]);
+}
+
+#[test]
+fn a_keyutils_key_handoff_may_not_write_is_named_not_an_unreachable_keyring() {
+    // Review finding F8: one key of the name that the user may not write read as "the
+    // keyutils store cannot be reached", with a seccomp hint.
+    let env = TestEnv::new();
+    let Some(store) = Store::keyutils(&env) else {
+        return;
+    };
+    let (key, recipient) = env.keygen("key.txt");
+    let bundle = env.seal_sample(&recipient);
+    // planted and refused in one session (each `keyctl session` makes a new one)
+    let script = "id=$(keyctl add user handoff-meta:f8-$$ '{}' @s) && keyctl setperm $id 0x0b0b0000 && \
+        \"$1\" --store keyutils open \"$2\" -i \"$3\" --keychain f8-$$; echo \"rc=$?\" >&2; \
+        \"$1\" --store keyutils credential-process f8-$$ >/dev/null 2>&1; echo \"served=$?\" >&2";
+    let bin = assert_cmd::cargo::cargo_bin("handoff");
+    let bin = bin.to_str().unwrap();
+    let o = store.program(&env, "sh", &["-c", script, "sh", bin, &bundle, &key]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("handoff: error: the kernel keyring refused access to a key of that name")
+            && stderr.contains("keyctl unlink KEY-ID")
+            && !stderr.contains("seccomp")
+            && stderr.contains("rc=8")
+            // nothing was stored under the name
+            && stderr.contains("served=3"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_junk_pass_entry_is_named_as_the_stores_item_not_a_bundle() {
+    // Review finding F11: "the bundle's payload is malformed" for a keychain item, and
+    // a hint without the chosen store.
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    let mut insert = Command::new("pass")
+        .args(["insert", "--multiline", "handoff/junk"])
+        .envs(store.env.clone())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let stdin = insert.stdin.take().unwrap();
+    (&stdin)
+        .write_all(b"{\"format\":\"handoff/v1\"}\n")
+        .unwrap();
+    drop(stdin);
+    assert!(insert.wait().unwrap().success());
+    let run = store.run(&env, &["credential-process", "junk"]).fails(8);
+    assert!(
+        run.stderr
+            .starts_with("handoff: error: pass item junk does not hold a handoff credential (")
+            && !run.stderr.contains("bundle's payload")
+            && run
+                .stderr
+                .contains("`handoff --store pass open BUNDLE -i ID --keychain NAME --force`"),
+        "{}",
+        run.stderr
+    );
+}
