@@ -40,10 +40,20 @@ pub fn lock(lock: &Path, doing: &str, wait: Duration) -> Result<Held> {
     let shown_lock = shown(&lock.display().to_string());
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
-    let file = crate::os::private(&mut options).open(lock).map_err(|e| {
-        Error::output(format!("cannot open the lock file {shown_lock}: {e}"))
-            .fix("check the directory's permissions")
-    })?;
+    // Not through a link, and only a regular file: a planted `FILE.lock` link must not
+    // make handoff create or touch a file elsewhere.
+    crate::os::no_follow(crate::os::private(&mut options));
+    let file = options
+        .open(lock)
+        .and_then(|f| match f.metadata() {
+            Ok(m) if !m.is_file() => Err(std::io::Error::other("not a regular file")),
+            Ok(_) => Ok(f),
+            Err(e) => Err(e),
+        })
+        .map_err(|e| {
+            Error::output(format!("cannot open the lock file {shown_lock}: {e}"))
+                .fix("check the directory's permissions; remove the lock file if it is a link or not a file")
+        })?;
     let deadline = Instant::now() + wait;
     let mut said = false;
     loop {

@@ -62,7 +62,10 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
                 );
             }
             if items.is_empty() {
-                crate::say!("The keychain holds nothing of handoff's.");
+                crate::say!(
+                    "{} holds nothing of handoff's.",
+                    capitalized(&keychain.label())
+                );
                 return Ok(());
             }
             let mut out = String::new();
@@ -133,6 +136,15 @@ pub fn execute(request: &KeychainRequest, keychain: &dyn Keychain) -> Result<()>
             write_stdout(format!("{}\n", id.to_public()).as_bytes())
         }
     }
+}
+
+/// "pass" as the first word of a sentence: "Pass".
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

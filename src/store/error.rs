@@ -101,7 +101,7 @@ impl From<StoreError> for Error {
             ),
             S::NotAnIdentity(_) => (
                 ExitCode::Keychain,
-                "make one with `handoff keygen --keychain NAME`",
+                "delete it with `handoff keychain delete --identity NAME`, then make one with `handoff keygen --keychain NAME`",
             ),
             S::BadFormat => (
                 ExitCode::Keychain,

@@ -124,7 +124,10 @@ pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Iden
                 .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
         })
         .and_then(|line| line.parse::<age::x25519::Identity>().ok())
-        .ok_or_else(|| StoreError::NotAnIdentity(name.into()).into())
+        .ok_or_else(|| {
+            let e = StoreError::NotAnIdentity(name.into()).into();
+            naming(e, &keychain.label(), &keychain.flag())
+        })
 }
 
 #[cfg(test)]

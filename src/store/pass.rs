@@ -84,6 +84,9 @@ pub fn unusable() -> Option<String> {
     }
 }
 
+/// How long pass may take before handoff says what it waits for.
+const SLOW_NOTICE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs `pass ARGS`, with `input` on its standard input; its standard output back.
 fn pass(args: &[&str], input: Option<&[u8]>) -> Result<SecretBytes> {
     if let Some(why) = unusable() {
@@ -112,9 +115,19 @@ fn pass(args: &[&str], input: Option<&[u8]>) -> Result<SecretBytes> {
         // A pass that dies early closes the pipe: its exit status says why.
         let _ = stdin.write_all(bytes);
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| StoreError::Failed(StoreName::Pass, e.to_string()))?;
+    // No timeout (gpg may rightly wait for a passphrase), but never silence: an AWS
+    // CLI running credential_process shows this line while it waits.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if finished.recv_timeout(SLOW_NOTICE) == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            crate::say!(
+                "• waiting for pass: gpg may be asking for your passphrase (pinentry); Ctrl-C stops"
+            );
+        }
+    });
+    let out = child.wait_with_output();
+    drop(done);
+    let out = out.map_err(|e| StoreError::Failed(StoreName::Pass, e.to_string()))?;
     // The boundary: pass's output (a secret, for `show`) becomes our wiped type here.
     let stdout = SecretBytes::new(out.stdout);
     if !out.status.success() {

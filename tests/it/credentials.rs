@@ -604,3 +604,45 @@ fn credentials_file_writes_another_file_made_private_and_the_aws_cli_reads_it() 
     rotate.push("--rotate");
     env.run(&rotate).fails(2);
 }
+
+#[test]
+fn the_lock_beside_the_credentials_file_is_never_followed_through_a_link() {
+    // Review 2: a planted FILE.lock link made handoff create a file at its target.
+    let env = TestEnv::new();
+    let (id, r) = env.keygen("key.txt");
+    let b = env.seal_sample(&r);
+    let dir = env.path("lk");
+    std::fs::create_dir(&dir).unwrap();
+    let target = env.path("created-by-lock");
+    std::os::unix::fs::symlink(&target, dir.join("credentials.lock")).unwrap();
+    let file = dir.join("credentials").display().to_string();
+    let args = [
+        "open",
+        &b,
+        "-i",
+        &id,
+        "--aws-profile",
+        "p",
+        "--credentials-file",
+        &file,
+    ];
+    let run = env.run(&args).fails(5);
+    assert!(
+        run.stderr.contains("cannot open the lock file")
+            && run.stderr.contains("remove the lock file if it is a link"),
+        "{}",
+        run.stderr
+    );
+    assert!(!target.exists(), "a file was made through the link");
+    assert!(!dir.join("credentials").exists());
+    // A link as the file itself: the hint names both ways of giving its path.
+    std::fs::remove_file(dir.join("credentials.lock")).unwrap();
+    std::os::unix::fs::symlink(&target, dir.join("credentials")).unwrap();
+    let run = env.run(&args).fails(5);
+    assert!(
+        run.stderr
+            .contains("hint: give the real file's path (--credentials-file PATH, or AWS_SHARED_CREDENTIALS_FILE)"),
+        "{}",
+        run.stderr
+    );
+}

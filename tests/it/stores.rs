@@ -773,7 +773,7 @@ fn a_signal_that_ends_handoff_ends_a_pass_that_hangs() {
         .command(&env, &["keygen", "--keychain", "me"])
         .env("PATH", path)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -786,9 +786,17 @@ fn a_signal_that_ends_handoff_ends_a_pass_that_hangs() {
         assert!(std::time::Instant::now() < deadline, "the shim never ran");
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
+    // Review 2: a pass that waits is never silent (its notice comes after 5 s).
+    std::thread::sleep(std::time::Duration::from_millis(5600));
     let pid = rustix::process::Pid::from_raw(handoff.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let status = handoff.wait().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut handoff.stderr.take().unwrap(), &mut said).unwrap();
+    assert!(
+        said.contains("• waiting for pass: gpg may be asking for your passphrase"),
+        "{said}"
+    );
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(15), "{status:?}");
     // Gone, or a zombie nobody reaps (PID 1 in a container may not).
@@ -900,5 +908,39 @@ fn a_junk_pass_entry_is_named_as_the_stores_item_not_a_bundle() {
                 .contains("`handoff --store pass open BUNDLE -i ID --keychain NAME --force`"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn a_junk_identity_and_an_empty_listing_name_the_chosen_store() {
+    // Review 2: "not an age identity" and "holds nothing" spoke of "the keychain",
+    // and the hint's keygen went to the OS default store.
+    let env = TestEnv::new();
+    let Some(store) = Store::pass(&env) else {
+        return;
+    };
+    let run = store.run(&env, &["keychain", "list"]).ok();
+    assert!(
+        run.stderr.contains("Pass holds nothing of handoff's."),
+        "{}",
+        run.stderr
+    );
+    let mut insert = Command::new("pass")
+        .args(["insert", "--multiline", "handoff-identity/i1"])
+        .envs(store.env.clone())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let stdin = insert.stdin.take().unwrap();
+    (&stdin).write_all(b"AGE-SECRET-KEY-1NOTVALID\n").unwrap();
+    drop(stdin);
+    assert!(insert.wait().unwrap().success());
+    let run = store.run(&env, &["keychain", "recipient", "i1"]).fails(8);
+    assert_eq!(
+        run.stderr,
+        "handoff: error: pass item i1 is not an age identity\n\
+         hint: delete it with `handoff --store pass keychain delete --identity NAME`, then make one with `handoff --store pass keygen --keychain NAME`\n"
     );
 }

@@ -488,11 +488,14 @@ fn prepare(
             return Err(Error::output(format!(
                 "{shown_path} is a symbolic link; handoff does not write through links"
             ))
-            .fix("point AWS_SHARED_CREDENTIALS_FILE at the real file"));
+            .fix("give the real file's path (--credentials-file PATH, or AWS_SHARED_CREDENTIALS_FILE)"));
         }
         Ok(m) if !m.is_file() => {
-            return Err(Error::output(format!("{shown_path} is not a regular file"))
-                .fix("point AWS_SHARED_CREDENTIALS_FILE at a file"));
+            return Err(
+                Error::output(format!("{shown_path} is not a regular file")).fix(
+                    "give a file's path (--credentials-file PATH, or AWS_SHARED_CREDENTIALS_FILE)",
+                ),
+            );
         }
         Ok(_) => Zeroizing::new(read_capped(
             path,
