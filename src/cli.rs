@@ -102,9 +102,16 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    #[command(after_help = "Example:\n  handoff man > handoff.1 && man ./handoff.1")]
-    Man,
+    /// Print the man page (roff), or write one page per command into a directory.
+    #[command(
+        after_help = "Examples:\n  handoff man > handoff.1 && man ./handoff.1\n  handoff man --dir ~/.local/share/man/man1 && man handoff-open"
+    )]
+    Man {
+        /// Write handoff.1 and a page per command (handoff-open.1, …) into DIR, which
+        /// must exist; pages already there are replaced.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// `handoff keygen`.

@@ -52,6 +52,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CredentialProcess { name } => commands::credential_process::run(&keychain, &name),
         Command::Keychain(c) => commands::keychain::run(&keychain, &c),
         Command::Completions { shell } => commands::completions::run(shell),
-        Command::Man => commands::man::run(),
+        Command::Man { dir } => commands::man::run(dir.as_deref()),
     }
 }

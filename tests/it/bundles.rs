@@ -825,6 +825,13 @@ fn completions_and_man_page_are_generated() {
     }
     let m = env.run(&["man"]).ok();
     assert!(m.stdout.contains(".TH handoff"));
+    let dir = env.path("man1");
+    std::fs::create_dir(&dir).unwrap();
+    env.run(&["man", "--dir", &dir.display().to_string()]).ok();
+    let open = std::fs::read_to_string(dir.join("handoff-open.1")).unwrap();
+    assert!(open.contains(".TH handoff-open") && open.contains("credentials\\-file"));
+    // a directory that is not there: exit 5, no panic
+    env.run(&["man", "--dir", &env.p("nosuch")]).fails(5);
 }
 
 #[test]
