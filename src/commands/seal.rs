@@ -65,6 +65,15 @@ pub fn resolve(args: &SealArgs) -> Result<SealRequest> {
         )
         .fix("drop --shred (a piped CSV leaves no file), or pass the CSV file"));
     }
+    let recipients = &args.recipients;
+    if from_stdin && (recipients.to.iter().chain(&recipients.recipients_file)).any(|f| f == "-") {
+        // Checked before either is read: the first reader would take both.
+        return Err(Error::new(
+            ExitCode::Usage,
+            "the CSV and the recipients cannot both come from standard input",
+        )
+        .fix("pass the recipients as a file or with -r, or the CSV as a file"));
+    }
     if let (true, Some(path)) = (args.shred, &args.from_csv) {
         // Shredding a link would zero its target and unlink only the link.
         let regular = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());

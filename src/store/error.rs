@@ -27,6 +27,10 @@ pub enum StoreError {
     /// The identity item does not hold an age identity.
     #[error("the keychain item {} is not an age identity", shown(.0))]
     NotAnIdentity(String),
+    /// A hand-written identity item with more than one key line: which one was meant
+    /// is not handoff's to guess.
+    #[error("the keychain item {} holds {} age identities, not one", shown(.0), .1)]
+    SeveralIdentities(String, usize),
     /// The item's bytes are not what handoff stores.
     #[error("the keychain item is not in handoff's format")]
     BadFormat,
@@ -37,8 +41,8 @@ pub enum StoreError {
     #[error("the {store} store cannot be reached ({})", shown(.1), store = .0)]
     Unreachable(StoreName, String),
     /// The kernel keyring answers, but refused one key (its permissions).
-    #[error("the kernel keyring refused access to a key of that name ({})", shown(.0))]
-    KeyRefused(String),
+    #[error("the kernel keyring refused access to a key of the name {} ({})", shown(.0), shown(.1))]
+    KeyRefused(String, String),
     /// The store failed otherwise.
     #[error("the {store} store failed ({})", shown(.1), store = .0)]
     Failed(StoreName, String),
@@ -103,6 +107,10 @@ impl From<StoreError> for Error {
                 ExitCode::Keychain,
                 "delete it with `handoff keychain delete --identity NAME`, then make one with `handoff keygen --keychain NAME`",
             ),
+            S::SeveralIdentities(..) => (
+                ExitCode::Keychain,
+                "keep one AGE-SECRET-KEY-1 line in it, or delete it with `handoff keychain delete --identity NAME` and make one with `handoff keygen --keychain NAME`",
+            ),
             S::BadFormat => (
                 ExitCode::Keychain,
                 "delete it with `handoff keychain delete NAME` and store it again",
@@ -119,7 +127,7 @@ impl From<StoreError> for Error {
                 (ExitCode::Keychain, start(*store))
             }
             S::NotOnThisOs(_) => (ExitCode::Keychain, NOT_HERE),
-            S::KeyRefused(_) => (
+            S::KeyRefused(..) => (
                 ExitCode::Keychain,
                 "a key of that name that you may not read or write is in the way: `keyctl show @s` lists it (handoff:NAME, handoff-meta:NAME); remove it with `keyctl unlink KEY-ID`, or use another name",
             ),

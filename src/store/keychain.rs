@@ -114,20 +114,23 @@ pub fn identity(keychain: &dyn Keychain, name: &str) -> Result<age::x25519::Iden
     let secret = keychain.get(Kind::Identity, name)?;
     // handoff keygen's item is the key alone; one written by hand is taken too: its
     // AGE-SECRET-KEY-1 line (age-keygen's output piped to `pass insert -m` has comment
-    // lines; pass's own convention puts `field: value` lines after the first). Parsed
-    // in place: no copy of the key is made outside the zeroized item.
-    std::str::from_utf8(&secret)
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        })
+    // lines; pass's own convention puts `field: value` lines after the first). Two
+    // such lines are refused, not the first taken. Parsed in place: no copy of the key
+    // is made outside the zeroized item.
+    let named = |e: StoreError| naming(e.into(), &keychain.label(), &keychain.flag());
+    let text =
+        std::str::from_utf8(&secret).map_err(|_| named(StoreError::NotAnIdentity(name.into())))?;
+    let mut keys = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("AGE-SECRET-KEY-1"));
+    let (first, more) = (keys.next(), keys.count());
+    if more > 0 {
+        return Err(named(StoreError::SeveralIdentities(name.into(), more + 1)));
+    }
+    first
         .and_then(|line| line.parse::<age::x25519::Identity>().ok())
-        .ok_or_else(|| {
-            let e = StoreError::NotAnIdentity(name.into()).into();
-            naming(e, &keychain.label(), &keychain.flag())
-        })
+        .ok_or_else(|| named(StoreError::NotAnIdentity(name.into())))
 }
 
 #[cfg(test)]
@@ -188,5 +191,33 @@ mod tests {
                 .unwrap();
             assert_eq!(identity(&kc, name).unwrap().to_public().to_string(), public);
         }
+    }
+
+    #[test]
+    fn an_identity_item_with_two_key_lines_is_refused_not_guessed() {
+        // Review 2, finding 8: the first of two keys was taken silently.
+        let kc = MemKeychain::default();
+        let (a, b) = (
+            age::x25519::Identity::generate().to_string(),
+            age::x25519::Identity::generate().to_string(),
+        );
+        let two = format!("{}\n# another\n{}\n", a.expose_secret(), b.expose_secret());
+        kc.put(Kind::Identity, "two", two.as_bytes(), &[], false)
+            .unwrap();
+        let e = identity(&kc, "two").err().unwrap();
+        assert_eq!(e.code, ExitCode::Keychain);
+        assert_eq!(
+            e.what,
+            "the keychain item two holds 2 age identities, not one"
+        );
+        assert!(
+            e.fix
+                .as_deref()
+                .unwrap()
+                .starts_with("keep one AGE-SECRET-KEY-1 line in it"),
+            "{:?}",
+            e.fix
+        );
+        assert!(!e.what.contains("AGE-SECRET-KEY") || !e.what.contains(a.expose_secret()));
     }
 }

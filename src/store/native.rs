@@ -26,14 +26,16 @@ use crate::secret::SecretBytes;
 pub struct Native(pub StoreName);
 
 impl Native {
-    fn err(&self) -> impl Fn(keyring_core::Error) -> Error + use<> {
-        let which = self.0;
+    /// Maps a store error of the item `name` (named in a refusal: the store's own
+    /// message does not say which key it refused).
+    fn err(&self, name: &str) -> impl Fn(keyring_core::Error) -> Error + use<> {
+        let (which, name) = (self.0, name.to_string());
         move |e| match super::error::from_keyring(which, e) {
             // The kernel keyring answers, yet refused: one key of that name is not the
             // user's to use (its permissions), not a keyring that cannot be reached.
             #[cfg(target_os = "linux")]
             StoreError::Unreachable(StoreName::Keyutils, why) if super::keyutils::reachable() => {
-                StoreError::KeyRefused(why).into()
+                StoreError::KeyRefused(name.clone(), why).into()
             }
             other => other.into(),
         }
@@ -160,7 +162,7 @@ impl Keychain for Native {
     ) -> Result<()> {
         check_name(name)?;
         refuse_existing(self, kind, name, replace)?;
-        let (which, err) = (self.0, self.err());
+        let (which, err) = (self.0, self.err(name));
         let (name, secret) = (name.to_string(), SecretBytes::new(secret.to_vec()));
         let attributes: Vec<(String, String)> = attributes
             .iter()
@@ -193,7 +195,7 @@ impl Keychain for Native {
 
     fn get(&self, kind: Kind, name: &str) -> Result<SecretBytes> {
         check_name(name)?;
-        let (which, err) = (self.0, self.err());
+        let (which, err) = (self.0, self.err(name));
         let owned = name.to_string();
         let secret = with_timeout(which, "reading", move || {
             match entry(which, kind.service(), &owned)?.get_secret() {
@@ -207,7 +209,7 @@ impl Keychain for Native {
     }
 
     fn exists(&self, kind: Kind, name: &str) -> Result<bool> {
-        let (which, err) = (self.0, self.err());
+        let (which, err) = (self.0, self.err(name));
         let owned = name.to_string();
         with_timeout(which, "looking up", move || {
             present(&entry(which, kind.service(), &owned)?).map_err(err)
@@ -216,7 +218,7 @@ impl Keychain for Native {
 
     fn delete(&self, kind: Kind, name: &str) -> Result<bool> {
         check_name(name)?;
-        let (which, err) = (self.0, self.err());
+        let (which, err) = (self.0, self.err(name));
         let owned = name.to_string();
         with_timeout(which, "deleting", move || {
             if !keeps_attributes(which) {

@@ -816,5 +816,33 @@ fn open_and_inspect_read_standard_input_without_a_bundle_and_seal_reads_a_piped_
         "{}",
         none.stderr
     );
-    assert!(!env.path("s.age").exists() && !env.path("n.age").exists());
+    // The CSV and the recipients cannot share standard input (review 2, finding 5).
+    for flag in ["--to", "-R"] {
+        let both = env
+            .run_stdin(
+                &[
+                    "seal",
+                    "--from-csv",
+                    "-",
+                    flag,
+                    "-",
+                    "-o",
+                    &env.p("both.age"),
+                ],
+                format!("{r}\n").as_bytes(),
+            )
+            .fails(2);
+        assert!(
+            both.stderr
+                .contains("error: the CSV and the recipients cannot both come from standard input")
+                && both.stderr.contains("hint: pass the recipients as a file"),
+            "{}",
+            both.stderr
+        );
+    }
+    assert!(
+        !env.path("s.age").exists()
+            && !env.path("n.age").exists()
+            && !env.path("both.age").exists()
+    );
 }

@@ -124,6 +124,36 @@ fn the_archive_holds_a_binary_for_glibc_2_17_with_its_docs() {
         newest.1
     );
 
+    // No path of the build machine is in it (review 2, finding 13): panic locations
+    // name the registry as /cargo and the crate as handoff/.
+    let bytes = std::fs::read(&binary).unwrap();
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    for path in [
+        format!("{home}/.cargo"),
+        env!("CARGO_MANIFEST_DIR").to_string(),
+    ] {
+        assert!(
+            !bytes.windows(path.len()).any(|w| w == path.as_bytes()),
+            "the binary names {path}"
+        );
+    }
+
+    // The checksum beside the archive holds, as `sha256sum -c` checks it.
+    let sums = archive.with_file_name(format!("{name}.tar.gz.sha256"));
+    let listed = std::fs::read_to_string(&sums).unwrap();
+    assert!(listed.ends_with(&format!("  {name}.tar.gz\n")), "{listed}");
+    let check = Command::new("sha256sum")
+        .args(["-c", "--strict"])
+        .arg(&sums)
+        .current_dir(archive.parent().unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
     // The archived binary runs, and is this version.
     let out = Command::new(&binary).arg("--version").output().unwrap();
     assert_eq!(

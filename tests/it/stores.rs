@@ -860,18 +860,24 @@ fn a_keyutils_key_handoff_may_not_write_is_named_not_an_unreachable_keyring() {
     // planted and refused in one session (each `keyctl session` makes a new one)
     let script = "id=$(keyctl add user handoff-meta:f8-$$ '{}' @s) && keyctl setperm $id 0x0b0b0000 && \
         \"$1\" --store keyutils open \"$2\" -i \"$3\" --keychain f8-$$; echo \"rc=$?\" >&2; \
-        \"$1\" --store keyutils credential-process f8-$$ >/dev/null 2>&1; echo \"served=$?\" >&2";
+        \"$1\" --store keyutils credential-process f8-$$ >/dev/null 2>&1; echo \"served=$?\" >&2; \
+        id=$(keyctl add user handoff:f10-$$ x @s) && keyctl setperm $id 0x01000000 && \
+        \"$1\" --store keyutils credential-process f10-$$; echo \"unreadable=$?\" >&2";
     let bin = assert_cmd::cargo::cargo_bin("handoff");
     let bin = bin.to_str().unwrap();
     let o = store.program(&env, "sh", &["-c", script, "sh", bin, &bundle, &key]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("handoff: error: the kernel keyring refused access to a key of that name")
-            && stderr.contains("keyctl unlink KEY-ID")
+        stderr.contains(
+            "handoff: error: the kernel keyring refused access to a key of the name f8-"
+        ) && stderr.contains("keyctl unlink KEY-ID")
             && !stderr.contains("seccomp")
             && stderr.contains("rc=8")
             // nothing was stored under the name
-            && stderr.contains("served=3"),
+            && stderr.contains("served=3")
+            // one it may not read is named too (review 2, finding 10)
+            && stderr.contains("refused access to a key of the name f10-")
+            && stderr.contains("unreadable=8"),
         "{stderr}"
     );
 }
@@ -942,5 +948,33 @@ fn a_junk_identity_and_an_empty_listing_name_the_chosen_store() {
         run.stderr,
         "handoff: error: pass item i1 is not an age identity\n\
          hint: delete it with `handoff --store pass keychain delete --identity NAME`, then make one with `handoff --store pass keygen --keychain NAME`\n"
+    );
+    // Two key lines in a hand-made entry: refused, not the first taken (review 2, 8).
+    let (a, _) = env.keygen("a.txt");
+    let (b, _) = env.keygen("b.txt");
+    let two = [std::fs::read(a).unwrap(), std::fs::read(b).unwrap()].concat();
+    let mut insert = Command::new("pass")
+        .args(["insert", "--multiline", "handoff-identity/i2"])
+        .envs(store.env.clone())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = insert.stdin.take().unwrap();
+    (&stdin).write_all(&two).unwrap();
+    drop(stdin);
+    assert!(insert.wait().unwrap().success());
+    let run = store.run(&env, &["keychain", "recipient", "i2"]).fails(8);
+    assert!(
+        run.stderr
+            .starts_with("handoff: error: pass item i2 holds 2 age identities, not one\nhint: keep one AGE-SECRET-KEY-1 line in it")
+            && run.stderr.contains("handoff --store pass keygen --keychain NAME")
+            && String::from_utf8(two)
+                .unwrap()
+                .lines()
+                .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+                .all(|key| !run.stderr.contains(key)),
+        "{}",
+        run.stderr
     );
 }
