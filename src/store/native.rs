@@ -29,6 +29,8 @@ impl Native {
     /// Maps a store error of the item `name` (named in a refusal: the store's own
     /// message does not say which key it refused).
     fn err(&self, name: &str) -> impl Fn(keyring_core::Error) -> Error + use<> {
+        // Only the Linux kernel keyring refuses one key by name.
+        #[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
         let (which, name) = (self.0, name.to_string());
         move |e| match super::error::from_keyring(which, e) {
             // The kernel keyring answers, yet refused: one key of that name is not the
