@@ -23,6 +23,21 @@ struct Store {
 }
 
 impl Store {
+    /// Writes `contents` into pass entry `entry` with the real `pass insert`, as a
+    /// user writing an entry by hand would.
+    fn insert(&self, entry: &str, contents: &[u8]) {
+        use std::io::Write;
+        let mut insert = Command::new("pass")
+            .args(["insert", "--multiline", entry])
+            .envs(self.env.clone())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        insert.stdin.take().unwrap().write_all(contents).unwrap();
+        assert!(insert.wait().unwrap().success());
+    }
+
     /// The kernel keyring, through `keyctl session NAME`: each command gets a session
     /// keyring of its own, so what one command stores reaches the next through the
     /// user's persistent keyring, as it would after a logout. No D-Bus variable is set.
@@ -714,21 +729,7 @@ fn an_identity_written_into_pass_by_hand_opens_bundles() {
         .to_string();
     let pass_shape = format!("{key}\nnote: written by hand\n");
     for (name, entry) in [("agek", text.as_str()), ("shaped", pass_shape.as_str())] {
-        let mut insert = Command::new("pass")
-            .args(["insert", "--multiline", &format!("handoff-identity/{name}")])
-            .envs(store.env.clone())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        insert
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(entry.as_bytes())
-            .unwrap();
-        assert!(insert.wait().unwrap().success());
+        store.insert(&format!("handoff-identity/{name}"), entry.as_bytes());
         let bundle = env.seal_sample(&public);
         let run = store
             .run(&env, &["open", &bundle, "--identity-keychain", name])
@@ -890,20 +891,7 @@ fn a_junk_pass_entry_is_named_as_the_stores_item_not_a_bundle() {
     let Some(store) = Store::pass(&env) else {
         return;
     };
-    let mut insert = Command::new("pass")
-        .args(["insert", "--multiline", "handoff/junk"])
-        .envs(store.env.clone())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    let stdin = insert.stdin.take().unwrap();
-    (&stdin)
-        .write_all(b"{\"format\":\"handoff/v1\"}\n")
-        .unwrap();
-    drop(stdin);
-    assert!(insert.wait().unwrap().success());
+    store.insert("handoff/junk", b"{\"format\":\"handoff/v1\"}\n");
     let run = store.run(&env, &["credential-process", "junk"]).fails(8);
     assert!(
         run.stderr
@@ -931,18 +919,7 @@ fn a_junk_identity_and_an_empty_listing_name_the_chosen_store() {
         "{}",
         run.stderr
     );
-    let mut insert = Command::new("pass")
-        .args(["insert", "--multiline", "handoff-identity/i1"])
-        .envs(store.env.clone())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    let stdin = insert.stdin.take().unwrap();
-    (&stdin).write_all(b"AGE-SECRET-KEY-1NOTVALID\n").unwrap();
-    drop(stdin);
-    assert!(insert.wait().unwrap().success());
+    store.insert("handoff-identity/i1", b"AGE-SECRET-KEY-1NOTVALID\n");
     let run = store.run(&env, &["keychain", "recipient", "i1"]).fails(8);
     assert_eq!(
         run.stderr,
@@ -953,17 +930,7 @@ fn a_junk_identity_and_an_empty_listing_name_the_chosen_store() {
     let (a, _) = env.keygen("a.txt");
     let (b, _) = env.keygen("b.txt");
     let two = [std::fs::read(a).unwrap(), std::fs::read(b).unwrap()].concat();
-    let mut insert = Command::new("pass")
-        .args(["insert", "--multiline", "handoff-identity/i2"])
-        .envs(store.env.clone())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdin = insert.stdin.take().unwrap();
-    (&stdin).write_all(&two).unwrap();
-    drop(stdin);
-    assert!(insert.wait().unwrap().success());
+    store.insert("handoff-identity/i2", &two);
     let run = store.run(&env, &["keychain", "recipient", "i2"]).fails(8);
     assert!(
         run.stderr
